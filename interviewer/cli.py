@@ -1,0 +1,158 @@
+"""The `interviewer` command.
+
+    interviewer bank validate [PATH]   check the knowledge base, report every problem
+    interviewer ingest                 embed questions and articles into the vector index
+    interviewer search TEXT            find questions (and passages) in the index
+    interviewer explore                interactive search of the bank in the terminal
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from interviewer.bank import BankError, Retriever, load_bank, open_index, validate_bank
+from interviewer.config import Settings, load_settings
+from interviewer.domain import TRACKS, TrackId
+
+app = typer.Typer(help="An AI mock interviewer for Senior Python Developer roles.",
+                  no_args_is_help=True, add_completion=False)
+bank_app = typer.Typer(help="Work with the question bank.", no_args_is_help=True)
+app.add_typer(bank_app, name="bank")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValueError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _load(settings: Settings) -> object:
+    try:
+        return load_bank(settings.knowledge_dir)
+    except BankError as exc:
+        err.print(f"[red]{exc}[/red]\nrun `interviewer bank validate` for the full list")
+        raise typer.Exit(1) from exc
+
+
+@bank_app.command("validate")
+def bank_validate(
+    path: Annotated[Optional[Path], typer.Argument(help="knowledge folder")] = None,  # noqa: UP045
+) -> None:
+    """Check every file of the knowledge base; exit non-zero if anything is wrong."""
+    root = path or _settings().knowledge_dir
+    bank, problems = validate_bank(root)
+    for problem in problems:
+        out.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
+    counts = ", ".join(f"{len(bank.questions_for(t))} {t}" for t in TRACKS)
+    summary = (f"{len(bank.questions)} questions ({counts}), {len(bank.articles)} articles, "
+               f"{len(bank.tracks)} tracks, {len(bank.plans)} plans")
+    if problems:
+        out.print(f"[red]{len(problems)} problem(s)[/red] in {root} — {summary}")
+        raise typer.Exit(1)
+    out.print(f"[green]ok[/green] {root} — {summary}")
+
+
+@app.command()
+def ingest() -> None:
+    """Embed the question bank and the reference articles into the vector index (only changes)."""
+    settings = _settings()
+    bank = _load(settings)
+    index = open_index(settings)
+    with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("embed", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = index.ingest(bank, progress=progress)  # type: ignore[arg-type]
+    out.print(report.summary(), highlight=False)
+
+
+def _retriever(settings: Settings) -> Retriever:
+    bank = _load(settings)
+    index = open_index(settings)
+    if index.count("questions") == 0:
+        err.print("the index is empty: run `interviewer ingest` first")
+        raise typer.Exit(1)
+    return Retriever(bank, index)  # type: ignore[arg-type]
+
+
+def _show(retriever: Retriever, text: str, *, track: TrackId | None, topic: str | None,
+          difficulty: int | None, limit: int) -> None:
+    hits = retriever.find_questions(text, track=track, topics={topic} if topic else None,
+                                    difficulty=difficulty, limit=limit)
+    table = Table(title=f"questions for {text!r}", show_lines=False)
+    for col in ("score", "id", "track", "topic", "diff"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("question", ratio=1)
+    for hit in hits:
+        q = hit.question
+        table.add_row(f"{hit.score:.2f}", q.id, q.track, q.topic, str(q.difficulty), q.question)
+    out.print(table)
+    passages = retriever.find_passages(text, limit=2)
+    for p in passages:
+        out.print(f"[bold]{p.score:.2f} {p.chunk.title} — {p.chunk.heading}[/bold] "
+                  f"(knowledge/articles/{p.chunk.article}.md)", highlight=False)
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="free text: a question, a topic, an answer")],
+    track: Annotated[Optional[str], typer.Option(help="architecture|python|problem_solving")] = None,  # noqa: UP045
+    topic: Annotated[Optional[str], typer.Option()] = None,  # noqa: UP045
+    difficulty: Annotated[Optional[int], typer.Option(min=1, max=3)] = None,  # noqa: UP045
+    limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
+) -> None:
+    """Find the questions and reference passages closest to TEXT."""
+    if track is not None and track not in TRACKS:
+        err.print(f"unknown track {track!r}; use one of {', '.join(TRACKS)}")
+        raise typer.Exit(2)
+    retriever = _retriever(_settings())
+    _show(retriever, text, track=track, topic=topic, difficulty=difficulty, limit=limit)  # type: ignore[arg-type]
+
+
+@app.command()
+def explore() -> None:
+    """Interactive search of the bank: type a query, get questions and passages (Ctrl-D quits)."""
+    retriever = _retriever(_settings())
+    bank = retriever.bank
+    out.print(f"{len(bank.questions)} questions, {len(bank.articles)} articles. Type a query "
+              "(prefix with 'python:', 'architecture:' or 'problem_solving:' to filter by track); "
+              "Ctrl-D to quit.")
+    while True:
+        try:
+            line = input("search> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            return
+        if not line:
+            continue
+        track: TrackId | None = None
+        head, sep, rest = line.partition(":")
+        if sep and head.strip() in TRACKS:
+            track, line = head.strip(), rest.strip()  # type: ignore[assignment]
+        _show(retriever, line, track=track, topic=None, difficulty=None, limit=5)
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:  # `interviewer search ... | head`
+        sys.stderr.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""One typed settings object for every knob, read once (from the environment and `.env`) and
+passed down to whatever needs it. Nothing else in the package reads the environment.
+
+Names follow DESIGN.md: model endpoint settings use the openai SDK's own names
+(`OPENAI_BASE_URL`, `OPENAI_API_KEY`), the database is `DATABASE_URL`, everything else is
+`INTERVIEWER_*`. `.env.example` lists every field with a one-line comment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="INTERVIEWER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # --- where things live -------------------------------------------------------------
+    data_dir: Path = Field(default=Path("data"), description="SQLite file and Chroma index")
+    knowledge_dir: Path = Field(
+        default=Path("knowledge"), description="question bank, articles and tracks"
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "INTERVIEWER_DATABASE_URL"),
+    )
+
+    # --- vector index ------------------------------------------------------------------
+    chroma_host: str | None = Field(default=None, description="Chroma server; unset = embedded")
+    chroma_port: int = Field(default=8000, ge=1, le=65535)
+    chroma_ssl: bool = False
+    collection_prefix: str = Field(default="interviewer", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}$")
+
+    # --- embeddings --------------------------------------------------------------------
+    embedding_backend: Literal["local", "openai"] = "local"
+    embedding_model: str = "text-embedding-3-small"
+    embedding_base_url: str | None = None
+    embedding_api_key: SecretStr | None = None
+    embedding_batch_size: int = Field(default=32, ge=1, le=2048)
+
+    # --- chat model --------------------------------------------------------------------
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "INTERVIEWER_OPENAI_BASE_URL")
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "INTERVIEWER_OPENAI_API_KEY")
+    )
+    model: str | None = Field(default=None, description="model name; unset = offline engine")
+    llm_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+
+    # --- tokens ------------------------------------------------------------------------
+    tokenizer_encoding: Literal["o200k_base", "cl100k_base"] = "o200k_base"
+    prompt_token_budget: int = Field(default=4000, ge=500, le=200_000)
+
+    @model_validator(mode="after")
+    def _check_embedding_endpoint(self) -> Settings:
+        if self.embedding_backend == "openai" and not (
+            self.embedding_base_url or self.openai_base_url or self.openai_api_key
+        ):
+            raise ValueError(
+                "INTERVIEWER_EMBEDDING_BACKEND=openai needs an endpoint: set "
+                "INTERVIEWER_EMBEDDING_BASE_URL (or OPENAI_BASE_URL) and an API key, "
+                "or use the default local embedding (INTERVIEWER_EMBEDDING_BACKEND=local)"
+            )
+        return self
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def uses_model(self) -> bool:
+        """True when a chat model endpoint is configured; otherwise the offline engine runs."""
+        return self.model is not None and (
+            self.openai_base_url is not None or self.openai_api_key is not None
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once (environment, then `.env`); overrides win (tests, CLI flags)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,154 @@
+"""Typed records shared by every layer: the knowledge base (questions, key points, follow-ups,
+pitfalls, articles) and its configuration (tracks with rubrics, interview plans).
+
+These models are also the schema of the files in `knowledge/`: `extra="forbid"` so that a typo
+in a field name is an error, not a silently ignored key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+TrackId = Literal["architecture", "python", "problem_solving"]
+TRACKS: tuple[TrackId, ...] = ("architecture", "python", "problem_solving")
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=80)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=4000)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class KeyPoint(_Record):
+    id: Slug
+    text: Text
+    weight: int = Field(default=2, ge=1, le=3)
+
+
+class FollowUp(_Record):
+    key_point: Slug
+    text: Text
+
+
+class Pitfall(_Record):
+    id: Slug
+    claim: Text
+    why: Text
+
+
+class Question(_Record):
+    id: Slug
+    track: TrackId
+    topic: Slug
+    difficulty: int = Field(ge=1, le=3)
+    question: Text
+    key_points: list[KeyPoint] = Field(min_length=4, max_length=6)
+    follow_ups: list[FollowUp] = Field(min_length=1)
+    pitfalls: list[Pitfall] = Field(default_factory=list)
+    model_answer: Text
+    references: list[Slug] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_ids(self) -> Question:
+        _unique([kp.id for kp in self.key_points], "key_points")
+        _unique([p.id for p in self.pitfalls], "pitfalls")
+        known = {kp.id for kp in self.key_points}
+        for i, fu in enumerate(self.follow_ups):
+            if fu.key_point not in known:
+                raise ValueError(
+                    f"follow_ups[{i}].key_point: {fu.key_point!r} is not a key point of this "
+                    f"question (known: {', '.join(sorted(known))})"
+                )
+        return self
+
+    def key_point(self, kp_id: str) -> KeyPoint:
+        for kp in self.key_points:
+            if kp.id == kp_id:
+                return kp
+        raise KeyError(kp_id)
+
+
+class DifficultyRange(_Record):
+    start: int = Field(default=2, ge=1, le=3)
+    min: int = Field(default=1, ge=1, le=3)
+    max: int = Field(default=3, ge=1, le=3)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DifficultyRange:
+        if not self.min <= self.start <= self.max:
+            raise ValueError(f"need min <= start <= max, got {self.min}, {self.start}, {self.max}")
+        return self
+
+
+class Criterion(_Record):
+    id: Slug
+    title: Text
+    weight: float = Field(gt=0, le=1)
+    levels: dict[int, Text]
+
+    @field_validator("levels")
+    @classmethod
+    def _five_levels(cls, levels: dict[int, str]) -> dict[int, str]:
+        if sorted(levels) != [1, 2, 3, 4, 5]:
+            raise ValueError(f"levels must describe exactly 1..5, got {sorted(levels)}")
+        return levels
+
+
+class TrackConfig(_Record):
+    kind: Literal["track"] = "track"
+    id: TrackId
+    title: Text
+    questions: int = Field(default=4, ge=3, le=5)
+    follow_up_budget: int = Field(default=2, ge=0, le=3)
+    difficulty: DifficultyRange = DifficultyRange()
+    topics: list[Slug] = Field(default_factory=list)
+    pass_threshold: float = Field(default=3.0, ge=1, le=5)
+    rubric: list[Criterion] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _weights(self) -> TrackConfig:
+        _unique([c.id for c in self.rubric], "rubric")
+        total = sum(c.weight for c in self.rubric)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"rubric: weights must sum to 1, they sum to {total:g}")
+        return self
+
+
+class Plan(_Record):
+    kind: Literal["plan"] = "plan"
+    id: Slug
+    title: Text
+    tracks: list[TrackId] = Field(min_length=1)
+    mode: Literal["practice", "assessment"] = "practice"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Plan:
+        _unique(list(self.tracks), "tracks")
+        return self
+
+
+class ArticleChunk(_Record):
+    """One retrievable passage of a reference article: a section, or part of a long one."""
+
+    id: str
+    article: Slug
+    title: str
+    heading: str
+    text: str
+
+
+class Article(_Record):
+    slug: Slug
+    title: str
+    chunks: list[ArticleChunk]
+
+
+def _unique(ids: list[str], where: str) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise ValueError(f"{where}: duplicate id {item!r}")
+        seen.add(item)

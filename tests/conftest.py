@@ -1,0 +1,69 @@
+"""Shared fixtures. No test reaches a network: sockets may only connect to loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from interviewer.bank import Bank, Retriever, VectorIndex, load_bank
+from interviewer.bank.embeddings import LocalMiniLM
+from interviewer.bank.index import make_chroma_client
+from interviewer.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+DATA = Path(__file__).resolve().parent / "data"
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None:
+        try:
+            ok = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = host == "localhost"
+        if not ok:
+            raise RuntimeError(f"tests may not reach the network (tried {address!r})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> LocalMiniLM:
+    return LocalMiniLM()
+
+
+@pytest.fixture(scope="session")
+def bank() -> Bank:
+    return load_bank(KNOWLEDGE)
+
+
+def make_settings(tmp: Path, **overrides: Any) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp / "data", knowledge_dir=KNOWLEDGE,  # type: ignore[call-arg]
+                    **overrides)
+
+
+@pytest.fixture(scope="session")
+def full_index(tmp_path_factory: pytest.TempPathFactory, bank: Bank,
+               embedder: LocalMiniLM) -> Iterator[VectorIndex]:
+    """The whole shipped bank, ingested once for the session."""
+    settings = make_settings(tmp_path_factory.mktemp("full-index"))
+    index = VectorIndex(make_chroma_client(settings), embedder)
+    index.ingest(bank)
+    yield index
+
+
+@pytest.fixture(scope="session")
+def retriever(bank: Bank, full_index: VectorIndex) -> Retriever:
+    return Retriever(bank, full_index)
