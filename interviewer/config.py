@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     embedding_model: str = "text-embedding-3-small"
     embedding_base_url: str | None = None
     embedding_api_key: SecretStr | None = None
-    embedding_batch_size: int = Field(default=32, ge=1, le=2048)
+    embedding_batch_size: int = Field(default=16, ge=1, le=2048)
 
     # --- chat model --------------------------------------------------------------------
     openai_base_url: str | None = Field(

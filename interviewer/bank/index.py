@@ -132,6 +132,8 @@ class VectorIndex:
         for kind, ids in to_delete.items():
             for batch in _batches(ids, 500):
                 self._collection(kind).delete(ids=batch)
+        # similar lengths together: the embedder pads each batch to its longest text
+        to_embed.sort(key=lambda kd: len(kd[1].text))
         total = len(to_embed)
         done = 0
         if progress:

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ValidationError
 from interviewer.bank.articles import ArticleFormatError, parse_article
 from interviewer.domain import TRACKS, Article, Plan, Question, TrackConfig, TrackId
 
-
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -1,0 +1,124 @@
+"""The one model boundary: everything the engine asks of a language model goes through
+`ChatModel`. Prompting, parsing and scoring live above it; SDK and HTTP details below it.
+
+Messages are langchain-core messages (what our `ChatPromptTemplate`s produce). A call names the
+prompt version (the prompt file's content hash) so that every recorded call can be traced back
+to the exact prompt text that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel, ValidationError
+
+from interviewer.llm.errors import LLMOutputError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What is recorded for every model call (store/ persists these)."""
+
+    model: str
+    prompt: str
+    prompt_version: str
+    usage: Usage
+    latency_ms: float
+    attempts: int = 1
+    ok: bool = True
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    parsed: BaseModel | None
+    record: CallRecord
+
+
+CallSink = Callable[[CallRecord], None]
+
+
+class ChatModel(Protocol):
+    """An LLM that completes a chat, optionally into a pydantic schema, or streams text."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def complete(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        schema: type[BaseModel] | None = None,
+        prompt: str = "",
+        prompt_version: str = "",
+    ) -> Completion: ...
+
+    def stream(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        prompt: str = "",
+        prompt_version: str = "",
+    ) -> AsyncIterator[str]: ...
+
+
+@dataclass
+class CallLog:
+    """Collects call records; pass `log.append` as a model's `on_call`."""
+
+    records: list[CallRecord] = field(default_factory=list)
+
+    def append(self, record: CallRecord) -> None:
+        self.records.append(record)
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def parse_json_reply(text: str, schema: type[T]) -> T:
+    """Tolerant parsing for servers without structured output: strips code fences and prose
+    around the first JSON object, then validates. Raises ValueError with a message fit for a
+    re-ask."""
+    candidates = [text.strip()]
+    candidates += [m.strip() for m in _FENCE.findall(text)]
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    last_error = "the reply contains no JSON object"
+    for candidate in candidates:
+        try:
+            data: Any = json.loads(candidate)
+        except json.JSONDecodeError as exc:
+            last_error = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            continue
+        try:
+            return schema.model_validate(data)
+        except ValidationError as exc:
+            details = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+                for e in exc.errors(include_url=False, include_input=False)
+            )
+            raise ValueError(f"the JSON does not match the schema: {details}") from exc
+    raise ValueError(last_error)
+
+
+def output_error(schema: type[BaseModel], text: str, reason: str, attempts: int) -> LLMOutputError:
+    return LLMOutputError(
+        f"reply did not match {schema.__name__} after {attempts} attempt(s): {reason}",
+        last_completion=text,
+        attempts=attempts,
+    )

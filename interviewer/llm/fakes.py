@@ -1,0 +1,147 @@
+"""Test doubles shipped as product code: the same doors production uses, no network.
+
+- `ScriptedModel` replays queued replies in order and fails loudly on a call it was not
+  scripted for (an empty queue is a bug in the test, never a silent "").
+- `FunctionModel` routes on content: a function of the messages returns the reply.
+- `EchoModel` replies with what it was sent, to show what the model saw.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel
+
+from interviewer.llm.base import (
+    CallRecord,
+    CallSink,
+    Completion,
+    Usage,
+    output_error,
+    parse_json_reply,
+)
+from interviewer.llm.errors import LLMError
+
+
+class UnexpectedCall(AssertionError):
+    """A fake model was called more often than scripted."""
+
+
+Reply = str | LLMError
+
+
+@dataclass
+class _Fake:
+    on_call: CallSink | None = None
+    calls: list[list[BaseMessage]] = field(default_factory=list)
+    name: str = "fake"
+
+    def _reply(self, messages: Sequence[BaseMessage]) -> Reply:
+        raise NotImplementedError
+
+    def _finish(self, text: str, prompt: str, version: str, started: float, *,
+                attempts: int = 1, error: str | None = None) -> CallRecord:
+        record = CallRecord(model=self.name, prompt=prompt, prompt_version=version,
+                            usage=Usage(sum(len(m.text) // 4 for m in self.calls[-1]),
+                                        len(text) // 4),
+                            latency_ms=(time.perf_counter() - started) * 1000,
+                            attempts=attempts, ok=error is None, error=error)
+        if self.on_call:
+            self.on_call(record)
+        return record
+
+    async def complete(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        schema: type[BaseModel] | None = None,
+        prompt: str = "",
+        prompt_version: str = "",
+    ) -> Completion:
+        started = time.perf_counter()
+        text = ""
+        reason = ""
+        for attempt in (1, 2):
+            self.calls.append(list(messages))
+            reply = self._reply(messages)
+            if isinstance(reply, LLMError):
+                self._finish("", prompt, prompt_version, started, error=type(reply).__name__)
+                raise reply
+            text = reply
+            if schema is None:
+                return Completion(text, None, self._finish(text, prompt, prompt_version, started))
+            try:
+                parsed = parse_json_reply(text, schema)
+            except ValueError as exc:
+                reason = str(exc)
+                continue
+            record = self._finish(text, prompt, prompt_version, started, attempts=attempt)
+            return Completion(text, parsed, record)
+        self._finish(text, prompt, prompt_version, started, attempts=2, error="output")
+        assert schema is not None
+        raise output_error(schema, text, reason, 2)
+
+    async def stream(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        prompt: str = "",
+        prompt_version: str = "",
+    ) -> AsyncIterator[str]:
+        started = time.perf_counter()
+        self.calls.append(list(messages))
+        reply = self._reply(messages)
+        if isinstance(reply, LLMError):
+            self._finish("", prompt, prompt_version, started, error=type(reply).__name__)
+            raise reply
+        for i in range(0, len(reply), 16):
+            yield reply[i : i + 16]
+        self._finish(reply, prompt, prompt_version, started)
+
+
+class ScriptedModel(_Fake):
+    """Replays `replies` in order; an exception instance in the list is raised instead."""
+
+    def __init__(self, replies: Sequence[Reply], *, on_call: CallSink | None = None,
+                 name: str = "scripted") -> None:
+        super().__init__(on_call=on_call, name=name)
+        self._queue = list(replies)
+
+    @property
+    def remaining(self) -> int:
+        return len(self._queue)
+
+    def push(self, *replies: Reply) -> None:
+        self._queue.extend(replies)
+
+    def _reply(self, messages: Sequence[BaseMessage]) -> Reply:
+        if not self._queue:
+            last = messages[-1].text[:200] if messages else ""
+            raise UnexpectedCall(f"ScriptedModel got an unscripted call #{len(self.calls)}; "
+                                 f"last message began: {last!r}")
+        return self._queue.pop(0)
+
+
+class FunctionModel(_Fake):
+    """Replies with `fn(messages)`."""
+
+    def __init__(self, fn: Callable[[Sequence[BaseMessage]], Reply], *,
+                 on_call: CallSink | None = None, name: str = "function") -> None:
+        super().__init__(on_call=on_call, name=name)
+        self._fn = fn
+
+    def _reply(self, messages: Sequence[BaseMessage]) -> Reply:
+        return self._fn(messages)
+
+
+class EchoModel(_Fake):
+    """Replies with the conversation it was sent, one `role: content` line per message."""
+
+    def __init__(self, *, on_call: CallSink | None = None) -> None:
+        super().__init__(on_call=on_call, name="echo")
+
+    def _reply(self, messages: Sequence[BaseMessage]) -> Reply:
+        return "\n".join(f"{m.type}: {m.text}" for m in messages)

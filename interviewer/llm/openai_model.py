@@ -1,0 +1,248 @@
+"""`ChatModel` on the openai SDK's AsyncOpenAI: OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp
+server, LM Studio — anything that speaks `/v1/chat/completions`.
+
+Structured output degrades gracefully across servers: JSON schema (`response_format` of type
+`json_schema`) first; if the server rejects that, JSON mode (`json_object`); if it rejects that
+too, plain text with tolerant parsing. The mode that worked is remembered per instance. A reply
+that does not validate is re-asked once with the validation error; a second failure raises
+`LLMOutputError` carrying the last completion. Transport retries (429, 5xx, connection errors,
+with exponential backoff) are the SDK's own, bounded by `max_retries`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal
+
+import httpx
+import openai
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel
+
+from interviewer.config import Settings
+from interviewer.llm.base import (
+    CallRecord,
+    CallSink,
+    Completion,
+    Usage,
+    output_error,
+    parse_json_reply,
+)
+from interviewer.llm.errors import (
+    LLMConnectionError,
+    LLMError,
+    LLMRateLimited,
+    LLMRequestRejected,
+    LLMServerError,
+    LLMTimeout,
+)
+
+Mode = Literal["json_schema", "json_object", "text"]
+_MODES: tuple[Mode, ...] = ("json_schema", "json_object", "text")
+
+
+def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
+    out = []
+    for m in messages:
+        match m:
+            case SystemMessage():
+                role = "system"
+            case HumanMessage():
+                role = "user"
+            case AIMessage():
+                role = "assistant"
+            case _:
+                raise TypeError(f"unsupported message type {type(m).__name__}")
+        out.append({"role": role, "content": m.text})
+    return out
+
+
+def map_error(exc: openai.OpenAIError) -> LLMError:
+    """Translate an SDK error into our error tree."""
+    match exc:
+        case openai.APITimeoutError():
+            return LLMTimeout(f"model call timed out: {exc}")
+        case openai.APIConnectionError():
+            return LLMConnectionError(f"cannot reach the model endpoint: {exc}")
+        case openai.RateLimitError():
+            return LLMRateLimited(f"rate limited by the model endpoint: {exc}")
+        case openai.APIStatusError() if exc.status_code >= 500:
+            return LLMServerError(f"model endpoint error {exc.status_code}", status=exc.status_code)
+        case openai.APIStatusError():
+            return LLMRequestRejected(
+                f"model endpoint rejected the request ({exc.status_code}): {exc.message}",
+                status=exc.status_code,
+            )
+        case _:
+            return LLMError(str(exc))
+
+
+def _unsupported_format(exc: openai.APIStatusError) -> bool:
+    if exc.status_code not in (400, 404, 415, 422, 501):
+        return False
+    text = f"{exc.message} {exc.body!r}".lower()
+    return "response_format" in text or "json_schema" in text or "json" in text
+
+
+class OpenAIChatModel:
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout_s: float = 60.0,
+        max_retries: int = 2,
+        http_client: httpx.AsyncClient | None = None,
+        on_call: CallSink | None = None,
+        temperature: float | None = 0.2,
+    ) -> None:
+        self._model = model
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or "not-needed",
+            timeout=timeout_s,
+            max_retries=max_retries,
+            http_client=http_client,
+        )
+        self._on_call = on_call
+        self._temperature = temperature
+        self._mode: Mode = "json_schema"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> OpenAIChatModel:
+        if settings.model is None:
+            raise ValueError("INTERVIEWER_MODEL is not set")
+        key = settings.openai_api_key
+        return cls(
+            model=settings.model,
+            base_url=settings.openai_base_url,
+            api_key=key.get_secret_value() if key else None,
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            **kwargs,
+        )
+
+    @property
+    def name(self) -> str:
+        return self._model
+
+    def _record(self, prompt: str, version: str, usage: Usage, started: float, *,
+                attempts: int = 1, error: str | None = None) -> CallRecord:
+        record = CallRecord(
+            model=self._model, prompt=prompt, prompt_version=version, usage=usage,
+            latency_ms=(time.perf_counter() - started) * 1000, attempts=attempts,
+            ok=error is None, error=error,
+        )
+        if self._on_call:
+            self._on_call(record)
+        return record
+
+    async def _create(self, messages: list[dict[str, str]], schema: type[BaseModel] | None
+                      ) -> tuple[str, Usage]:
+        while True:
+            kwargs: dict[str, Any] = {}
+            if schema is not None and self._mode == "json_schema":
+                kwargs["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(),
+                                    "strict": False},
+                }
+            elif schema is not None and self._mode == "json_object":
+                kwargs["response_format"] = {"type": "json_object"}
+            if self._temperature is not None:
+                kwargs["temperature"] = self._temperature
+            send = messages
+            if schema is not None and self._mode != "json_schema":
+                send = _with_schema_instruction(messages, schema)
+            try:
+                response = await self._client.chat.completions.create(
+                    model=self._model, messages=send, **kwargs  # type: ignore[arg-type]
+                )
+            except openai.APIStatusError as exc:
+                if schema is not None and self._mode != "text" and _unsupported_format(exc):
+                    self._mode = _MODES[_MODES.index(self._mode) + 1]
+                    continue
+                raise map_error(exc) from exc
+            except openai.OpenAIError as exc:
+                raise map_error(exc) from exc
+            text = (response.choices[0].message.content or "") if response.choices else ""
+            usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens) \
+                if response.usage else Usage()
+            return text, usage
+
+    async def complete(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        schema: type[BaseModel] | None = None,
+        prompt: str = "",
+        prompt_version: str = "",
+    ) -> Completion:
+        started = time.perf_counter()
+        chat = to_openai_messages(messages)
+        total = Usage()
+        attempts = 0
+        text = ""
+        try:
+            for attempts in (1, 2):
+                text, usage = await self._create(chat, schema)
+                total = Usage(total.prompt_tokens + usage.prompt_tokens,
+                              total.completion_tokens + usage.completion_tokens)
+                if schema is None:
+                    record = self._record(prompt, prompt_version, total, started)
+                    return Completion(text, None, record)
+                try:
+                    parsed = parse_json_reply(text, schema)
+                except ValueError as exc:
+                    reason = str(exc)
+                    chat = [*chat, {"role": "assistant", "content": text},
+                            {"role": "user", "content": (
+                                f"Your reply could not be used: {reason}. Reply again with only "
+                                "the JSON object that matches the schema, nothing else.")}]
+                    continue
+                record = self._record(prompt, prompt_version, total, started, attempts=attempts)
+                return Completion(text, parsed, record)
+        except LLMError as exc:
+            self._record(prompt, prompt_version, total, started, attempts=max(attempts, 1),
+                         error=type(exc).__name__)
+            raise
+        assert schema is not None
+        self._record(prompt, prompt_version, total, started, attempts=attempts, error="output")
+        raise output_error(schema, text, reason, attempts)
+
+    async def stream(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        prompt: str = "",
+        prompt_version: str = "",
+    ) -> AsyncIterator[str]:
+        started = time.perf_counter()
+        usage = Usage()
+        try:
+            stream = await self._client.chat.completions.create(
+                model=self._model, messages=to_openai_messages(messages),  # type: ignore[arg-type]
+                stream=True, stream_options={"include_usage": True},
+                **({"temperature": self._temperature} if self._temperature is not None else {}),
+            )
+            async for chunk in stream:
+                if chunk.usage:
+                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                for choice in chunk.choices:
+                    if choice.delta and choice.delta.content:
+                        yield choice.delta.content
+        except openai.OpenAIError as exc:
+            error = map_error(exc)
+            self._record(prompt, prompt_version, usage, started, error=type(error).__name__)
+            raise error from exc
+        self._record(prompt, prompt_version, usage, started)
+
+
+def _with_schema_instruction(chat: list[dict[str, str]], schema: type[BaseModel]
+                             ) -> list[dict[str, str]]:
+    note = ("Reply with a single JSON object, no prose, matching this JSON schema:\n"
+            + json.dumps(schema.model_json_schema()))
+    return [*chat, {"role": "system", "content": note}]
