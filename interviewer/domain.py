@@ -159,3 +159,32 @@ def _unique(ids: list[str], where: str) -> None:
         if item in seen:
             raise ValueError(f"{where}: duplicate id {item!r}")
         seen.add(item)
+
+
+# --- assessments and sessions -----------------------------------------------------------------
+
+Scorer = Literal["model", "offline"]
+
+
+class CriterionScore(_Record):
+    id: str
+    score: float = Field(ge=1, le=5)
+    evidence: list[str] = Field(default_factory=list)
+    unsupported: bool = False
+    rationale: str = ""
+
+
+class Assessment(_Record):
+    """The score of one answer (a main question and its follow-ups) against the track rubric."""
+
+    question_id: str
+    track: str
+    score: float = Field(ge=1, le=5)
+    criteria: list[CriterionScore]
+    covered: list[str] = Field(default_factory=list)
+    missed: list[str] = Field(default_factory=list)
+    pitfalls: list[str] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+    scorer: Scorer = "offline"
+    notes: list[str] = Field(default_factory=list)
+    dropped_quotes: int = 0
