@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     knowledge_dir: Path = Field(
         default=Path("knowledge"), description="question bank, articles and tracks"
     )
+    prompts_dir: Path = Field(default=Path("prompts"), description="prompt templates")
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "INTERVIEWER_DATABASE_URL"),

@@ -186,5 +186,7 @@ class Assessment(_Record):
     pitfalls: list[str] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     scorer: Scorer = "offline"
+    offline_score: float | None = None
+    """The offline scorer's overall score, kept beside a model score as a second opinion."""
     notes: list[str] = Field(default_factory=list)
     dropped_quotes: int = 0

@@ -1,0 +1,50 @@
+"""The interview engine: orchestrator, scoring, guard, report. `build_engine` wires it from
+settings; tests and the web app pass their own collaborators through the same doors."""
+
+from __future__ import annotations
+
+from interviewer.bank import Bank, Retriever, VectorIndex, load_bank, open_index
+from interviewer.config import Settings
+from interviewer.engine.offline_scorer import OfflineScorer
+from interviewer.engine.orchestrator import EngineError, Orchestrator, SessionCompleted, TurnResult
+from interviewer.engine.prompts import PromptLibrary, load_prompts
+from interviewer.engine.scoring import Assessor, ModelScorer
+from interviewer.llm.base import CallSink, ChatModel
+from interviewer.llm.tokens import TokenCounter
+
+__all__ = ["EngineError", "Orchestrator", "SessionCompleted", "TurnResult", "build_engine",
+           "make_model"]
+
+
+def make_model(settings: Settings, *, on_call: CallSink | None = None) -> ChatModel | None:
+    """The configured chat model, or None for the offline engine."""
+    if not settings.uses_model:
+        return None
+    from interviewer.llm.openai_model import OpenAIChatModel
+
+    return OpenAIChatModel.from_settings(settings, on_call=on_call)
+
+
+def build_engine(
+    settings: Settings,
+    *,
+    model: ChatModel | None = None,
+    bank: Bank | None = None,
+    index: VectorIndex | None = None,
+    prompts: PromptLibrary | None = None,
+    offline_only: bool = False,
+) -> Orchestrator:
+    bank = bank or load_bank(settings.knowledge_dir)
+    index = index or open_index(settings)
+    if index.count("questions") == 0 or index.count("passages") == 0:
+        index.ingest(bank)
+    prompts = prompts or load_prompts(settings.prompts_dir)
+    if model is None and not offline_only:
+        model = make_model(settings)
+    retriever = Retriever(bank, index)
+    counter = TokenCounter(settings.tokenizer_encoding)
+    model_scorer = (ModelScorer(model, prompts, counter=counter, budget=settings.prompt_token_budget)
+                    if model is not None else None)
+    assessor = Assessor(OfflineScorer(index.embedder), model_scorer=model_scorer, retriever=retriever)
+    return Orchestrator(bank=bank, retriever=retriever, assessor=assessor, prompts=prompts,
+                        model=model, counter=counter, budget=settings.prompt_token_budget)

@@ -250,7 +250,15 @@ def detect(text: str) -> list[Finding]:
     return list(findings.values())
 
 
+def _spans(text: str) -> list[str]:
+    return [span for span in re.split(r"(?<=[.!?])\s+|\n", text) if span.strip()]
+
+
 def flagged_spans(text: str) -> list[str]:
-    """Sentences/lines of `text` that carry a finding (removed before re-scoring a flagged answer)."""
-    lines = [line for line in re.split(r"(?<=[.!?])\s+|\n", text) if line.strip()]
-    return [line for line in lines if detect(line)]
+    """Sentences/lines of `text` that carry a finding."""
+    return [span for span in _spans(text) if detect(span)]
+
+
+def without_flagged(text: str) -> str:
+    """`text` with the flagged sentences removed: what is scored when an answer is flagged."""
+    return " ".join(span for span in _spans(text) if not detect(span))

@@ -1,0 +1,189 @@
+"""Scoring an answer against the track rubric: the model scorer, and the `Assessor` that puts
+the guard, the model scorer and the offline scorer together.
+
+The model scorer is a separate call from the interviewer's: it sees the key points, pitfalls,
+rubric and reference passages as instructions and the candidate's words only as delimited data.
+Its quotes are verified against the candidate's text (`evidence.verify`). If the model fails
+(outage, or a reply that does not validate even after a re-ask), the offline scorer's assessment
+is used for that answer and the record says so. A manipulation flag (the guard's, or the model's
+own verdict) never raises a score: a flagged answer gets the lower of the model's score and the
+offline score of its text with the flagged sentences removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from interviewer.bank.retrieval import Retriever
+from interviewer.domain import Assessment, Criterion, CriterionScore, Question
+from interviewer.engine import guard
+from interviewer.engine.evidence import verify
+from interviewer.engine.offline_scorer import OfflineScorer
+from interviewer.engine.prompts import PromptLibrary
+from interviewer.llm.base import ChatModel
+from interviewer.llm.errors import LLMError, LLMOutputError
+from interviewer.llm.tokens import TokenCounter
+
+
+class CriterionReply(BaseModel):
+    id: str
+    score: int = Field(ge=1, le=5)
+    evidence: list[str] = Field(default_factory=list, max_length=5)
+    rationale: str = ""
+
+
+class ScoreReply(BaseModel):
+    criteria: list[CriterionReply] = Field(min_length=1)
+    covered: list[str] = Field(default_factory=list)
+    missed: list[str] = Field(default_factory=list)
+    pitfalls: list[str] = Field(default_factory=list)
+    manipulation: bool = False
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One interviewer prompt and the candidate's reply to it."""
+
+    prompt: str
+    answer: str
+
+
+def candidate_text(exchanges: Sequence[Exchange]) -> str:
+    return "\n\n".join(e.answer for e in exchanges if e.answer.strip())
+
+
+def render_transcript(exchanges: Sequence[Exchange], tag: str, *, counter: TokenCounter,
+                      max_tokens: int) -> str:
+    """Interviewer lines as plain text, candidate lines wrapped in the tag; older answers are
+    condensed first when the whole does not fit in `max_tokens`."""
+    parts = [(e.prompt, guard.for_model(e.answer, tag)) for e in exchanges]
+    budget = max(200, max_tokens)
+    while True:
+        text = "\n".join(f"Interviewer: {p}\n<{tag}>\n{a}\n</{tag}>" for p, a in parts)
+        if counter.count(text) <= budget:
+            return text
+        longest = max(range(len(parts)), key=lambda i: (len(parts[i][1]), -i))
+        prompt, answer = parts[longest]
+        keep = max(20, counter.count(answer) // 2)
+        if keep >= counter.count(answer):
+            return counter.truncate(text, budget)
+        parts[longest] = (prompt, counter.truncate(answer, keep) + " […]")
+
+
+class ModelScorer:
+    def __init__(self, model: ChatModel, prompts: PromptLibrary, *, counter: TokenCounter,
+                 budget: int) -> None:
+        self._model = model
+        self._prompts = prompts
+        self._counter = counter
+        self._budget = budget
+
+    async def assess(self, question: Question, exchanges: Sequence[Exchange],
+                     rubric: Sequence[Criterion], *, track_title: str,
+                     references: Sequence[str], pitfalls: Sequence[str]) -> tuple[Assessment, bool]:
+        tag = guard.new_tag()
+        values = {
+            "track_title": track_title,
+            "question": question.question,
+            "key_points": "\n".join(f"- {k.id}: {k.text} (weight {k.weight})" for k in question.key_points),
+            "pitfalls": "\n".join(f"- {p}" for p in pitfalls) or "- (none listed)",
+            "rubric": "\n".join(
+                f"- {c.id}: {c.title}; " + "; ".join(f"{n}={d}" for n, d in sorted(c.levels.items()))
+                for c in rubric),
+            "references": "\n\n".join(references) or "(none)",
+            "tag": tag,
+        }
+        fixed = self._counter.count_messages(
+            (m.type, m.text) for m in self._prompts.render("score", transcript="", **values))
+        transcript = render_transcript(exchanges, tag, counter=self._counter,
+                                       max_tokens=self._budget - fixed - 50)
+        messages = self._prompts.render("score", transcript=transcript, **values)
+        prompt = self._prompts["score"]
+        completion = await self._model.complete(messages, schema=ScoreReply, prompt=prompt.name,
+                                                prompt_version=prompt.version)
+        reply = completion.parsed
+        assert isinstance(reply, ScoreReply)
+        by_id = {c.id: c for c in reply.criteria}
+        criteria = [
+            CriterionScore(id=c.id, score=by_id[c.id].score, evidence=by_id[c.id].evidence,
+                           rationale=by_id[c.id].rationale[:500])
+            if c.id in by_id else
+            CriterionScore(id=c.id, score=1, unsupported=True, rationale="not scored by the model")
+            for c in rubric
+        ]
+        criteria, dropped = verify(criteria, candidate_text(exchanges))
+        kp_ids = {k.id for k in question.key_points}
+        score = sum(c.weight * cs.score for c, cs in zip(rubric, criteria, strict=True))
+        return Assessment(
+            question_id=question.id, track=question.track, score=round(score, 2), criteria=criteria,
+            covered=[k for k in reply.covered if k in kp_ids],
+            missed=[k for k in reply.missed if k in kp_ids] or
+                   [k for k in kp_ids if k not in set(reply.covered)],
+            pitfalls=list(reply.pitfalls), scorer="model", dropped_quotes=dropped,
+        ), reply.manipulation
+
+
+class Assessor:
+    """Guard + model scorer (when configured) + offline scorer, for one answer."""
+
+    def __init__(self, offline: OfflineScorer, *, model_scorer: ModelScorer | None = None,
+                 retriever: Retriever | None = None) -> None:
+        self._offline = offline
+        self._model = model_scorer
+        self._retriever = retriever
+
+    @property
+    def uses_model(self) -> bool:
+        return self._model is not None
+
+    async def assess(self, question: Question, exchanges: Sequence[Exchange],
+                     rubric: Sequence[Criterion], *, track_title: str) -> Assessment:
+        text = candidate_text(exchanges)
+        findings = guard.detect(text)
+        clean = guard.without_flagged(text) if findings else text
+        offline = await asyncio.to_thread(self._offline.assess, question, clean, rubric)
+        notes: list[str] = []
+        result = offline
+        model_flag = False
+        if self._model is not None:
+            references, pitfalls = self._grounding(question)
+            try:
+                result, model_flag = await self._model.assess(
+                    question, exchanges, rubric, track_title=track_title,
+                    references=references, pitfalls=pitfalls)
+            except LLMOutputError as exc:
+                notes.append(f"model scorer reply invalid after {exc.attempts} attempts; "
+                             "offline scorer used for this answer")
+            except LLMError as exc:
+                notes.append(f"model scorer unavailable ({type(exc).__name__}); "
+                             "offline scorer used for this answer")
+        flags = list(result.flags)
+        if findings or model_flag:
+            flags.append("prompt_injection")
+            flags += [f"injection:{f.category}" for f in findings]
+            if model_flag and not findings:
+                flags.append("injection:model_verdict")
+            if result.score > offline.score:
+                notes.append(f"score capped at the offline score of the unflagged text ({offline.score})")
+                result = result.model_copy(update={"score": offline.score})
+        return result.model_copy(update={
+            "flags": list(dict.fromkeys(flags)), "notes": [*result.notes, *notes],
+            "offline_score": offline.score,
+        })
+
+    def _grounding(self, question: Question) -> tuple[list[str], list[str]]:
+        """Reference passages for the question, and its pitfalls — for a question that is not in
+        the bank (or has none), the closest bank questions lend theirs."""
+        pitfalls = [f"{p.id}: {p.claim}" for p in question.pitfalls]
+        references: list[str] = []
+        if self._retriever is None:
+            return references, pitfalls
+        if not pitfalls:
+            for hit in self._retriever.find_questions(question.question, limit=2):
+                pitfalls += [f"{p.id}: {p.claim}" for p in hit.question.pitfalls]
+        references = [h.chunk.text for h in self._retriever.find_passages(question.question, limit=3)]
+        return references, pitfalls

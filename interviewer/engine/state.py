@@ -1,0 +1,99 @@
+"""The session's state: plain pydantic records, JSON-serialisable, so that the store can persist
+a session after every turn and any process can continue it. The orchestrator never mutates a
+state it was given; it returns a new one."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from interviewer.domain import Assessment, TrackId
+
+TurnKind = Literal[
+    "greeting", "question", "follow_up", "nudge", "clarification", "feedback", "summary",
+    "report", "answer",
+]
+
+
+class Turn(BaseModel):
+    role: Literal["interviewer", "candidate"]
+    content: str
+    kind: TurnKind
+    track: TrackId | None = None
+    question_id: str | None = None
+    key_point: str | None = None
+    """For a follow-up: the key point it probes (the reason it was asked)."""
+
+
+class ExchangeRecord(BaseModel):
+    prompt: str
+    answer: str
+
+
+class QuestionState(BaseModel):
+    question_id: str
+    difficulty: int
+    prompt: str
+    """The interviewer message the candidate is answering now (question, follow-up or nudge)."""
+    exchanges: list[ExchangeRecord] = Field(default_factory=list)
+    follow_ups: list[str] = Field(default_factory=list)
+    nudges: int = 0
+    clarifications: int = 0
+    skipped: bool = False
+    assessment: Assessment | None = None
+
+
+class TrackState(BaseModel):
+    track: TrackId
+    difficulty: int
+    questions: list[QuestionState] = Field(default_factory=list)
+    done: bool = False
+
+
+class TrackReport(BaseModel):
+    track: TrackId
+    title: str
+    score: float
+    passed: bool
+    pass_threshold: float
+    criteria: dict[str, float]
+    strengths: list[str]
+    gaps: list[str]
+    study: list[str]
+    """Article slugs to read (knowledge/articles/<slug>.md)."""
+    questions: list[str]
+    flags: list[str] = Field(default_factory=list)
+
+
+class Report(BaseModel):
+    plan_id: str
+    score: float
+    recommendation: Literal["strong", "pass", "not yet"]
+    tracks: list[TrackReport]
+    narrative: str
+    flags: list[str] = Field(default_factory=list)
+
+
+class SessionState(BaseModel):
+    plan_id: str
+    mode: Literal["practice", "assessment"]
+    seed: int
+    tracks: list[TrackState]
+    current: int = 0
+    status: Literal["active", "completed"] = "active"
+    turns: list[Turn] = Field(default_factory=list)
+    report: Report | None = None
+    model_calls: int = 0
+
+    @property
+    def track(self) -> TrackState | None:
+        return self.tracks[self.current] if self.status == "active" else None
+
+    @property
+    def question(self) -> QuestionState | None:
+        track = self.track
+        return track.questions[-1] if track and track.questions else None
+
+    def interviewer_texts(self) -> set[str]:
+        return {" ".join(t.content.split()).casefold() for t in self.turns if t.role == "interviewer"}
