@@ -4,6 +4,9 @@
     interviewer ingest                 embed questions and articles into the vector index
     interviewer search TEXT            find questions (and passages) in the index
     interviewer explore                interactive search of the bank in the terminal
+    interviewer interview              a mock interview in the terminal
+    interviewer score [FILE]           score answers (JSON lines in and out)
+    interviewer eval --labels FILE     agreement of the scorer with labelled answers
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ app = typer.Typer(help="An AI mock interviewer for Senior Python Developer roles
 bank_app = typer.Typer(help="Work with the question bank.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
 
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -145,6 +148,15 @@ def explore() -> None:
         if sep and head.strip() in TRACKS:
             track, line = head.strip(), rest.strip()  # type: ignore[assignment]
         _show(retriever, line, track=track, topic=None, difficulty=None, limit=5)
+
+
+def _register_engine_commands() -> None:
+    from interviewer.cli_engine import register
+
+    register(app, _settings, out, err)
+
+
+_register_engine_commands()
 
 
 def main() -> None:

@@ -67,3 +67,36 @@ def full_index(tmp_path_factory: pytest.TempPathFactory, bank: Bank,
 @pytest.fixture(scope="session")
 def retriever(bank: Bank, full_index: VectorIndex) -> Retriever:
     return Retriever(bank, full_index)
+
+
+# --- engine fixtures ------------------------------------------------------------------------
+
+PROMPTS = ROOT / "prompts"
+
+
+@pytest.fixture(scope="session")
+def prompts() -> Any:
+    from interviewer.engine.prompts import load_prompts
+
+    return load_prompts(PROMPTS)
+
+
+@pytest.fixture(scope="session")
+def offline_scorer(embedder: LocalMiniLM) -> Any:
+    from interviewer.engine.offline_scorer import OfflineScorer
+
+    return OfflineScorer(embedder)
+
+
+def make_orchestrator(bank: Bank, retriever: Retriever, offline_scorer: Any, prompts: Any,
+                      model: Any = None) -> Any:
+    """The orchestrator wired as production wires it, with an optional fake model."""
+    from interviewer.engine.orchestrator import Orchestrator
+    from interviewer.engine.scoring import Assessor, ModelScorer
+    from interviewer.llm.tokens import TokenCounter
+
+    counter = TokenCounter()
+    model_scorer = ModelScorer(model, prompts, counter=counter, budget=4000) if model else None
+    assessor = Assessor(offline_scorer, model_scorer=model_scorer, retriever=retriever)
+    return Orchestrator(bank=bank, retriever=retriever, assessor=assessor, prompts=prompts,
+                        model=model, counter=counter, budget=4000)

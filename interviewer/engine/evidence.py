@@ -14,7 +14,7 @@ from interviewer.domain import CriterionScore
 from interviewer.engine.text import normalize
 
 UNSUPPORTED_CAP = 2.0
-MIN_QUOTE_CHARS = 8
+MIN_QUOTE_WORDS = 3
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
 
 
@@ -24,7 +24,7 @@ def _norm(text: str) -> str:
 
 def quote_is_verbatim(quote: str, transcript: str) -> bool:
     fragments = [f for f in _ELLIPSIS.split(_norm(quote).strip(" \"'")) if f]
-    if not fragments or sum(len(f) for f in fragments) < MIN_QUOTE_CHARS:
+    if not fragments or sum(len(f.split()) for f in fragments) < MIN_QUOTE_WORDS:
         return False
     haystack = _norm(transcript)
     pos = 0

@@ -102,11 +102,28 @@ class OfflineScorer:
 
     def assess(self, question: Question, answer: str, rubric: Sequence[Criterion], *,
                track: str | None = None) -> Assessment:
-        units = [u for u in sentences(answer) if len(words(u)) >= 2 or looks_like_code(u)]
+        return self.assess_many([(question, answer, rubric)], track=track)[0]
+
+    def assess_many(self, items: Sequence[tuple[Question, str, Sequence[Criterion]]], *,
+                    track: str | None = None) -> list[Assessment]:
+        """Several answers with one embedding call for all their sentences (throughput)."""
+        units = [[u for u in sentences(a) if len(words(u)) >= 2 or looks_like_code(u)]
+                 for _, a, _ in items]
+        flat = [u for us in units for u in us]
+        vectors = self._embedder.embed(flat) if flat else np.zeros((0, 384), np.float32)
+        out = []
+        start = 0
+        for (question, _, rubric), us in zip(items, units, strict=True):
+            vecs = vectors[start : start + len(us)]
+            start += len(us)
+            out.append(self._assess_units(question, us, vecs, rubric, track))
+        return out
+
+    def _assess_units(self, question: Question, units: list[str], u: Vectors,
+                      rubric: Sequence[Criterion], track: str | None) -> Assessment:
         if not units:
             return _floor(question, rubric, track, note="no substantive answer")
         qv = self._vectors(question)
-        u = self._embedder.embed(units)
         to_question = u @ qv.question
         sim = np.maximum(u @ qv.key_points.T, u @ qv.aligned.T - ALIGNED_DISCOUNT)
         if float(max(to_question.max(), sim.max())) < OFF_TOPIC:

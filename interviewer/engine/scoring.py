@@ -29,6 +29,11 @@ from interviewer.llm.errors import LLMError, LLMOutputError
 from interviewer.llm.tokens import TokenCounter
 
 
+MANIPULATION_PENALTY = 0.5
+"""Taken off a flagged answer's score: trying to game the scorer is itself a signal, and the
+penalty keeps an attack below its clean twin even when the non-flagged rest adds a little."""
+
+
 class CriterionReply(BaseModel):
     id: str
     score: int = Field(ge=1, le=5)
@@ -167,13 +172,31 @@ class Assessor:
             flags += [f"injection:{f.category}" for f in findings]
             if model_flag and not findings:
                 flags.append("injection:model_verdict")
-            if result.score > offline.score:
-                notes.append(f"score capped at the offline score of the unflagged text ({offline.score})")
-                result = result.model_copy(update={"score": offline.score})
+            capped = max(1.0, min(result.score, offline.score) - MANIPULATION_PENALTY)
+            notes.append(f"manipulation attempt: scored on the unflagged text, capped at {capped:.2f}")
+            result = result.model_copy(update={"score": round(capped, 2)})
         return result.model_copy(update={
             "flags": list(dict.fromkeys(flags)), "notes": [*result.notes, *notes],
             "offline_score": offline.score,
         })
+
+    def assess_offline_many(self, items: Sequence[tuple[Question, str, Sequence[Criterion]]]
+                            ) -> list[Assessment]:
+        """Offline only, batched (one embedding call for all answers): `interviewer eval`."""
+        findings = [guard.detect(answer) for _, answer, _ in items]
+        cleaned = [(q, guard.without_flagged(a) if f else a, r)
+                   for (q, a, r), f in zip(items, findings, strict=True)]
+        results = self._offline.assess_many(cleaned)
+        out = []
+        for result, found in zip(results, findings, strict=True):
+            flags = list(result.flags)
+            score = result.score
+            if found:
+                flags += ["prompt_injection", *(f"injection:{f.category}" for f in found)]
+                score = max(1.0, round(score - MANIPULATION_PENALTY, 2))
+            out.append(result.model_copy(update={"flags": flags, "offline_score": result.score,
+                                                 "score": score}))
+        return out
 
     def _grounding(self, question: Question) -> tuple[list[str], list[str]]:
         """Reference passages for the question, and its pitfalls — for a question that is not in

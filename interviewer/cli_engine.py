@@ -1,0 +1,233 @@
+"""`interviewer interview`, `interviewer score` and `interviewer eval`: the engine from the terminal.
+
+    interview   a whole mock interview in the terminal, streamed, with the report at the end
+    score       JSON lines in -> JSON lines out (DESIGN.md contract)
+    eval        agreement of the scorer with a labelled file, beside keyword and length baselines
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional, TextIO
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from interviewer.bank import Retriever, load_bank, open_index
+from interviewer.config import Settings
+from interviewer.engine import Orchestrator, build_engine, make_model
+from interviewer.engine.adhoc import ScoreInput, resolve
+from interviewer.engine.metrics import Agreement, LabelledAnswer, agreement, keyword_baseline, length_baseline
+from interviewer.engine.offline_scorer import OfflineScorer
+from interviewer.engine.prompts import load_prompts
+from interviewer.engine.scoring import Assessor, Exchange, ModelScorer
+from interviewer.engine.state import Report, SessionState
+from interviewer.llm.tokens import TokenCounter
+
+
+def register(app: typer.Typer, settings_factory: object, out: object, err: object) -> None:
+    """Attach the engine commands to the main app (kept apart to keep modules small)."""
+    from rich.console import Console
+
+    assert isinstance(out, Console) and isinstance(err, Console)
+    get_settings = settings_factory  # a callable returning Settings
+
+    @app.command()
+    def interview(
+        plan: Annotated[Optional[str], typer.Option(help="plan id (knowledge/tracks, kind: plan)")] = None,  # noqa: UP045
+        offline: Annotated[bool, typer.Option(help="use the offline engine even if a model is configured")] = False,
+        seed: Annotated[Optional[int], typer.Option(help="question-selection seed (repeatable runs)")] = None,  # noqa: UP045
+        save: Annotated[Optional[Path], typer.Option(help="where to save the transcript (JSON)")] = None,  # noqa: UP045
+    ) -> None:
+        """Run a whole mock interview in the terminal: type each answer and press Enter;
+        Ctrl-D ends early (the transcript is kept)."""
+        settings: Settings = get_settings()  # type: ignore[operator]
+        engine = build_engine(settings, offline_only=offline)
+        if plan is None and sys.stdin.isatty():
+            plan = _choose_plan(engine, out)
+        try:
+            state = asyncio.run(_run_interview(engine, plan, seed, out))
+        except KeyError as exc:
+            err.print(str(exc))
+            raise typer.Exit(2) from exc
+        path = save or settings.data_dir / "interviews" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(state.model_dump_json(indent=2), encoding="utf-8")
+        if state.report is not None:
+            _print_report(state.report, out)
+        out.print(f"transcript saved to {path}", highlight=False)
+
+    @app.command()
+    def score(
+        file: Annotated[Optional[Path], typer.Argument(help="JSON lines; default: stdin")] = None,  # noqa: UP045
+        offline: Annotated[bool, typer.Option(help="offline scorer even if a model is configured")] = False,
+    ) -> None:
+        """Score answers: reads {"id","question","key_points","answer","track"?} per line and writes
+        {"id","score","criteria":[{"name","score","evidence"}],"flags"} per line."""
+        settings: Settings = get_settings()  # type: ignore[operator]
+        stream: TextIO = file.open(encoding="utf-8") if file else sys.stdin
+        assessor, retriever = _assessor(settings, offline=offline)
+        bad = 0
+        for n, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = ScoreInput.model_validate_json(line)
+            except ValidationError as exc:
+                bad += 1
+                err.print(f"line {n}: invalid input: {exc.errors(include_url=False, include_input=False)[0]['msg']}")
+                continue
+            result = asyncio.run(_score_one(assessor, retriever, item, settings))
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        if bad:
+            raise typer.Exit(1)
+
+    @app.command("eval")
+    def eval_(
+        labels: Annotated[Path, typer.Option("--labels", help="labelled JSON lines (score input + label)")],
+        offline: Annotated[bool, typer.Option(help="offline scorer even if a model is configured")] = False,
+    ) -> None:
+        """Agreement of the scorer with human labels, beside keyword-overlap and length baselines."""
+        settings: Settings = get_settings()  # type: ignore[operator]
+        try:
+            items = [LabelledAnswer.model_validate_json(line)
+                     for line in labels.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, ValidationError) as exc:
+            err.print(f"cannot read labels: {exc}")
+            raise typer.Exit(2) from exc
+        assessor, retriever = _assessor(settings, offline=offline)
+        started = time.perf_counter()
+        scores = asyncio.run(_score_all(assessor, retriever, items, settings))
+        rate = len(items) / (time.perf_counter() - started)
+        _print_agreement(items, scores, rate, out)
+
+
+def _choose_plan(engine: Orchestrator, out: object) -> str:
+    plans = sorted(engine._bank.plans.values(), key=lambda p: (p.id != "full", p.id))  # noqa: SLF001
+    for i, p in enumerate(plans, start=1):
+        out.print(f"  {i}. {p.title} [{p.id}]", highlight=False)  # type: ignore[attr-defined]
+    choice = input("Choose an interview [1]: ").strip() or "1"
+    if choice.isdigit() and 1 <= int(choice) <= len(plans):
+        return plans[int(choice) - 1].id
+    return choice
+
+
+async def _run_interview(engine: Orchestrator, plan: str | None, seed: int | None, out: object) -> SessionState:
+    result = await engine.start(plan, seed=seed)
+    state = result.state
+    await _stream(result.messages, out)
+    while state.status == "active":
+        track = state.track
+        qs = state.question
+        if track is not None and qs is not None:
+            n = len(track.questions)
+            total = engine._bank.tracks[track.track].questions  # noqa: SLF001
+            out.print(f"[dim]({track.track} · question {n} of {total})[/dim]")  # type: ignore[attr-defined]
+        try:
+            answer = await asyncio.to_thread(input, "you> ")
+        except (EOFError, KeyboardInterrupt):
+            out.print("\n[interview ended early]")  # type: ignore[attr-defined]
+            break
+        result = await engine.answer(state, answer)
+        state = result.state
+        await _stream(result.messages[1:], out)
+    return state
+
+
+async def _stream(turns: list, out: object) -> None:
+    """Print interviewer messages progressively (they are checked before anything is shown)."""
+    for turn in turns:
+        if turn.role != "interviewer":
+            continue
+        sys.stdout.write("\ninterviewer> ")
+        for i in range(0, len(turn.content), 12):
+            sys.stdout.write(turn.content[i : i + 12])
+            sys.stdout.flush()
+            if sys.stdout.isatty():
+                await asyncio.sleep(0.01)
+        sys.stdout.write("\n\n")
+    sys.stdout.flush()
+
+
+def _print_report(report: Report, out: object) -> None:
+    table = Table(title=f"Report — overall {report.score:.2f}/5 ({report.recommendation})")
+    for col in ("track", "score", "passed", "criteria", "study"):
+        table.add_column(col)
+    for t in report.tracks:
+        table.add_row(t.title, f"{t.score:.2f}", "yes" if t.passed else "no",
+                      ", ".join(f"{k} {v:.1f}" for k, v in t.criteria.items()), ", ".join(t.study))
+    out.print(table)  # type: ignore[attr-defined]
+
+
+def _assessor(settings: Settings, *, offline: bool) -> tuple[Assessor, Retriever]:
+    bank = load_bank(settings.knowledge_dir)
+    index = open_index(settings)
+    if index.count("questions") == 0:
+        index.ingest(bank)
+    retriever = Retriever(bank, index)
+    model = None if offline else make_model(settings)
+    model_scorer = None
+    if model is not None:
+        model_scorer = ModelScorer(model, load_prompts(settings.prompts_dir),
+                                   counter=TokenCounter(settings.tokenizer_encoding),
+                                   budget=settings.prompt_token_budget)
+    return Assessor(OfflineScorer(index.embedder), model_scorer=model_scorer, retriever=retriever), retriever
+
+
+async def _score_one(assessor: Assessor, retriever: Retriever, item: ScoreInput, settings: Settings) -> dict:
+    question = resolve(item, retriever)
+    track = retriever.bank.tracks[question.track]
+    a = await assessor.assess(question, [Exchange(question.question, item.answer)], track.rubric,
+                              track_title=track.title)
+    return {
+        "id": item.id, "score": a.score,
+        "criteria": [{"name": c.id, "score": c.score, "evidence": c.evidence} for c in a.criteria],
+        "flags": a.flags, "covered": a.covered, "missed": a.missed, "scorer": a.scorer,
+        "notes": a.notes,
+    }
+
+
+async def _score_all(assessor: Assessor, retriever: Retriever, items: list[LabelledAnswer],
+                     settings: Settings) -> list[float]:
+    inputs = [ScoreInput(id=i.id, question=i.question, key_points=i.key_points, answer=i.answer,
+                         track=i.track, question_id=i.question_id)  # type: ignore[arg-type]
+              for i in items]
+    if not assessor.uses_model:  # batched: one embedding call for every answer
+        questions = [resolve(si, retriever) for si in inputs]
+        batch = [(q, si.answer, retriever.bank.tracks[q.track].rubric)
+                 for q, si in zip(questions, inputs, strict=True)]
+        return [a.score for a in assessor.assess_offline_many(batch)]
+    return [(await _score_one(assessor, retriever, si, settings))["score"] for si in inputs]
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _print_agreement(items: list[LabelledAnswer], scores: list[float], rate: float, out: object) -> None:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        groups["all"].append(i)
+        groups[item.track or "?"].append(i)
+    table = Table(title=f"Scorer agreement with labels ({len(items)} answers, {rate:.1f} answers/s)")
+    for col in ("set", "scorer", "spearman", "pairwise", "in range", "short>long-wrong", "adequate>conf-wrong"):
+        table.add_column(col)
+    for name, idx in groups.items():
+        rows: list[tuple[str, Agreement]] = [
+            ("interviewer", agreement([(items[i], scores[i]) for i in idx])),
+            ("keyword overlap", agreement([(items[i], keyword_baseline(items[i])) for i in idx])),
+            ("length only", agreement([(items[i], length_baseline(items[i])) for i in idx])),
+        ]
+        for label, a in rows:
+            table.add_row(f"{name} (n={a.n})", label, _fmt(a.spearman), _fmt(a.pairwise),
+                          _fmt(a.within_range), _fmt(a.short_over_long_wrong),
+                          _fmt(a.adequate_over_confident_wrong))
+    out.print(table)  # type: ignore[attr-defined]
