@@ -14,7 +14,8 @@ How an answer is read (deterministic, no network):
   is what separates "the GIL makes code thread-safe" from "the GIL does not make code
   thread-safe" — sentence embeddings alone barely see the negation. Wrongness is graded
   (`WRONG_LO`..`WRONG_HI`): a wrong sentence covers nothing and pulls every criterion toward 1.
-- **Prose.** A sentence with almost no function words (a shuffled bag of keywords) counts little.
+- **Prose.** A sentence with almost no function words counts little, and an answer whose word
+  order is broken (`fluency.disorder`: a shuffled bag of the right terms) loses its coverage.
 - **Off-topic.** An answer far from the question and all its key points is flagged and scores 1.
 
 Known limit: a wrong claim that is not among the question's pitfalls is only caught by what it
@@ -32,6 +33,7 @@ import numpy as np
 
 from interviewer.bank.embeddings import Embedder, Vectors
 from interviewer.domain import Assessment, Criterion, CriterionScore, Question
+from interviewer.engine.fluency import disorder
 from interviewer.engine.text import looks_like_code, sentences, stopword_ratio, words
 
 COVER_LO = 0.30
@@ -43,6 +45,8 @@ WRONG_HI = 0.20
 WRONG_PULL = 0.9
 OFF_TOPIC = 0.25
 FLUENT_RATIO = 0.18
+DISORDER_OK = 0.12  # prose stays below this share of broken determiner/preposition transitions
+DISORDER_SPAN = 0.18
 JUDGEMENT_MARKERS = frozenset(
     "but however although whereas instead unless depends trade-off tradeoff downside cost costs "
     "risk risks alternatively otherwise prefer rather because".split()
@@ -150,6 +154,9 @@ class OfflineScorer:
             value = float(grades[best, k])
             coverage.append(Coverage(kp.id, kp.weight, value, units[best] if value > 0 else None))
         share = sum(c.weight * c.value for c in coverage) / sum(c.weight for c in coverage)
+        prose = " ".join(t for t in units if not looks_like_code(t))
+        order = float(np.clip(1 - (disorder(prose) - DISORDER_OK) / DISORDER_SPAN, 0, 1))
+        share *= order
         return _score(question, rubric, track, units, coverage, share, float(wrongness.max()),
                       wrong, float(fluency.mean()))
 

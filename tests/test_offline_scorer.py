@@ -1,0 +1,88 @@
+"""The offline scorer on the labelled development set, and the behaviours that must hold for any
+answer: no reward for padding, repetition or a bag of key-point words; off-topic flagged;
+evidence is verbatim; deterministic."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from interviewer.bank import Bank
+from interviewer.engine.evidence import quote_is_verbatim
+from interviewer.engine.metrics import LabelledAnswer, agreement, keyword_baseline
+from tests.conftest import DATA
+
+DEVSET = [LabelledAnswer.model_validate_json(line)
+          for line in (DATA / "devset.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def dev_scores(bank: Bank, offline_scorer: Any) -> list[tuple[LabelledAnswer, float]]:
+    batch = [(bank.questions[i.question_id], i.answer, bank.tracks[bank.questions[i.question_id].track].rubric)
+             for i in DEVSET]
+    return [(i, a.score) for i, a in zip(DEVSET, offline_scorer.assess_many(batch), strict=True)]
+
+
+def test_devset_shape() -> None:
+    assert len(DEVSET) >= 60 and len({i.question_id for i in DEVSET}) >= 12
+    assert {"excellent", "short-excellent", "adequate", "weak", "confident-wrong", "long-wrong"} <= {
+        i.kind for i in DEVSET}
+
+
+def test_agreement_with_labels(dev_scores: list[tuple[LabelledAnswer, float]]) -> None:
+    """Floors at the measured level (README has the figures); they catch regressions. The issue's
+    targets (Spearman 0.88, pairwise 0.95) are not met offline — see the README."""
+    ours = agreement(dev_scores)
+    baseline = agreement([(i, keyword_baseline(i)) for i, _ in dev_scores])
+    assert ours.spearman >= 0.72 and ours.spearman > baseline.spearman + 0.15
+    assert ours.pairwise >= 0.85
+    assert ours.short_over_long_wrong is not None and ours.short_over_long_wrong >= 0.9
+    assert ours.adequate_over_confident_wrong is not None and ours.adequate_over_confident_wrong >= 0.85
+
+
+def _assess(bank: Bank, scorer: Any, qid: str, text: str) -> Any:
+    q = bank.questions[qid]
+    return scorer.assess(q, text, bank.tracks[q.track].rubric)
+
+
+def test_shuffled_bag_of_key_point_words_scores_low(bank: Bank, offline_scorer: Any) -> None:
+    rng = random.Random(7)
+    for qid in ("py-gil-cpu-io-bound", "arch-url-shortener", "ps-top-n-frequent-ips"):
+        words = [w for kp in bank.questions[qid].key_points for w in kp.text.split()]
+        rng.shuffle(words)
+        lines = [" ".join(words[i : i + 12]) + "." for i in range(0, len(words), 12)]
+        assert _assess(bank, offline_scorer, qid, " ".join(lines)).score <= 2.0, qid
+
+
+def test_no_reward_for_padding_or_repetition(bank: Bank, offline_scorer: Any) -> None:
+    item = next(i for i in DEVSET if i.kind == "adequate")
+    base = _assess(bank, offline_scorer, item.question_id, item.answer).score
+    padding = (" In my experience, communication with the team matters a lot, and I always try to "
+               "write clean, readable code that my colleagues can maintain easily.") * 5
+    assert _assess(bank, offline_scorer, item.question_id, item.answer + padding).score <= base + 0.05
+    assert _assess(bank, offline_scorer, item.question_id, (item.answer + " ") * 4).score <= base + 0.05
+
+
+def test_off_topic_answer_is_flagged(bank: Bank, offline_scorer: Any) -> None:
+    a = _assess(bank, offline_scorer, "py-gil-cpu-io-bound",
+                "My favourite pasta recipe uses garlic, olive oil and fresh basil from the garden.")
+    assert a.score == 1.0 and "off_topic" in a.flags
+
+
+def test_evidence_is_verbatim_and_result_deterministic(bank: Bank, offline_scorer: Any) -> None:
+    item = next(i for i in DEVSET if i.kind == "excellent")
+    first = _assess(bank, offline_scorer, item.question_id, item.answer)
+    again = _assess(bank, offline_scorer, item.question_id, item.answer)
+    assert first == again
+    quotes = [q for c in first.criteria for q in c.evidence]
+    assert quotes and all(quote_is_verbatim(q, item.answer) for q in quotes)
+    assert first.covered and set(first.covered).isdisjoint(first.missed)
+
+
+def test_known_pitfall_is_named(bank: Bank, offline_scorer: Any) -> None:
+    a = _assess(bank, offline_scorer, "py-gil-cpu-io-bound",
+                "Because of the GIL, Python code is thread-safe, so you never need a lock around a shared "
+                "counter. Threads are fine for CPU-bound work too since the GIL schedules them fairly.")
+    assert a.pitfalls and a.score <= 2.0
