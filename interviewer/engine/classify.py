@@ -40,9 +40,10 @@ def _is_gibberish(text: str) -> bool:
     if not tokens:
         return True
     vowel_ratio = sum(c in _VOWELS for c in letters) / len(letters)
-    long_runs = len(re.findall(r"[^aeiouy\W\d_]{5,}", text.lower()))
-    distinct = len(set(text.lower())) / max(1, len(text))
-    return vowel_ratio < 0.18 or long_runs > len(tokens) / 3 or (len(text) > 20 and distinct < 0.08)
+    plain = [t for t in re.findall(r"[A-Za-z]+", text) if 4 <= len(t) <= 15]
+    unpronounceable = sum(1 for t in plain if re.search(r"[^aeiouyAEIOUY]{5,}", t) or not _VOWELS & set(t))
+    mashed = re.search(r"([^\W\d_])\1{7,}", text) is not None or (len(text) > 15 and len(set(text.lower())) < 6)
+    return vowel_ratio < 0.18 or (bool(plain) and unpronounceable > len(plain) / 2) or mashed
 
 
 def classify(text: str, question: str) -> Kind:

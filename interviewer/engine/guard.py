@@ -95,7 +95,7 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(r"<\|(?:im_start|im_end|system|assistant|user|endoftext)\|>|\[/?INST\]|<</?SYS>>|"
                    r"\[/?SYSTEM\]|^#{2,}\s*(?:system|assistant|instruction|response)\b", _I),
         re.compile(r"\"role\"\s*:\s*\"(?:system|assistant|developer)\"", _I),
-        re.compile(r"\b(?:SYSTEM|ASSISTANT|DEVELOPER)\s*:"),
+        re.compile(r"\b(?:SYSTEM|ASSISTANT|DEVELOPER|ADMIN)(?:\s+[A-Z]{3,})?\s*[:(]"),
         re.compile(r"^\s*(?:human|user)\s*:.*\n(?:.*\n){0,6}?\s*(?:assistant|ai)\s*:", _I),
     ],
     "fake_score": [
@@ -133,6 +133,8 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(r"(?:-{3,}|={3,}|\*{3,}|#{3,})\s*end\s+of\s+(?:the\s+)?(?:answer|input|data|response|"
                    r"transcript|user|candidate|untrusted)", _I),
         re.compile(r"\]\]>|<!\[CDATA\[", _I),
+        re.compile(r"\bend of (?:the )?(?:candidate(?:'s)?|user|untrusted|student)(?:'s)? (?:input|answer|data|text|"
+                   r"response|message)\b", _I),
         re.compile(r"\"\s*\}\s*[,\]]?\s*\{?\s*\"(?:role|instruction|system|score)\"", _I),
     ],
     "extraction": [
@@ -260,5 +262,10 @@ def flagged_spans(text: str) -> list[str]:
 
 
 def without_flagged(text: str) -> str:
-    """`text` with the flagged sentences removed: what is scored when an answer is flagged."""
-    return " ".join(span for span in _spans(text) if not detect(span))
+    """`text` with the flagged sentences removed — and the span right after each, where a payload
+    split across a line break continues — : what is scored when an answer is flagged."""
+    spans = _spans(text)
+    flagged = [bool(detect(span)) for span in spans]
+    keep = [not f and not (i and flagged[i - 1]) and span.strip() != "```"
+            for i, (span, f) in enumerate(zip(spans, flagged, strict=True))]
+    return " ".join(span for span, k in zip(spans, keep, strict=True) if k)

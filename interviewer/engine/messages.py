@@ -81,11 +81,21 @@ def leaks(text: str, question: Question) -> bool:
     return False
 
 
-def acceptable(text: str | None, *, question: Question, already_said: set[str]) -> bool:
+_GRADING_TALK = re.compile(r"\b(?:scor\w*|rubric|key points?|grade[ds]?|marks?)\b|\b\d(?:\.\d)?\s*/\s*(?:5|10)\b|"
+                           r"\bout of (?:5|five|10|ten)\b", re.IGNORECASE)
+MAX_REPORT_WORDS = 260
+
+
+def acceptable(text: str | None, *, question: Question | None, already_said: set[str],
+               report: bool = False) -> bool:
+    """May the candidate see this model-written text? Reports may talk about scores; nothing
+    else may, and questions must not leak their own key points."""
     if not text or not text.strip():
         return False
-    if len(text.split()) > MAX_WORDS or re.search(r"\b(?:score|rubric|key points?)\b", text, re.I):
+    if len(text.split()) > (MAX_REPORT_WORDS if report else MAX_WORDS):
+        return False
+    if not report and _GRADING_TALK.search(text):
         return False
     if " ".join(text.split()).casefold() in already_said:
         return False
-    return not leaks(text, question)
+    return question is None or not leaks(text, question)

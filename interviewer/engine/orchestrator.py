@@ -293,11 +293,8 @@ class Orchestrator:
         except LLMError:
             return fallback
         text = completion.text.strip()
-        said = turn.state.interviewer_texts()
-        if question is None:
-            ok = bool(text) and " ".join(text.split()).casefold() not in said
-        else:
-            ok = msg.acceptable(text, question=question, already_said=said)
+        ok = msg.acceptable(text, question=question, already_said=turn.state.interviewer_texts(),
+                            report=prompt_name == "final_report")
         return text if ok else fallback
 
 

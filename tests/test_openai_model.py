@@ -1,0 +1,192 @@
+"""The OpenAI-compatible client at its HTTP boundary (respx): request shape, structured output and
+its fallbacks, streaming, re-ask, retries, and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel
+
+from interviewer.llm.base import CallLog
+from interviewer.llm.errors import (
+    LLMConnectionError,
+    LLMOutputError,
+    LLMRateLimited,
+    LLMRequestRejected,
+    LLMServerError,
+    LLMTimeout,
+)
+from interviewer.llm.openai_model import OpenAIChatModel
+
+BASE = "http://llm.test/v1"
+URL = f"{BASE}/chat/completions"
+MESSAGES = [SystemMessage("You are an assessor."), HumanMessage("Score this.")]
+
+
+class Verdict(BaseModel):
+    score: int
+    reason: str
+
+
+def completion(content: str, *, prompt_tokens: int = 11, completion_tokens: int = 7) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
+def model(log: CallLog | None = None, *, retries: int = 0, timeout: float = 5.0) -> OpenAIChatModel:
+    return OpenAIChatModel(model="test-model", base_url=BASE, api_key="sk-test", max_retries=retries,
+                           timeout_s=timeout, on_call=log.append if log else None)
+
+
+def body(call: Any) -> dict[str, Any]:
+    return json.loads(call.request.content)
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_structured_request_shape_and_usage(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post(URL).respond(json=completion('{"score": 4, "reason": "solid"}'))
+    log = CallLog()
+    result = run(model(log).complete(MESSAGES, schema=Verdict, prompt="score", prompt_version="abc123"))
+    assert result.parsed == Verdict(score=4, reason="solid")
+    sent = body(route.calls.last)
+    assert sent["model"] == "test-model"
+    assert [m["role"] for m in sent["messages"]] == ["system", "user"]
+    assert sent["messages"][1]["content"] == "Score this."
+    fmt = sent["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "Verdict"
+    assert set(fmt["json_schema"]["schema"]["properties"]) == {"score", "reason"}
+    assert route.calls.last.request.headers["authorization"] == "Bearer sk-test"
+    (record,) = log.records
+    assert (record.prompt, record.prompt_version, record.ok) == ("score", "abc123", True)
+    assert (record.usage.prompt_tokens, record.usage.completion_tokens) == (11, 7)
+    assert record.latency_ms > 0
+
+
+def test_plain_completion_has_no_response_format(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post(URL).respond(json=completion("Tell me about generators?"))
+    result = run(model().complete(MESSAGES))
+    assert result.text == "Tell me about generators?" and result.parsed is None
+    assert "response_format" not in body(route.calls.last)
+
+
+def test_malformed_reply_is_reasked_then_accepted(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post(URL).mock(side_effect=[
+        httpx.Response(200, json=completion("Sure! The score is four.")),
+        httpx.Response(200, json=completion('```json\n{"score": 4, "reason": "ok"}\n```')),
+    ])
+    log = CallLog()
+    result = run(model(log).complete(MESSAGES, schema=Verdict))
+    assert result.parsed == Verdict(score=4, reason="ok")
+    assert route.call_count == 2
+    reask = body(route.calls[1])["messages"]
+    assert reask[-2] == {"role": "assistant", "content": "Sure! The score is four."}
+    assert "could not be used" in reask[-1]["content"] and "JSON" in reask[-1]["content"]
+    assert log.records[-1].attempts == 2 and log.records[-1].usage.prompt_tokens == 22
+
+
+def test_persistently_malformed_reply_is_a_typed_error(respx_mock: respx.MockRouter) -> None:
+    respx_mock.post(URL).mock(side_effect=[
+        httpx.Response(200, json=completion('{"score": "high"}')),
+        httpx.Response(200, json=completion('{"score": 9000}')),
+    ])
+    log = CallLog()
+    with pytest.raises(LLMOutputError) as info:
+        run(model(log).complete(MESSAGES, schema=Verdict))
+    assert info.value.last_completion == '{"score": 9000}' and info.value.attempts == 2
+    assert log.records[-1].ok is False and log.records[-1].error == "output"
+
+
+def test_falls_back_to_json_mode_when_schema_unsupported(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post(URL).mock(side_effect=[
+        httpx.Response(400, json={"error": {"message": "response_format 'json_schema' is not supported",
+                                            "type": "invalid_request_error"}}),
+        httpx.Response(200, json=completion('{"score": 3, "reason": "fine"}')),
+        httpx.Response(200, json=completion('{"score": 2, "reason": "again"}')),
+    ])
+    client = model()
+    assert run(client.complete(MESSAGES, schema=Verdict)).parsed == Verdict(score=3, reason="fine")
+    second = body(route.calls[1])
+    assert second["response_format"] == {"type": "json_object"}
+    assert "JSON schema" in second["messages"][-1]["content"]
+    run(client.complete(MESSAGES, schema=Verdict))  # the working mode is remembered
+    assert body(route.calls[2])["response_format"] == {"type": "json_object"}
+
+
+def test_falls_back_to_text_when_json_mode_unsupported_too(respx_mock: respx.MockRouter) -> None:
+    unsupported = {"error": {"message": "unknown field response_format"}}
+    route = respx_mock.post(URL).mock(side_effect=[
+        httpx.Response(400, json=unsupported), httpx.Response(400, json=unsupported),
+        httpx.Response(200, json=completion('Here you go: {"score": 5, "reason": "great"}')),
+    ])
+    assert run(model().complete(MESSAGES, schema=Verdict)).parsed == Verdict(score=5, reason="great")
+    assert "response_format" not in body(route.calls[2])
+
+
+def test_streaming(respx_mock: respx.MockRouter) -> None:
+    def chunk(text: str | None, usage: dict[str, int] | None = None) -> str:
+        choices = [] if text is None else [{"index": 0, "delta": {"content": text}, "finish_reason": None}]
+        data = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "test-model",
+                "choices": choices, "usage": usage}
+        return f"data: {json.dumps(data)}\n\n"
+
+    stream = (chunk("What ") + chunk("happens ") + chunk("next?")
+              + chunk(None, {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}) + "data: [DONE]\n\n")
+    route = respx_mock.post(URL).respond(
+        200, headers={"content-type": "text/event-stream"}, content=stream.encode())
+    log = CallLog()
+
+    async def collect() -> list[str]:
+        return [piece async for piece in model(log).stream(MESSAGES, prompt="ask", prompt_version="v1")]
+
+    assert run(collect()) == ["What ", "happens ", "next?"]
+    sent = body(route.calls.last)
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert log.records[-1].usage.completion_tokens == 3 and log.records[-1].prompt == "ask"
+
+
+@pytest.mark.parametrize(("response", "error"), [
+    (httpx.Response(401, json={"error": {"message": "bad key"}}), LLMRequestRejected),
+    (httpx.Response(404, json={"error": {"message": "model not found"}}), LLMRequestRejected),
+    (httpx.Response(429, json={"error": {"message": "slow down"}}), LLMRateLimited),
+    (httpx.Response(500, json={"error": {"message": "boom"}}), LLMServerError),
+    (httpx.Response(503, text="unavailable"), LLMServerError),
+    (httpx.ConnectError("refused"), LLMConnectionError),
+    (httpx.ReadTimeout("slow"), LLMTimeout),
+])
+def test_errors_are_mapped(respx_mock: respx.MockRouter, response: Any, error: type) -> None:
+    respx_mock.post(URL).mock(side_effect=[response])
+    log = CallLog()
+    with pytest.raises(error):
+        run(model(log).complete(MESSAGES))
+    assert log.records[-1].ok is False
+
+
+def test_retries_transient_errors_with_backoff(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post(URL).mock(side_effect=[
+        httpx.Response(503, text="busy"),
+        httpx.Response(429, json={"error": {"message": "slow"}}, headers={"retry-after-ms": "10"}),
+        httpx.Response(200, json=completion("ok?")),
+    ])
+    assert run(model(retries=2).complete(MESSAGES)).text == "ok?"
+    assert route.call_count == 3
+
+
+def test_gives_up_after_the_configured_retries(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post(URL).mock(side_effect=[httpx.Response(500, text="x")] * 2)
+    with pytest.raises(LLMServerError):
+        run(model(retries=1).complete(MESSAGES))
+    assert route.call_count == 2
