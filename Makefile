@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run explore test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -17,6 +17,10 @@ install: $(STAMP)
 
 run: install
 	$(VENV)/bin/interviewer bank validate
+	$(VENV)/bin/interviewer ingest
+	$(VENV)/bin/interviewer interview
+
+explore: install
 	$(VENV)/bin/interviewer ingest
 	$(VENV)/bin/interviewer explore
 
@@ -31,6 +35,7 @@ typecheck: install
 
 bench: install
 	$(PY) benchmarks/bench_bank.py
+	$(PY) benchmarks/bench_engine.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

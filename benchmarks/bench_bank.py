@@ -32,11 +32,15 @@ PARAPHRASES = ROOT / "tests" / "data" / "paraphrases"
 
 
 def _cli_ingest(data_dir: Path) -> float:
-    env = {**os.environ, "INTERVIEWER_DATA_DIR": str(data_dir),
-           "INTERVIEWER_KNOWLEDGE_DIR": str(KNOWLEDGE)}
+    env = {**os.environ, "INTERVIEWER_DATA_DIR": str(data_dir), "INTERVIEWER_KNOWLEDGE_DIR": str(KNOWLEDGE)}
     started = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "interviewer"), "ingest"], env=env,
-                   check=True, capture_output=True, cwd=data_dir.parent)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "interviewer"), "ingest"],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=data_dir.parent,
+    )
     return time.perf_counter() - started
 
 
@@ -55,10 +59,10 @@ def main() -> None:
         index = VectorIndex(make_chroma_client(settings), embedder)
         cold = index.ingest(bank)
         warm = index.ingest(bank)
-        rows.append(("cold ingest, in-process (model load + embed + write)",
-                     f"{cold.seconds:.1f} s", "≤ 30 s"))
-        rows.append(("warm re-ingest, in-process (nothing changed)", f"{warm.seconds:.2f} s",
-                     "≤ 2 s"))
+        rows.append(
+            ("cold ingest, in-process (model load + embed + write)", f"{cold.seconds:.1f} s", "≤ 30 s")
+        )
+        rows.append(("warm re-ingest, in-process (nothing changed)", f"{warm.seconds:.2f} s", "≤ 2 s"))
         cli_cold = _cli_ingest(Path(tmp) / "cli")
         cli_warm = _cli_ingest(Path(tmp) / "cli")
         rows.append(("cold `interviewer ingest` (whole command)", f"{cli_cold:.1f} s", "≤ 30 s"))
@@ -77,25 +81,45 @@ def main() -> None:
             t = time.perf_counter()
             retriever.find_passages(p.text, limit=3)
             p_lat.append((time.perf_counter() - t) * 1000)
-        rows.append((f"find_questions latency p50 / p99 ({len(q_lat)} queries)",
-                     f"{statistics.median(q_lat):.1f} / {_pct(q_lat, 0.99):.1f} ms",
-                     "≤ 10 / ≤ 30 ms"))
-        rows.append(("find_passages latency p50 / p99",
-                     f"{statistics.median(p_lat):.1f} / {_pct(p_lat, 0.99):.1f} ms",
-                     "≤ 10 / ≤ 30 ms"))
+        rows.append(
+            (
+                f"find_questions latency p50 / p99 ({len(q_lat)} queries)",
+                f"{statistics.median(q_lat):.1f} / {_pct(q_lat, 0.99):.1f} ms",
+                "≤ 10 / ≤ 30 ms",
+            )
+        )
+        rows.append(
+            (
+                "find_passages latency p50 / p99",
+                f"{statistics.median(p_lat):.1f} / {_pct(p_lat, 0.99):.1f} ms",
+                "≤ 10 / ≤ 30 ms",
+            )
+        )
         unfiltered = recall_at_k(retriever, paraphrases, k=3)
         filtered = recall_at_k(retriever, paraphrases, k=3, filter_track=True)
         for track in sorted(unfiltered.per_track):
             hit, total = unfiltered.per_track[track]
             fhit, _ = filtered.per_track[track]
-            rows.append((f"recall@3 `{track}` ({total} paraphrases): whole bank / track filter",
-                         f"{hit / total:.3f} / {fhit / total:.3f}", "≥ 0.9"))
-        rows.append(("recall@3 all tracks: whole bank / track filter",
-                     f"{unfiltered.recall():.3f} / {filtered.recall():.3f}", "≥ 0.9"))
+            rows.append(
+                (
+                    f"recall@3 `{track}` ({total} paraphrases): whole bank / track filter",
+                    f"{hit / total:.3f} / {fhit / total:.3f}",
+                    "≥ 0.9",
+                )
+            )
+        rows.append(
+            (
+                "recall@3 all tracks: whole bank / track filter",
+                f"{unfiltered.recall():.3f} / {filtered.recall():.3f}",
+                "≥ 0.9",
+            )
+        )
 
-    print(f"Bank: {len(bank.questions)} questions, {len(bank.articles)} articles "
-          f"({n_passages} passages). Machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}.\n")
+    print(
+        f"Bank: {len(bank.questions)} questions, {len(bank.articles)} articles "
+        f"({n_passages} passages). Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}.\n"
+    )
     print("| measure | result | target |\n| --- | --- | --- |")
     for name, value, target in rows:
         print(f"| {name} | {value} | {target} |")

@@ -1,12 +1,12 @@
 """The `interviewer` command.
 
-    interviewer bank validate [PATH]   check the knowledge base, report every problem
-    interviewer ingest                 embed questions and articles into the vector index
-    interviewer search TEXT            find questions (and passages) in the index
-    interviewer explore                interactive search of the bank in the terminal
-    interviewer interview              a mock interview in the terminal
-    interviewer score [FILE]           score answers (JSON lines in and out)
-    interviewer eval --labels FILE     agreement of the scorer with labelled answers
+interviewer bank validate [PATH]   check the knowledge base, report every problem
+interviewer ingest                 embed questions and articles into the vector index
+interviewer search TEXT            find questions (and passages) in the index
+interviewer explore                interactive search of the bank in the terminal
+interviewer interview              a mock interview in the terminal
+interviewer score [FILE]           score answers (JSON lines in and out)
+interviewer eval --labels FILE     agreement of the scorer with labelled answers
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ from interviewer.bank import BankError, Retriever, load_bank, open_index, valida
 from interviewer.config import Settings, load_settings
 from interviewer.domain import TRACKS, TrackId
 
-app = typer.Typer(help="An AI mock interviewer for Senior Python Developer roles.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="An AI mock interviewer for Senior Python Developer roles.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 bank_app = typer.Typer(help="Work with the question bank.", no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
 
@@ -59,8 +62,10 @@ def bank_validate(
     for problem in problems:
         out.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
     counts = ", ".join(f"{len(bank.questions_for(t))} {t}" for t in TRACKS)
-    summary = (f"{len(bank.questions)} questions ({counts}), {len(bank.articles)} articles, "
-               f"{len(bank.tracks)} tracks, {len(bank.plans)} plans")
+    summary = (
+        f"{len(bank.questions)} questions ({counts}), {len(bank.articles)} articles, "
+        f"{len(bank.tracks)} tracks, {len(bank.plans)} plans"
+    )
     if problems:
         out.print(f"[red]{len(problems)} problem(s)[/red] in {root} — {summary}")
         raise typer.Exit(1)
@@ -73,8 +78,14 @@ def ingest() -> None:
     settings = _settings()
     bank = _load(settings)
     index = open_index(settings)
-    with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("embed", total=None)
 
         def progress(done: int, total: int) -> None:
@@ -93,10 +104,18 @@ def _retriever(settings: Settings) -> Retriever:
     return Retriever(bank, index)  # type: ignore[arg-type]
 
 
-def _show(retriever: Retriever, text: str, *, track: TrackId | None, topic: str | None,
-          difficulty: int | None, limit: int) -> None:
-    hits = retriever.find_questions(text, track=track, topics={topic} if topic else None,
-                                    difficulty=difficulty, limit=limit)
+def _show(
+    retriever: Retriever,
+    text: str,
+    *,
+    track: TrackId | None,
+    topic: str | None,
+    difficulty: int | None,
+    limit: int,
+) -> None:
+    hits = retriever.find_questions(
+        text, track=track, topics={topic} if topic else None, difficulty=difficulty, limit=limit
+    )
     table = Table(title=f"questions for {text!r}", show_lines=False)
     for col in ("score", "id", "track", "topic", "diff"):
         table.add_column(col, no_wrap=True)
@@ -107,8 +126,11 @@ def _show(retriever: Retriever, text: str, *, track: TrackId | None, topic: str 
     out.print(table)
     passages = retriever.find_passages(text, limit=2)
     for p in passages:
-        out.print(f"[bold]{p.score:.2f} {p.chunk.title} — {p.chunk.heading}[/bold] "
-                  f"(knowledge/articles/{p.chunk.article}.md)", highlight=False)
+        out.print(
+            f"[bold]{p.score:.2f} {p.chunk.title} — {p.chunk.heading}[/bold] "
+            f"(knowledge/articles/{p.chunk.article}.md)",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -132,9 +154,11 @@ def explore() -> None:
     """Interactive search of the bank: type a query, get questions and passages (Ctrl-D quits)."""
     retriever = _retriever(_settings())
     bank = retriever.bank
-    out.print(f"{len(bank.questions)} questions, {len(bank.articles)} articles. Type a query "
-              "(prefix with 'python:', 'architecture:' or 'problem_solving:' to filter by track); "
-              "Ctrl-D to quit.")
+    out.print(
+        f"{len(bank.questions)} questions, {len(bank.articles)} articles. Type a query "
+        "(prefix with 'python:', 'architecture:' or 'problem_solving:' to filter by track); "
+        "Ctrl-D to quit."
+    )
     while True:
         try:
             line = input("search> ").strip()

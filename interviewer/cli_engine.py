@@ -1,8 +1,8 @@
 """`interviewer interview`, `interviewer score` and `interviewer eval`: the engine from the terminal.
 
-    interview   a whole mock interview in the terminal, streamed, with the report at the end
-    score       JSON lines in -> JSON lines out (DESIGN.md contract)
-    eval        agreement of the scorer with a labelled file, beside keyword and length baselines
+interview   a whole mock interview in the terminal, streamed, with the report at the end
+score       JSON lines in -> JSON lines out (DESIGN.md contract)
+eval        agreement of the scorer with a labelled file, beside keyword and length baselines
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional, TextIO
 
@@ -26,6 +26,7 @@ from interviewer.engine import Orchestrator, build_engine, make_model
 from interviewer.engine.adhoc import ScoreInput, resolve
 from interviewer.engine.metrics import Agreement, LabelledAnswer, agreement, keyword_baseline, length_baseline
 from interviewer.engine.offline_scorer import OfflineScorer
+from interviewer.engine.orchestrator import UnknownPlan
 from interviewer.engine.prompts import load_prompts
 from interviewer.engine.scoring import Assessor, Exchange, ModelScorer
 from interviewer.engine.state import Report, SessionState
@@ -42,7 +43,9 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
     @app.command()
     def interview(
         plan: Annotated[Optional[str], typer.Option(help="plan id (knowledge/tracks, kind: plan)")] = None,  # noqa: UP045
-        offline: Annotated[bool, typer.Option(help="use the offline engine even if a model is configured")] = False,
+        offline: Annotated[
+            bool, typer.Option(help="use the offline engine even if a model is configured")
+        ] = False,
         seed: Annotated[Optional[int], typer.Option(help="question-selection seed (repeatable runs)")] = None,  # noqa: UP045
         save: Annotated[Optional[Path], typer.Option(help="where to save the transcript (JSON)")] = None,  # noqa: UP045
     ) -> None:
@@ -53,11 +56,12 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
         if plan is None and sys.stdin.isatty():
             plan = _choose_plan(engine, out)
         try:
-            state = asyncio.run(_run_interview(engine, plan, seed, out))
-        except KeyError as exc:
+            engine.plan(plan)
+        except UnknownPlan as exc:
             err.print(str(exc))
             raise typer.Exit(2) from exc
-        path = save or settings.data_dir / "interviews" / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+        state = asyncio.run(_run_interview(engine, plan, seed, out))
+        path = save or settings.data_dir / "interviews" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(state.model_dump_json(indent=2), encoding="utf-8")
         if state.report is not None:
@@ -82,7 +86,9 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
                 item = ScoreInput.model_validate_json(line)
             except ValidationError as exc:
                 bad += 1
-                err.print(f"line {n}: invalid input: {exc.errors(include_url=False, include_input=False)[0]['msg']}")
+                err.print(
+                    f"line {n}: invalid input: {exc.errors(include_url=False, include_input=False)[0]['msg']}"
+                )
                 continue
             result = asyncio.run(_score_one(assessor, retriever, item, settings))
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -98,8 +104,11 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
         """Agreement of the scorer with human labels, beside keyword-overlap and length baselines."""
         settings: Settings = get_settings()  # type: ignore[operator]
         try:
-            items = [LabelledAnswer.model_validate_json(line)
-                     for line in labels.read_text(encoding="utf-8").splitlines() if line.strip()]
+            items = [
+                LabelledAnswer.model_validate_json(line)
+                for line in labels.read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            ]
         except (OSError, ValidationError) as exc:
             err.print(f"cannot read labels: {exc}")
             raise typer.Exit(2) from exc
@@ -120,7 +129,9 @@ def _choose_plan(engine: Orchestrator, out: object) -> str:
     return choice
 
 
-async def _run_interview(engine: Orchestrator, plan: str | None, seed: int | None, out: object) -> SessionState:
+async def _run_interview(
+    engine: Orchestrator, plan: str | None, seed: int | None, out: object
+) -> SessionState:
     result = await engine.start(plan, seed=seed)
     state = result.state
     await _stream(result.messages, out)
@@ -162,8 +173,13 @@ def _print_report(report: Report, out: object) -> None:
     for col in ("track", "score", "passed", "criteria", "study"):
         table.add_column(col)
     for t in report.tracks:
-        table.add_row(t.title, f"{t.score:.2f}", "yes" if t.passed else "no",
-                      ", ".join(f"{k} {v:.1f}" for k, v in t.criteria.items()), ", ".join(t.study))
+        table.add_row(
+            t.title,
+            f"{t.score:.2f}",
+            "yes" if t.passed else "no",
+            ", ".join(f"{k} {v:.1f}" for k, v in t.criteria.items()),
+            ", ".join(t.study),
+        )
     out.print(table)  # type: ignore[attr-defined]
 
 
@@ -176,34 +192,53 @@ def _assessor(settings: Settings, *, offline: bool) -> tuple[Assessor, Retriever
     model = None if offline else make_model(settings)
     model_scorer = None
     if model is not None:
-        model_scorer = ModelScorer(model, load_prompts(settings.prompts_dir),
-                                   counter=TokenCounter(settings.tokenizer_encoding),
-                                   budget=settings.prompt_token_budget)
+        model_scorer = ModelScorer(
+            model,
+            load_prompts(settings.prompts_dir),
+            counter=TokenCounter(settings.tokenizer_encoding),
+            budget=settings.prompt_token_budget,
+        )
     return Assessor(OfflineScorer(index.embedder), model_scorer=model_scorer, retriever=retriever), retriever
 
 
 async def _score_one(assessor: Assessor, retriever: Retriever, item: ScoreInput, settings: Settings) -> dict:
     question = resolve(item, retriever)
     track = retriever.bank.tracks[question.track]
-    a = await assessor.assess(question, [Exchange(question.question, item.answer)], track.rubric,
-                              track_title=track.title)
+    a = await assessor.assess(
+        question, [Exchange(question.question, item.answer)], track.rubric, track_title=track.title
+    )
     return {
-        "id": item.id, "score": a.score,
+        "id": item.id,
+        "score": a.score,
         "criteria": [{"name": c.id, "score": c.score, "evidence": c.evidence} for c in a.criteria],
-        "flags": a.flags, "covered": a.covered, "missed": a.missed, "scorer": a.scorer,
+        "flags": a.flags,
+        "covered": a.covered,
+        "missed": a.missed,
+        "scorer": a.scorer,
         "notes": a.notes,
     }
 
 
-async def _score_all(assessor: Assessor, retriever: Retriever, items: list[LabelledAnswer],
-                     settings: Settings) -> list[float]:
-    inputs = [ScoreInput(id=i.id, question=i.question, key_points=i.key_points, answer=i.answer,
-                         track=i.track, question_id=i.question_id)  # type: ignore[arg-type]
-              for i in items]
+async def _score_all(
+    assessor: Assessor, retriever: Retriever, items: list[LabelledAnswer], settings: Settings
+) -> list[float]:
+    inputs = [
+        ScoreInput(
+            id=i.id,
+            question=i.question,
+            key_points=i.key_points,
+            answer=i.answer,
+            track=i.track,
+            question_id=i.question_id,
+        )  # type: ignore[arg-type]
+        for i in items
+    ]
     if not assessor.uses_model:  # batched: one embedding call for every answer
         questions = [resolve(si, retriever) for si in inputs]
-        batch = [(q, si.answer, retriever.bank.tracks[q.track].rubric)
-                 for q, si in zip(questions, inputs, strict=True)]
+        batch = [
+            (q, si.answer, retriever.bank.tracks[q.track].rubric)
+            for q, si in zip(questions, inputs, strict=True)
+        ]
         return [a.score for a in assessor.assess_offline_many(batch)]
     return [(await _score_one(assessor, retriever, si, settings))["score"] for si in inputs]
 
@@ -218,7 +253,15 @@ def _print_agreement(items: list[LabelledAnswer], scores: list[float], rate: flo
         groups["all"].append(i)
         groups[item.track or "?"].append(i)
     table = Table(title=f"Scorer agreement with labels ({len(items)} answers, {rate:.1f} answers/s)")
-    for col in ("set", "scorer", "spearman", "pairwise", "in range", "short>long-wrong", "adequate>conf-wrong"):
+    for col in (
+        "set",
+        "scorer",
+        "spearman",
+        "pairwise",
+        "in range",
+        "short>long-wrong",
+        "adequate>conf-wrong",
+    ):
         table.add_column(col)
     for name, idx in groups.items():
         rows: list[tuple[str, Agreement]] = [
@@ -227,7 +270,13 @@ def _print_agreement(items: list[LabelledAnswer], scores: list[float], rate: flo
             ("length only", agreement([(items[i], length_baseline(items[i])) for i in idx])),
         ]
         for label, a in rows:
-            table.add_row(f"{name} (n={a.n})", label, _fmt(a.spearman), _fmt(a.pairwise),
-                          _fmt(a.within_range), _fmt(a.short_over_long_wrong),
-                          _fmt(a.adequate_over_confident_wrong))
+            table.add_row(
+                f"{name} (n={a.n})",
+                label,
+                _fmt(a.spearman),
+                _fmt(a.pairwise),
+                _fmt(a.within_range),
+                _fmt(a.short_over_long_wrong),
+                _fmt(a.adequate_over_confident_wrong),
+            )
     out.print(table)  # type: ignore[attr-defined]

@@ -26,9 +26,7 @@ class Settings(BaseSettings):
 
     # --- where things live -------------------------------------------------------------
     data_dir: Path = Field(default=Path("data"), description="SQLite file and Chroma index")
-    knowledge_dir: Path = Field(
-        default=Path("knowledge"), description="question bank, articles and tracks"
-    )
+    knowledge_dir: Path = Field(default=Path("knowledge"), description="question bank, articles and tracks")
     prompts_dir: Path = Field(default=Path("prompts"), description="prompt templates")
     database_url: str | None = Field(
         default=None,

@@ -50,15 +50,24 @@ def bank() -> Bank:
 
 
 def make_settings(tmp: Path, **overrides: Any) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp / "data", knowledge_dir=KNOWLEDGE,  # type: ignore[call-arg]
-                    **overrides)
+    return Settings(
+        _env_file=None,
+        data_dir=tmp / "data",
+        knowledge_dir=KNOWLEDGE,  # type: ignore[call-arg]
+        **overrides,
+    )
 
 
 @pytest.fixture(scope="session")
-def full_index(tmp_path_factory: pytest.TempPathFactory, bank: Bank,
-               embedder: LocalMiniLM) -> Iterator[VectorIndex]:
+def full_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder whose index holds the whole shipped bank (see `full_index`)."""
+    return tmp_path_factory.mktemp("full-index") / "data"
+
+
+@pytest.fixture(scope="session")
+def full_index(full_data_dir: Path, bank: Bank, embedder: LocalMiniLM) -> Iterator[VectorIndex]:
     """The whole shipped bank, ingested once for the session."""
-    settings = make_settings(tmp_path_factory.mktemp("full-index"))
+    settings = Settings(_env_file=None, data_dir=full_data_dir, knowledge_dir=KNOWLEDGE)  # type: ignore[call-arg]
     index = VectorIndex(make_chroma_client(settings), embedder)
     index.ingest(bank)
     yield index
@@ -88,8 +97,9 @@ def offline_scorer(embedder: LocalMiniLM) -> Any:
     return OfflineScorer(embedder)
 
 
-def make_orchestrator(bank: Bank, retriever: Retriever, offline_scorer: Any, prompts: Any,
-                      model: Any = None) -> Any:
+def make_orchestrator(
+    bank: Bank, retriever: Retriever, offline_scorer: Any, prompts: Any, model: Any = None
+) -> Any:
     """The orchestrator wired as production wires it, with an optional fake model."""
     from interviewer.engine.orchestrator import Orchestrator
     from interviewer.engine.scoring import Assessor, ModelScorer
@@ -98,5 +108,12 @@ def make_orchestrator(bank: Bank, retriever: Retriever, offline_scorer: Any, pro
     counter = TokenCounter()
     model_scorer = ModelScorer(model, prompts, counter=counter, budget=4000) if model else None
     assessor = Assessor(offline_scorer, model_scorer=model_scorer, retriever=retriever)
-    return Orchestrator(bank=bank, retriever=retriever, assessor=assessor, prompts=prompts,
-                        model=model, counter=counter, budget=4000)
+    return Orchestrator(
+        bank=bank,
+        retriever=retriever,
+        assessor=assessor,
+        prompts=prompts,
+        model=model,
+        counter=counter,
+        budget=4000,
+    )

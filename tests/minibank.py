@@ -42,8 +42,7 @@ def question(track: str, topic: str, n: int, difficulty: int = 2) -> dict[str, A
             for i, w in enumerate([3, 2, 2, 1], start=1)
         ],
         "follow_ups": [
-            {"key_point": f"kp{i}", "text": f"What happens in case {i} with {topic}?"}
-            for i in range(1, 5)
+            {"key_point": f"kp{i}", "text": f"What happens in case {i} with {topic}?"} for i in range(1, 5)
         ],
         "pitfalls": [{"id": "wrong", "claim": f"{topic} is always free.", "why": "It is not."}],
         "model_answer": f"A model answer about {topic} covering all points.",
@@ -59,10 +58,18 @@ def track(track_id: str) -> dict[str, Any]:
         "questions": 3,
         "follow_up_budget": 1,
         "rubric": [
-            {"id": "accuracy", "title": "Accuracy", "weight": 0.6,
-             "levels": {i: f"level {i}" for i in range(1, 6)}},
-            {"id": "depth", "title": "Depth", "weight": 0.4,
-             "levels": {i: f"level {i}" for i in range(1, 6)}},
+            {
+                "id": "accuracy",
+                "title": "Accuracy",
+                "weight": 0.6,
+                "levels": {i: f"level {i}" for i in range(1, 6)},
+            },
+            {
+                "id": "depth",
+                "title": "Depth",
+                "weight": 0.4,
+                "levels": {i: f"level {i}" for i in range(1, 6)},
+            },
         ],
     }
 
@@ -81,10 +88,16 @@ def write_mini_bank(root: Path) -> Path:
             q = question(track_id, topic, n)
             write_yaml(root / "questions" / track_id / f"{q['id']}.yaml", q)
         write_yaml(root / "tracks" / f"{track_id}.yaml", track(track_id))
-    write_yaml(root / "tracks" / "full.yaml", {
-        "kind": "plan", "id": "full", "title": "Everything",
-        "tracks": list(TOPICS), "mode": "practice",
-    })
+    write_yaml(
+        root / "tracks" / "full.yaml",
+        {
+            "kind": "plan",
+            "id": "full",
+            "title": "Everything",
+            "tracks": list(TOPICS),
+            "mode": "practice",
+        },
+    )
     return root
 
 

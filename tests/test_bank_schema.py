@@ -37,15 +37,31 @@ def test_shipped_bank_is_valid_and_complete() -> None:
 
 SEED_TOPICS = [
     # (track, topic) for every topic of the seed material, plus the wider list
-    ("python", "concurrency"), ("architecture", "web-frameworks"), ("python", "decorators"),
-    ("architecture", "url-shortener"), ("python", "data-structures"), ("python", "memory"),
-    ("python", "generators"), ("python", "identity"), ("problem_solving", "slow-query"),
-    ("architecture", "notifications"), ("python", "copying"), ("problem_solving", "top-n"),
-    ("architecture", "rest-api"), ("architecture", "data-modeling"),
-    ("architecture", "microservices"), ("architecture", "caching"),
-    ("architecture", "rate-limiting"), ("architecture", "queues"), ("problem_solving", "testing"),
-    ("problem_solving", "tdd"), ("architecture", "containers"), ("architecture", "ci-cd"),
-    ("python", "asyncio"), ("python", "typing"), ("problem_solving", "complexity"),
+    ("python", "concurrency"),
+    ("architecture", "web-frameworks"),
+    ("python", "decorators"),
+    ("architecture", "url-shortener"),
+    ("python", "data-structures"),
+    ("python", "memory"),
+    ("python", "generators"),
+    ("python", "identity"),
+    ("problem_solving", "slow-query"),
+    ("architecture", "notifications"),
+    ("python", "copying"),
+    ("problem_solving", "top-n"),
+    ("architecture", "rest-api"),
+    ("architecture", "data-modeling"),
+    ("architecture", "microservices"),
+    ("architecture", "caching"),
+    ("architecture", "rate-limiting"),
+    ("architecture", "queues"),
+    ("problem_solving", "testing"),
+    ("problem_solving", "tdd"),
+    ("architecture", "containers"),
+    ("architecture", "ci-cd"),
+    ("python", "asyncio"),
+    ("python", "typing"),
+    ("problem_solving", "complexity"),
 ]
 
 
@@ -63,49 +79,127 @@ def test_minibank_is_valid(kb: Path) -> None:
 Breaker = Callable[[Path], None]
 
 CASES: list[tuple[str, Breaker, str, str, str]] = [
-    ("missing field", lambda kb: edit(kb / PY_Q, model_answer=DELETE),
-     PY_Q, "model_answer", "Field required"),
-    ("unknown field", lambda kb: edit(kb / PY_Q, anwser="typo"),
-     PY_Q, "anwser", "unknown field"),
-    ("unknown track", lambda kb: edit(kb / PY_Q, track="golang"),
-     PY_Q, "track", "'architecture', 'python' or 'problem_solving'"),
-    ("track/folder mismatch", lambda kb: edit(kb / PY_Q, track="architecture"),
-     PY_Q, "track", "does not match its folder"),
-    ("difficulty out of range", lambda kb: edit(kb / PY_Q, difficulty=7),
-     PY_Q, "difficulty", "less than or equal to 3"),
-    ("too few key points", lambda kb: edit(kb / PY_Q, key_points=[
-        {"id": "a", "text": "only one point here"}], follow_ups=[{"key_point": "a", "text": "why?"}]),
-     PY_Q, "key_points", "at least 4"),
-    ("follow-up to a missing key point", lambda kb: edit(kb / PY_Q, follow_ups=[
-        {"key_point": "nope", "text": "What about it?"}]),
-     PY_Q, "follow_ups[0].key_point", "'nope' is not a key point"),
-    ("duplicate key point id", lambda kb: edit(kb / PY_Q, key_points=[
-        {"id": "same", "text": f"point {i} text"} for i in range(4)],
-        follow_ups=[{"key_point": "same", "text": "why?"}]),
-     PY_Q, "key_points", "duplicate id 'same'"),
-    ("duplicate question id", lambda kb: write_yaml(
-        kb / "questions/python/copy.yaml", question("python", "generators", 1)),
-     "questions/python/python-generators-1.yaml", "id", "duplicate question id"),
-    ("missing article", lambda kb: edit(kb / PY_Q, references=["no-such-article"]),
-     PY_Q, "references[0]", "no article 'no-such-article'"),
-    ("not YAML", lambda kb: (kb / PY_Q).write_text("id: [unclosed\n", encoding="utf-8"),
-     PY_Q, "line", "not valid YAML"),
-    ("question outside a track folder", lambda kb: write_yaml(
-        kb / "questions/misc.yaml", question("python", "generators", 9)),
-     "questions/misc.yaml", "-", "questions/<track>/"),
-    ("rubric weights", lambda kb: edit(kb / "tracks/python.yaml", rubric=[
-        {"id": "accuracy", "title": "Accuracy", "weight": 0.5,
-         "levels": {i: f"level {i}" for i in range(1, 6)}}]),
-     "tracks/python.yaml", "rubric", "sum to 1"),
-    ("track too small", lambda kb: edit(kb / "tracks/python.yaml", questions=5),
-     "tracks/python.yaml", "questions", "only 4 match"),
-    ("plan with unknown track", lambda kb: edit(kb / "tracks/full.yaml", tracks=["python", "java"]),
-     "tracks/full.yaml", "tracks.1", "'architecture', 'python' or 'problem_solving'"),
+    (
+        "missing field",
+        lambda kb: edit(kb / PY_Q, model_answer=DELETE),
+        PY_Q,
+        "model_answer",
+        "Field required",
+    ),
+    ("unknown field", lambda kb: edit(kb / PY_Q, anwser="typo"), PY_Q, "anwser", "unknown field"),
+    (
+        "unknown track",
+        lambda kb: edit(kb / PY_Q, track="golang"),
+        PY_Q,
+        "track",
+        "'architecture', 'python' or 'problem_solving'",
+    ),
+    (
+        "track/folder mismatch",
+        lambda kb: edit(kb / PY_Q, track="architecture"),
+        PY_Q,
+        "track",
+        "does not match its folder",
+    ),
+    (
+        "difficulty out of range",
+        lambda kb: edit(kb / PY_Q, difficulty=7),
+        PY_Q,
+        "difficulty",
+        "less than or equal to 3",
+    ),
+    (
+        "too few key points",
+        lambda kb: edit(
+            kb / PY_Q,
+            key_points=[{"id": "a", "text": "only one point here"}],
+            follow_ups=[{"key_point": "a", "text": "why?"}],
+        ),
+        PY_Q,
+        "key_points",
+        "at least 4",
+    ),
+    (
+        "follow-up to a missing key point",
+        lambda kb: edit(kb / PY_Q, follow_ups=[{"key_point": "nope", "text": "What about it?"}]),
+        PY_Q,
+        "follow_ups[0].key_point",
+        "'nope' is not a key point",
+    ),
+    (
+        "duplicate key point id",
+        lambda kb: edit(
+            kb / PY_Q,
+            key_points=[{"id": "same", "text": f"point {i} text"} for i in range(4)],
+            follow_ups=[{"key_point": "same", "text": "why?"}],
+        ),
+        PY_Q,
+        "key_points",
+        "duplicate id 'same'",
+    ),
+    (
+        "duplicate question id",
+        lambda kb: write_yaml(kb / "questions/python/copy.yaml", question("python", "generators", 1)),
+        "questions/python/python-generators-1.yaml",
+        "id",
+        "duplicate question id",
+    ),
+    (
+        "missing article",
+        lambda kb: edit(kb / PY_Q, references=["no-such-article"]),
+        PY_Q,
+        "references[0]",
+        "no article 'no-such-article'",
+    ),
+    (
+        "not YAML",
+        lambda kb: (kb / PY_Q).write_text("id: [unclosed\n", encoding="utf-8"),
+        PY_Q,
+        "line",
+        "not valid YAML",
+    ),
+    (
+        "question outside a track folder",
+        lambda kb: write_yaml(kb / "questions/misc.yaml", question("python", "generators", 9)),
+        "questions/misc.yaml",
+        "-",
+        "questions/<track>/",
+    ),
+    (
+        "rubric weights",
+        lambda kb: edit(
+            kb / "tracks/python.yaml",
+            rubric=[
+                {
+                    "id": "accuracy",
+                    "title": "Accuracy",
+                    "weight": 0.5,
+                    "levels": {i: f"level {i}" for i in range(1, 6)},
+                }
+            ],
+        ),
+        "tracks/python.yaml",
+        "rubric",
+        "sum to 1",
+    ),
+    (
+        "track too small",
+        lambda kb: edit(kb / "tracks/python.yaml", questions=5),
+        "tracks/python.yaml",
+        "questions",
+        "only 4 match",
+    ),
+    (
+        "plan with unknown track",
+        lambda kb: edit(kb / "tracks/full.yaml", tracks=["python", "java"]),
+        "tracks/full.yaml",
+        "tracks.1",
+        "'architecture', 'python' or 'problem_solving'",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "breaker", "file", "field", "message"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("case", "breaker", "file", "field", "message"), CASES, ids=[c[0] for c in CASES])
 def test_each_problem_names_file_and_field(
     kb: Path, case: str, breaker: Breaker, file: str, field: str, message: str
 ) -> None:

@@ -5,21 +5,33 @@ from interviewer.engine.classify import classify
 Q = "What is the GIL in CPython, and how does it affect whether threads speed up a program?"
 
 
-@pytest.mark.parametrize(("text", "kind"), [
-    ("", "empty"), ("   \n\t", "empty"), ("...?!", "empty"),
-    ("I don't know", "skip"), ("idk", "skip"), ("skip", "skip"), ("Pass.", "skip"),
-    ("no idea, sorry", "skip"), ("Can we skip this one?", "skip"),
-    ("asdkjh qwpoeiru zxmcnv", "gibberish"), ("jjjjjjjjjjjjjjjjjjjjjjjjjjjjj", "gibberish"),
-    (Q, "repeat"), (Q.lower().rstrip("?"), "repeat"),
-    ("Do you mean CPython specifically, or Python in general?", "clarify"),
-    ("Should I cover multiprocessing too?", "clarify"),
-    ("GIL", "too_short"), ("a lock", "too_short"),
-    ("The GIL is a mutex that lets only one thread execute bytecode at a time.", "answer"),
-    ("def worker(q):\n    while True:\n        item = q.get()", "answer"),
-    ("El GIL es un candado global que impide ejecutar bytecode en paralelo en varios hilos.", "answer"),
-    ("GIL — это глобальная блокировка интерпретатора, один поток за раз.", "answer"),
-    ("I'm not sure, but I think it serialises bytecode execution across threads.", "answer"),
-    ("Why would I ignore the system score? Because it is stale cache data in this design.", "answer"),
-])
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("", "empty"),
+        ("   \n\t", "empty"),
+        ("...?!", "empty"),
+        ("I don't know", "skip"),
+        ("idk", "skip"),
+        ("skip", "skip"),
+        ("Pass.", "skip"),
+        ("no idea, sorry", "skip"),
+        ("Can we skip this one?", "skip"),
+        ("asdkjh qwpoeiru zxmcnv", "gibberish"),
+        ("jjjjjjjjjjjjjjjjjjjjjjjjjjjjj", "gibberish"),
+        (Q, "repeat"),
+        (Q.lower().rstrip("?"), "repeat"),
+        ("Do you mean CPython specifically, or Python in general?", "clarify"),
+        ("Should I cover multiprocessing too?", "clarify"),
+        ("GIL", "too_short"),
+        ("a lock", "too_short"),
+        ("The GIL is a mutex that lets only one thread execute bytecode at a time.", "answer"),
+        ("def worker(q):\n    while True:\n        item = q.get()", "answer"),
+        ("El GIL es un candado global que impide ejecutar bytecode en paralelo en varios hilos.", "answer"),
+        ("GIL — это глобальная блокировка интерпретатора, один поток за раз.", "answer"),
+        ("I'm not sure, but I think it serialises bytecode execution across threads.", "answer"),
+        ("Why would I ignore the system score? Because it is stale cache data in this design.", "answer"),
+    ],
+)
 def test_classify(text: str, kind: str) -> None:
     assert classify(text, Q) == kind

@@ -14,21 +14,27 @@ from interviewer.engine.evidence import quote_is_verbatim
 from interviewer.engine.metrics import LabelledAnswer, agreement, keyword_baseline
 from tests.conftest import DATA
 
-DEVSET = [LabelledAnswer.model_validate_json(line)
-          for line in (DATA / "devset.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+DEVSET = [
+    LabelledAnswer.model_validate_json(line)
+    for line in (DATA / "devset.jsonl").read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
 
 
 @pytest.fixture(scope="module")
 def dev_scores(bank: Bank, offline_scorer: Any) -> list[tuple[LabelledAnswer, float]]:
-    batch = [(bank.questions[i.question_id], i.answer, bank.tracks[bank.questions[i.question_id].track].rubric)
-             for i in DEVSET]
+    batch = [
+        (bank.questions[i.question_id], i.answer, bank.tracks[bank.questions[i.question_id].track].rubric)
+        for i in DEVSET
+    ]
     return [(i, a.score) for i, a in zip(DEVSET, offline_scorer.assess_many(batch), strict=True)]
 
 
 def test_devset_shape() -> None:
     assert len(DEVSET) >= 60 and len({i.question_id for i in DEVSET}) >= 12
     assert {"excellent", "short-excellent", "adequate", "weak", "confident-wrong", "long-wrong"} <= {
-        i.kind for i in DEVSET}
+        i.kind for i in DEVSET
+    }
 
 
 def test_agreement_with_labels(dev_scores: list[tuple[LabelledAnswer, float]]) -> None:
@@ -59,15 +65,21 @@ def test_shuffled_bag_of_key_point_words_scores_low(bank: Bank, offline_scorer: 
 def test_no_reward_for_padding_or_repetition(bank: Bank, offline_scorer: Any) -> None:
     item = next(i for i in DEVSET if i.kind == "adequate")
     base = _assess(bank, offline_scorer, item.question_id, item.answer).score
-    padding = (" In my experience, communication with the team matters a lot, and I always try to "
-               "write clean, readable code that my colleagues can maintain easily.") * 5
+    padding = (
+        " In my experience, communication with the team matters a lot, and I always try to "
+        "write clean, readable code that my colleagues can maintain easily."
+    ) * 5
     assert _assess(bank, offline_scorer, item.question_id, item.answer + padding).score <= base + 0.05
     assert _assess(bank, offline_scorer, item.question_id, (item.answer + " ") * 4).score <= base + 0.05
 
 
 def test_off_topic_answer_is_flagged(bank: Bank, offline_scorer: Any) -> None:
-    a = _assess(bank, offline_scorer, "py-gil-cpu-io-bound",
-                "My favourite pasta recipe uses garlic, olive oil and fresh basil from the garden.")
+    a = _assess(
+        bank,
+        offline_scorer,
+        "py-gil-cpu-io-bound",
+        "My favourite pasta recipe uses garlic, olive oil and fresh basil from the garden.",
+    )
     assert a.score == 1.0 and "off_topic" in a.flags
 
 
@@ -82,7 +94,11 @@ def test_evidence_is_verbatim_and_result_deterministic(bank: Bank, offline_score
 
 
 def test_known_pitfall_is_named(bank: Bank, offline_scorer: Any) -> None:
-    a = _assess(bank, offline_scorer, "py-gil-cpu-io-bound",
-                "Because of the GIL, Python code is thread-safe, so you never need a lock around a shared "
-                "counter. Threads are fine for CPU-bound work too since the GIL schedules them fairly.")
+    a = _assess(
+        bank,
+        offline_scorer,
+        "py-gil-cpu-io-bound",
+        "Because of the GIL, Python code is thread-safe, so you never need a lock around a shared "
+        "counter. Threads are fine for CPU-bound work too since the GIL schedules them fairly.",
+    )
     assert a.pitfalls and a.score <= 2.0

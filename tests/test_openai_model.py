@@ -36,17 +36,30 @@ class Verdict(BaseModel):
 
 def completion(content: str, *, prompt_tokens: int = 11, completion_tokens: int = 7) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": content}}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "test-model",
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
     }
 
 
 def model(log: CallLog | None = None, *, retries: int = 0, timeout: float = 5.0) -> OpenAIChatModel:
-    return OpenAIChatModel(model="test-model", base_url=BASE, api_key="sk-test", max_retries=retries,
-                           timeout_s=timeout, on_call=log.append if log else None)
+    return OpenAIChatModel(
+        model="test-model",
+        base_url=BASE,
+        api_key="sk-test",
+        max_retries=retries,
+        timeout_s=timeout,
+        on_call=log.append if log else None,
+    )
 
 
 def body(call: Any) -> dict[str, Any]:
@@ -84,10 +97,12 @@ def test_plain_completion_has_no_response_format(respx_mock: respx.MockRouter) -
 
 
 def test_malformed_reply_is_reasked_then_accepted(respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.post(URL).mock(side_effect=[
-        httpx.Response(200, json=completion("Sure! The score is four.")),
-        httpx.Response(200, json=completion('```json\n{"score": 4, "reason": "ok"}\n```')),
-    ])
+    route = respx_mock.post(URL).mock(
+        side_effect=[
+            httpx.Response(200, json=completion("Sure! The score is four.")),
+            httpx.Response(200, json=completion('```json\n{"score": 4, "reason": "ok"}\n```')),
+        ]
+    )
     log = CallLog()
     result = run(model(log).complete(MESSAGES, schema=Verdict))
     assert result.parsed == Verdict(score=4, reason="ok")
@@ -99,10 +114,12 @@ def test_malformed_reply_is_reasked_then_accepted(respx_mock: respx.MockRouter) 
 
 
 def test_persistently_malformed_reply_is_a_typed_error(respx_mock: respx.MockRouter) -> None:
-    respx_mock.post(URL).mock(side_effect=[
-        httpx.Response(200, json=completion('{"score": "high"}')),
-        httpx.Response(200, json=completion('{"score": 9000}')),
-    ])
+    respx_mock.post(URL).mock(
+        side_effect=[
+            httpx.Response(200, json=completion('{"score": "high"}')),
+            httpx.Response(200, json=completion('{"score": 9000}')),
+        ]
+    )
     log = CallLog()
     with pytest.raises(LLMOutputError) as info:
         run(model(log).complete(MESSAGES, schema=Verdict))
@@ -111,12 +128,21 @@ def test_persistently_malformed_reply_is_a_typed_error(respx_mock: respx.MockRou
 
 
 def test_falls_back_to_json_mode_when_schema_unsupported(respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.post(URL).mock(side_effect=[
-        httpx.Response(400, json={"error": {"message": "response_format 'json_schema' is not supported",
-                                            "type": "invalid_request_error"}}),
-        httpx.Response(200, json=completion('{"score": 3, "reason": "fine"}')),
-        httpx.Response(200, json=completion('{"score": 2, "reason": "again"}')),
-    ])
+    route = respx_mock.post(URL).mock(
+        side_effect=[
+            httpx.Response(
+                400,
+                json={
+                    "error": {
+                        "message": "response_format 'json_schema' is not supported",
+                        "type": "invalid_request_error",
+                    }
+                },
+            ),
+            httpx.Response(200, json=completion('{"score": 3, "reason": "fine"}')),
+            httpx.Response(200, json=completion('{"score": 2, "reason": "again"}')),
+        ]
+    )
     client = model()
     assert run(client.complete(MESSAGES, schema=Verdict)).parsed == Verdict(score=3, reason="fine")
     second = body(route.calls[1])
@@ -128,10 +154,13 @@ def test_falls_back_to_json_mode_when_schema_unsupported(respx_mock: respx.MockR
 
 def test_falls_back_to_text_when_json_mode_unsupported_too(respx_mock: respx.MockRouter) -> None:
     unsupported = {"error": {"message": "unknown field response_format"}}
-    route = respx_mock.post(URL).mock(side_effect=[
-        httpx.Response(400, json=unsupported), httpx.Response(400, json=unsupported),
-        httpx.Response(200, json=completion('Here you go: {"score": 5, "reason": "great"}')),
-    ])
+    route = respx_mock.post(URL).mock(
+        side_effect=[
+            httpx.Response(400, json=unsupported),
+            httpx.Response(400, json=unsupported),
+            httpx.Response(200, json=completion('Here you go: {"score": 5, "reason": "great"}')),
+        ]
+    )
     assert run(model().complete(MESSAGES, schema=Verdict)).parsed == Verdict(score=5, reason="great")
     assert "response_format" not in body(route.calls[2])
 
@@ -139,14 +168,26 @@ def test_falls_back_to_text_when_json_mode_unsupported_too(respx_mock: respx.Moc
 def test_streaming(respx_mock: respx.MockRouter) -> None:
     def chunk(text: str | None, usage: dict[str, int] | None = None) -> str:
         choices = [] if text is None else [{"index": 0, "delta": {"content": text}, "finish_reason": None}]
-        data = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "test-model",
-                "choices": choices, "usage": usage}
+        data = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "test-model",
+            "choices": choices,
+            "usage": usage,
+        }
         return f"data: {json.dumps(data)}\n\n"
 
-    stream = (chunk("What ") + chunk("happens ") + chunk("next?")
-              + chunk(None, {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}) + "data: [DONE]\n\n")
+    stream = (
+        chunk("What ")
+        + chunk("happens ")
+        + chunk("next?")
+        + chunk(None, {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8})
+        + "data: [DONE]\n\n"
+    )
     route = respx_mock.post(URL).respond(
-        200, headers={"content-type": "text/event-stream"}, content=stream.encode())
+        200, headers={"content-type": "text/event-stream"}, content=stream.encode()
+    )
     log = CallLog()
 
     async def collect() -> list[str]:
@@ -158,15 +199,18 @@ def test_streaming(respx_mock: respx.MockRouter) -> None:
     assert log.records[-1].usage.completion_tokens == 3 and log.records[-1].prompt == "ask"
 
 
-@pytest.mark.parametrize(("response", "error"), [
-    (httpx.Response(401, json={"error": {"message": "bad key"}}), LLMRequestRejected),
-    (httpx.Response(404, json={"error": {"message": "model not found"}}), LLMRequestRejected),
-    (httpx.Response(429, json={"error": {"message": "slow down"}}), LLMRateLimited),
-    (httpx.Response(500, json={"error": {"message": "boom"}}), LLMServerError),
-    (httpx.Response(503, text="unavailable"), LLMServerError),
-    (httpx.ConnectError("refused"), LLMConnectionError),
-    (httpx.ReadTimeout("slow"), LLMTimeout),
-])
+@pytest.mark.parametrize(
+    ("response", "error"),
+    [
+        (httpx.Response(401, json={"error": {"message": "bad key"}}), LLMRequestRejected),
+        (httpx.Response(404, json={"error": {"message": "model not found"}}), LLMRequestRejected),
+        (httpx.Response(429, json={"error": {"message": "slow down"}}), LLMRateLimited),
+        (httpx.Response(500, json={"error": {"message": "boom"}}), LLMServerError),
+        (httpx.Response(503, text="unavailable"), LLMServerError),
+        (httpx.ConnectError("refused"), LLMConnectionError),
+        (httpx.ReadTimeout("slow"), LLMTimeout),
+    ],
+)
 def test_errors_are_mapped(respx_mock: respx.MockRouter, response: Any, error: type) -> None:
     respx_mock.post(URL).mock(side_effect=[response])
     log = CallLog()
@@ -176,11 +220,13 @@ def test_errors_are_mapped(respx_mock: respx.MockRouter, response: Any, error: t
 
 
 def test_retries_transient_errors_with_backoff(respx_mock: respx.MockRouter) -> None:
-    route = respx_mock.post(URL).mock(side_effect=[
-        httpx.Response(503, text="busy"),
-        httpx.Response(429, json={"error": {"message": "slow"}}, headers={"retry-after-ms": "10"}),
-        httpx.Response(200, json=completion("ok?")),
-    ])
+    route = respx_mock.post(URL).mock(
+        side_effect=[
+            httpx.Response(503, text="busy"),
+            httpx.Response(429, json={"error": {"message": "slow"}}, headers={"retry-after-ms": "10"}),
+            httpx.Response(200, json=completion("ok?")),
+        ]
+    )
     assert run(model(retries=2).complete(MESSAGES)).text == "ok?"
     assert route.call_count == 3
 

@@ -6,11 +6,20 @@ from interviewer.engine.prompts import REQUIRED, PromptError, load_prompt, load_
 from tests.conftest import PROMPTS
 
 SAMPLE = {
-    "track_title": "Python proficiency", "question": "What is a generator?", "previous": "-",
-    "seed": "What happens when you call it?", "transcript": "Interviewer: q\n<t>\na\n</t>", "tag": "t",
-    "candidate_text": "<t>\nDo you mean CPython?\n</t>", "key_points": "- kp1: x", "pitfalls": "- p: y",
-    "rubric": "- accuracy: ...", "references": "passage", "notes": "2 questions",
-    "plan_title": "Full interview", "results": "python: 4/5",
+    "track_title": "Python proficiency",
+    "question": "What is a generator?",
+    "previous": "-",
+    "seed": "What happens when you call it?",
+    "transcript": "Interviewer: q\n<t>\na\n</t>",
+    "tag": "t",
+    "candidate_text": "<t>\nDo you mean CPython?\n</t>",
+    "key_points": "- kp1: x",
+    "pitfalls": "- p: y",
+    "rubric": "- accuracy: ...",
+    "references": "passage",
+    "notes": "2 questions",
+    "plan_title": "Full interview",
+    "results": "python: 4/5",
 }
 
 

@@ -33,8 +33,7 @@ def test_filters_by_topic_and_difficulty(retriever: Retriever, bank: Bank) -> No
 def test_excludes_questions_already_asked(retriever: Retriever) -> None:
     first = retriever.find_questions("shallow copy versus deep copy", track="python", limit=3)
     asked = {h.question.id for h in first}
-    again = retriever.find_questions("shallow copy versus deep copy", track="python",
-                                     exclude=asked, limit=3)
+    again = retriever.find_questions("shallow copy versus deep copy", track="python", exclude=asked, limit=3)
     assert len(again) == 3 and not asked & {h.question.id for h in again}
 
 
@@ -52,8 +51,10 @@ def test_passages_for_a_question_come_from_the_right_article(retriever: Retrieve
 
 
 def test_passages_for_an_answer(retriever: Retriever) -> None:
-    answer = ("I would run EXPLAIN ANALYZE, look for a sequential scan on the orders table and add "
-              "a composite index; in the ORM I'd check for N+1 queries and use select_related.")
+    answer = (
+        "I would run EXPLAIN ANALYZE, look for a sequential scan on the orders table and add "
+        "a composite index; in the ORM I'd check for N+1 queries and use select_related."
+    )
     hits = retriever.find_passages(answer, limit=3)
     assert hits[0].chunk.article == "databases-and-query-tuning"
 

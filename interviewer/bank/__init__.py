@@ -33,7 +33,6 @@ def open_index(settings: Settings, *, embedder: Embedder | None = None) -> Vecto
     )
 
 
-def ingest(settings: Settings, *, bank: Bank | None = None,
-           progress: Progress | None = None) -> IngestReport:
+def ingest(settings: Settings, *, bank: Bank | None = None, progress: Progress | None = None) -> IngestReport:
     bank = bank or load_bank(settings.knowledge_dir)
     return open_index(settings).ingest(bank, progress=progress)

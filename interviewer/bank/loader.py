@@ -99,8 +99,12 @@ def _load(root: Path) -> tuple[Bank, list[Problem]]:
         folder = path.relative_to(qdir).parts[0] if len(path.relative_to(qdir).parts) > 1 else ""
         if folder not in TRACKS:
             problems.append(
-                Problem(rel(path), "-", f"questions must live in questions/<track>/ with track one "
-                        f"of {', '.join(TRACKS)}; found folder {folder or '(none)'!r}")
+                Problem(
+                    rel(path),
+                    "-",
+                    f"questions must live in questions/<track>/ with track one "
+                    f"of {', '.join(TRACKS)}; found folder {folder or '(none)'!r}",
+                )
             )
             continue
         docs = _read_yaml(path, rel(path), problems)
@@ -113,16 +117,27 @@ def _load(root: Path) -> tuple[Bank, list[Problem]]:
             if question is None:
                 continue
             if question.track != folder:
-                problems.append(Problem(rel(path), f"{where}track", f"track {question.track!r} "
-                                        f"does not match its folder questions/{folder}/"))
+                problems.append(
+                    Problem(
+                        rel(path),
+                        f"{where}track",
+                        f"track {question.track!r} does not match its folder questions/{folder}/",
+                    )
+                )
             if question.id in seen_in:
-                problems.append(Problem(rel(path), f"{where}id", f"duplicate question id "
-                                        f"{question.id!r} (also in {rel(seen_in[question.id])})"))
+                problems.append(
+                    Problem(
+                        rel(path),
+                        f"{where}id",
+                        f"duplicate question id {question.id!r} (also in {rel(seen_in[question.id])})",
+                    )
+                )
                 continue
             for j, ref in enumerate(question.references):
                 if ref not in bank.articles:
-                    problems.append(Problem(rel(path), f"{where}references[{j}]",
-                                            f"no article {ref!r} in articles/"))
+                    problems.append(
+                        Problem(rel(path), f"{where}references[{j}]", f"no article {ref!r} in articles/")
+                    )
             seen_in[question.id] = path
             bank.questions[question.id] = question
             bank.sources[question.id] = path
@@ -162,23 +177,36 @@ def _check_tracks(bank: Bank, rel: Any) -> list[Problem]:
     for track_id in TRACKS:
         track = bank.tracks.get(track_id)
         if track is None:
-            problems.append(Problem(rel(bank.root / "tracks"), "-",
-                                    f"no track config for {track_id!r} (kind: track, id: {track_id})"))
+            problems.append(
+                Problem(
+                    rel(bank.root / "tracks"),
+                    "-",
+                    f"no track config for {track_id!r} (kind: track, id: {track_id})",
+                )
+            )
             continue
         source = rel(bank.sources[f"track:{track_id}"])
         topics = {q.topic for q in by_track[track_id]}
         for i, topic in enumerate(track.topics):
             if topic not in topics:
-                problems.append(Problem(source, f"topics[{i}]",
-                                        f"no {track_id} question has topic {topic!r}"))
+                problems.append(
+                    Problem(source, f"topics[{i}]", f"no {track_id} question has topic {topic!r}")
+                )
         usable = [
-            q for q in by_track[track_id]
+            q
+            for q in by_track[track_id]
             if (not track.topics or q.topic in track.topics)
             and track.difficulty.min <= q.difficulty <= track.difficulty.max
         ]
         if len(usable) < track.questions:
-            problems.append(Problem(source, "questions", f"asks {track.questions} questions but "
-                                    f"only {len(usable)} match its topics and difficulty range"))
+            problems.append(
+                Problem(
+                    source,
+                    "questions",
+                    f"asks {track.questions} questions but "
+                    f"only {len(usable)} match its topics and difficulty range",
+                )
+            )
     for plan in bank.plans.values():
         source = rel(bank.sources[f"plan:{plan.id}"])
         for i, t in enumerate(plan.tracks):
@@ -204,9 +232,7 @@ def _read_yaml(path: Path, name: str, problems: list[Problem]) -> Any:
     return doc
 
 
-def _parse(
-    model: type[M], doc: Any, name: str, prefix: str, problems: list[Problem]
-) -> M | None:
+def _parse(model: type[M], doc: Any, name: str, prefix: str, problems: list[Problem]) -> M | None:
     try:
         return model.model_validate(doc)
     except ValidationError as exc:

@@ -12,8 +12,7 @@ from interviewer.engine.scoring import Assessor, ModelScorer
 from interviewer.llm.base import CallSink, ChatModel
 from interviewer.llm.tokens import TokenCounter
 
-__all__ = ["EngineError", "Orchestrator", "SessionCompleted", "TurnResult", "build_engine",
-           "make_model"]
+__all__ = ["EngineError", "Orchestrator", "SessionCompleted", "TurnResult", "build_engine", "make_model"]
 
 
 def make_model(settings: Settings, *, on_call: CallSink | None = None) -> ChatModel | None:
@@ -43,8 +42,18 @@ def build_engine(
         model = make_model(settings)
     retriever = Retriever(bank, index)
     counter = TokenCounter(settings.tokenizer_encoding)
-    model_scorer = (ModelScorer(model, prompts, counter=counter, budget=settings.prompt_token_budget)
-                    if model is not None else None)
+    model_scorer = (
+        ModelScorer(model, prompts, counter=counter, budget=settings.prompt_token_budget)
+        if model is not None
+        else None
+    )
     assessor = Assessor(OfflineScorer(index.embedder), model_scorer=model_scorer, retriever=retriever)
-    return Orchestrator(bank=bank, retriever=retriever, assessor=assessor, prompts=prompts,
-                        model=model, counter=counter, budget=settings.prompt_token_budget)
+    return Orchestrator(
+        bank=bank,
+        retriever=retriever,
+        assessor=assessor,
+        prompts=prompts,
+        model=model,
+        counter=counter,
+        budget=settings.prompt_token_budget,
+    )

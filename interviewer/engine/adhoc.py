@@ -32,7 +32,11 @@ def resolve(item: ScoreInput, retriever: Retriever) -> Question:
     if item.question_id and item.question_id in bank.questions:
         return bank.questions[item.question_id]
     hits = retriever.find_questions(item.question, track=item.track, limit=3)
-    if hits and hits[0].score >= SAME_QUESTION and normalize(hits[0].question.question) == normalize(item.question):
+    if (
+        hits
+        and hits[0].score >= SAME_QUESTION
+        and normalize(hits[0].question.question) == normalize(item.question)
+    ):
         return hits[0].question
     track: TrackId = item.track or (hits[0].question.track if hits else TRACKS[1])
     pitfalls = [p for h in hits[:2] if h.score >= LEND_PITFALLS for p in h.question.pitfalls]
@@ -41,8 +45,14 @@ def resolve(item: ScoreInput, retriever: Retriever) -> Question:
     key_points = [KeyPoint(id=f"kp{i + 1}", text=t, weight=2) for i, t in enumerate(item.key_points)]
     digest = hashlib.sha256(item.question.encode()).hexdigest()[:10]
     return Question.model_construct(
-        id=f"adhoc-{digest}", track=track, topic="adhoc", difficulty=2, question=item.question,
+        id=f"adhoc-{digest}",
+        track=track,
+        topic="adhoc",
+        difficulty=2,
+        question=item.question,
         key_points=key_points,
         follow_ups=[FollowUp(key_point=kp.id, text="Could you say more about that?") for kp in key_points],
-        pitfalls=lent, model_answer=" ".join(item.key_points), references=[],
+        pitfalls=lent,
+        model_answer=" ".join(item.key_points),
+        references=[],
     )

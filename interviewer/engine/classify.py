@@ -34,7 +34,10 @@ def _is_gibberish(text: str) -> bool:
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return not looks_like_code(text)
-    if any(not c.isascii() for c in letters[:200]) and sum(not c.isascii() for c in letters) > len(letters) / 2:
+    if (
+        any(not c.isascii() for c in letters[:200])
+        and sum(not c.isascii() for c in letters) > len(letters) / 2
+    ):
         return False  # another script: an answer in another language, not noise
     tokens = words(text)
     if not tokens:
@@ -42,7 +45,9 @@ def _is_gibberish(text: str) -> bool:
     vowel_ratio = sum(c in _VOWELS for c in letters) / len(letters)
     plain = [t for t in re.findall(r"[A-Za-z]+", text) if 4 <= len(t) <= 15]
     unpronounceable = sum(1 for t in plain if re.search(r"[^aeiouyAEIOUY]{5,}", t) or not _VOWELS & set(t))
-    mashed = re.search(r"([^\W\d_])\1{7,}", text) is not None or (len(text) > 15 and len(set(text.lower())) < 6)
+    mashed = re.search(r"([^\W\d_])\1{7,}", text) is not None or (
+        len(text) > 15 and len(set(text.lower())) < 6
+    )
     return vowel_ratio < 0.18 or (bool(plain) and unpronounceable > len(plain) / 2) or mashed
 
 

@@ -26,146 +26,297 @@ from dataclasses import dataclass
 from interviewer.engine.text import strip_invisible
 
 CATEGORIES = (
-    "instruction_override", "fake_turn", "fake_score", "role_play", "delimiter_escape",
-    "encoded", "extraction", "authority",
+    "instruction_override",
+    "fake_turn",
+    "fake_score",
+    "role_play",
+    "delimiter_escape",
+    "encoded",
+    "extraction",
+    "authority",
 )
 
 _HIDDEN = re.compile("[\U000e0000-\U000e007f]")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 # Greek/Cyrillic letters that look Latin, folded before matching
-_CONFUSABLES = str.maketrans({
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j",
-    "ѕ": "s", "ԁ": "d", "ɡ": "g", "һ": "h", "ӏ": "l", "ο": "o", "α": "a", "ε": "e", "ι": "i",
-    "κ": "k", "ν": "v", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "Α": "A", "Β": "B", "Ε": "E",
-    "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Χ": "X",
-    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
-    "Т": "T", "Х": "X",
-})
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "у": "y",
+        "х": "x",
+        "і": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "ԁ": "d",
+        "ɡ": "g",
+        "һ": "h",
+        "ӏ": "l",
+        "ο": "o",
+        "α": "a",
+        "ε": "e",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "χ": "x",
+        "Α": "A",
+        "Β": "B",
+        "Ε": "E",
+        "Η": "H",
+        "Ι": "I",
+        "Κ": "K",
+        "Μ": "M",
+        "Ν": "N",
+        "Ο": "O",
+        "Ρ": "P",
+        "Τ": "T",
+        "Χ": "X",
+        "А": "A",
+        "В": "B",
+        "Е": "E",
+        "К": "K",
+        "М": "M",
+        "Н": "H",
+        "О": "O",
+        "Р": "P",
+        "С": "C",
+        "Т": "T",
+        "Х": "X",
+    }
+)
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 
 _I = re.IGNORECASE | re.MULTILINE
-_TARGETS = (r"(?:instructions?|rules?|rubric|guidelines?|prompts?|criteria|directions?|constraints?|"
-            r"directives?|orders|system message|grading|scoring)")
+_TARGETS = (
+    r"(?:instructions?|rules?|rubric|guidelines?|prompts?|criteria|directions?|constraints?|"
+    r"directives?|orders|system message|grading|scoring)"
+)
 PATTERNS: dict[str, list[re.Pattern[str]]] = {
     "instruction_override": [
-        re.compile(r"\b(?:ignore|disregard|forget|override|bypass|skip|drop)\b[^.\n]{0,40}?\b(?:previous|prior|"
-                   r"above|earlier|all|any|the|your|these|those|existing|original)\b[^.\n]{0,30}?\b"
-                   + _TARGETS, _I),
+        re.compile(
+            r"\b(?:ignore|disregard|forget|override|bypass|skip|drop)\b[^.\n]{0,40}?\b(?:previous|prior|"
+            r"above|earlier|all|any|the|your|these|those|existing|original)\b[^.\n]{0,30}?\b" + _TARGETS,
+            _I,
+        ),
         re.compile(r"\bnew (?:instructions?|rules|task|directive)\s*[:\-]", _I),
-        re.compile(r"\b(?:rate|score|grade|mark|evaluate|assess|treat|consider|classify)\b[^.\n]{0,40}?\b(?:this|my)"
-                   r"\b[^.\n]{0,25}?\b(?:answer|response|submission|reply)\b[^.\n]{0,40}?\b(?:excellent|perfect|"
-                   r"outstanding|flawless|5|five|full|maximum|max|top|highest|10|exceptional|strong hire)\b",
-                   _I),
-        re.compile(r"\b(?:give|award|assign|grant)\b[^.\n]{0,25}?\b(?:me|this|my answer|the candidate)\b[^.\n]{0,30}?"
-                   r"\b(?:5|five|full|maximum|max|top|highest|perfect|10|a passing)\b[^.\n]{0,15}?"
-                   r"\b(?:marks?|score|points?|stars?|grade|rating|/\s*5|out of)", _I),
+        re.compile(
+            r"\b(?:rate|score|grade|mark|evaluate|assess|treat|consider|classify)\b[^.\n]{0,40}?\b(?:this|my)"
+            r"\b[^.\n]{0,25}?\b(?:answer|response|submission|reply)\b[^.\n]{0,40}?\b(?:excellent|perfect|"
+            r"outstanding|flawless|5|five|full|maximum|max|top|highest|10|exceptional|strong hire)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:give|award|assign|grant)\b[^.\n]{0,25}?\b(?:me|this|my answer|the candidate)\b"
+            r"[^.\n]{0,30}?"
+            r"\b(?:5|five|full|maximum|max|top|highest|perfect|10|a passing)\b[^.\n]{0,15}?"
+            r"\b(?:marks?|score|points?|stars?|grade|rating|/\s*5|out of)",
+            _I,
+        ),
         re.compile(r"\b(?:from now on|henceforth)\b[^.\n]{0,30}\byou\b", _I),
-        re.compile(r"\b(?:note|message|memo|instructions?)\s+(?:to|for)\s+(?:whoever|the|any|all)\s+(?:\w+\s+)?"
-                   r"(?:grades?|grading|grader|evaluat\w+|review\w+|assess\w+|scor\w+|interviewer|model|ai|llm)",
-                   _I),
-        re.compile(r"\b(?:stop|quit|no need to|don't bother|do not bother)\s+(?:following|applying|using|checking|"
-                   r"with)\b[^.\n]{0,30}?" + _TARGETS, _I),
-        re.compile(r"\bmark (?:it|this|me|my answer|the [\w ]{1,20}?)\s+as\s+(?:a\s+)?(?:pass|passed|correct|"
-                   r"excellent|complete|perfect)\b", _I),
-        re.compile(r"\btreat\b[^.\n]{0,40}\bas (?:fully |completely |entirely |100% )?(?:correct|excellent|"
-                   r"perfect|right|complete)\b", _I),
-        re.compile(r"\byou (?:should|must|need to|are to|will) (?:not|no longer|stop)\b[^.\n]{0,40}\b(?:compare|"
-                   r"look for|ask|check|follow|apply|use|grade|score|penali[sz]e|deduct)", _I),
-        re.compile(r"\b(?:guidelines|instructions|rubric|prompt|rules|criteria)\b[^.\n]{0,15}\b(?:you were|you've been|"
-                   r"you have been) (?:given|configured|told|provided|set up)", _I),
-        re.compile(r"\b(?:respond|reply|answer|return|output|record)\s+(?:with\s+)?(?:full|max\w*|top|perfect|"
-                   r"a passing|the highest)\s+(?:marks?|scores?|grades?|points)", _I),
-        re.compile(r"\b(?:normal|usual|standard|regular) (?:rules|process|grading|criteria) (?:don't|do not|"
-                   r"doesn't|does not|no longer) apply", _I),
+        re.compile(
+            r"\b(?:note|message|memo|instructions?)\s+(?:to|for)\s+(?:whoever|the|any|all)\s+(?:\w+\s+)?"
+            r"(?:grades?|grading|grader|evaluat\w+|review\w+|assess\w+|scor\w+|interviewer|model|ai|llm)",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:stop|quit|no need to|don't bother|do not bother)\s+(?:following|applying|using|checking|"
+            r"with)\b[^.\n]{0,30}?" + _TARGETS,
+            _I,
+        ),
+        re.compile(
+            r"\bmark (?:it|this|me|my answer|the [\w ]{1,20}?)\s+as\s+(?:a\s+)?(?:pass|passed|correct|"
+            r"excellent|complete|perfect)\b",
+            _I,
+        ),
+        re.compile(
+            r"\btreat\b[^.\n]{0,40}\bas (?:fully |completely |entirely |100% )?(?:correct|excellent|"
+            r"perfect|right|complete)\b",
+            _I,
+        ),
+        re.compile(
+            r"\byou (?:should|must|need to|are to|will) (?:not|no longer|stop)\b[^.\n]{0,40}\b(?:compare|"
+            r"look for|ask|check|follow|apply|use|grade|score|penali[sz]e|deduct)",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:guidelines|instructions|rubric|prompt|rules|criteria)\b[^.\n]{0,15}"
+            r"\b(?:you were|you've been|"
+            r"you have been) (?:given|configured|told|provided|set up)",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:respond|reply|answer|return|output|record)\s+(?:with\s+)?(?:full|max\w*|top|perfect|"
+            r"a passing|the highest)\s+(?:marks?|scores?|grades?|points)",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:normal|usual|standard|regular) (?:rules|process|grading|criteria) (?:don't|do not|"
+            r"doesn't|does not|no longer) apply",
+            _I,
+        ),
         # other languages: "ignore (the previous) instructions"
-        re.compile(r"\b(?:ignor(?:a|e|ez|iere|ieren|ar|em)|vergiss|vergessen sie|oublie|oubliez|olvida|"
-                   r"esquece|esqueça|dimentica)\b.{0,40}\b(?:instrucciones|instruções|instructions|"
-                   r"anweisungen|istruzioni|regras|reglas|consignes|vorgaben|rubrica|rúbrica)\b", _I),
-        re.compile(r"(?:игнорируй|игнорируйте|забудь|забудьте)[^.\n]{0,40}(?:инструкции|правила|указания)", _I),
+        re.compile(
+            r"\b(?:ignor(?:a|e|ez|iere|ieren|ar|em)|vergiss|vergessen sie|oublie|oubliez|olvida|"
+            r"esquece|esqueça|dimentica)\b.{0,40}\b(?:instrucciones|instruções|instructions|"
+            r"anweisungen|istruzioni|regras|reglas|consignes|vorgaben|rubrica|rúbrica)\b",
+            _I,
+        ),
+        re.compile(
+            r"(?:игнорируй|игнорируйте|забудь|забудьте)[^.\n]{0,40}(?:инструкции|правила|указания)", _I
+        ),
         re.compile(r"(?:忽略|无视|忽视)[^。\n]{0,20}(?:指令|指示|说明|规则|评分)"),
-        re.compile(r"\b(?:gib|geben sie|dale|dé|donne|dê|dai|bewerte\w*|califica\w*|note|évalue\w*|"
-                   r"attribue\w*|avalie|valuta)\b[^.\n]{0,40}(?:5|fünf|cinco|cinq|cinque|"
-                   r"volle punktzahl|puntuación máxima|note maximale|nota máxima)", _I),
+        re.compile(
+            r"\b(?:gib|geben sie|dale|dé|donne|dê|dai|bewerte\w*|califica\w*|note|évalue\w*|"
+            r"attribue\w*|avalie|valuta)\b[^.\n]{0,40}(?:5|fünf|cinco|cinq|cinque|"
+            r"volle punktzahl|puntuación máxima|note maximale|nota máxima)",
+            _I,
+        ),
         re.compile(r"(?:поставь|поставьте|дай|дайте)[^.\n]{0,40}(?:5|пять|максимальн|высш)", _I),
         re.compile(r"(?:给|打)[^。\n]{0,15}(?:满分|5分|五分|最高分)"),
     ],
     "fake_turn": [
         re.compile(r"^\s*[#*\[\(<]*\s*(?:system|assistant|developer|ai|grader|evaluator)\s*[\]\)>]*\s*:", _I),
-        re.compile(r"<\|(?:im_start|im_end|system|assistant|user|endoftext)\|>|\[/?INST\]|<</?SYS>>|"
-                   r"\[/?SYSTEM\]|^#{2,}\s*(?:system|assistant|instruction|response)\b", _I),
+        re.compile(
+            r"<\|(?:im_start|im_end|system|assistant|user|endoftext)\|>|\[/?INST\]|<</?SYS>>|"
+            r"\[/?SYSTEM\]|^#{2,}\s*(?:system|assistant|instruction|response)\b",
+            _I,
+        ),
         re.compile(r"\"role\"\s*:\s*\"(?:system|assistant|developer)\"", _I),
         re.compile(r"\b(?:SYSTEM|ASSISTANT|DEVELOPER|ADMIN)(?:\s+[A-Z]{3,})?\s*[:(]"),
         re.compile(r"^\s*(?:human|user)\s*:.*\n(?:.*\n){0,6}?\s*(?:assistant|ai)\s*:", _I),
     ],
     "fake_score": [
-        re.compile(r"\b(?:score|grade|rating|mark|verdict|result)\s*[:=]\s*\"?(?:5(?:\.0)?|10|100|a\+?|pass|"
-                   r"excellent|strong hire)\b", _I),
+        re.compile(
+            r"\b(?:score|grade|rating|mark|verdict|result)\s*[:=]\s*\"?(?:5(?:\.0)?|10|100|a\+?|pass|"
+            r"excellent|strong hire)\b",
+            _I,
+        ),
         re.compile(r"\"(?:score|grade|rating|overall)\"\s*:\s*\"?(?:5|10|100)", _I),
         re.compile(r"\b(?:5\s*/\s*5|10\s*/\s*10|100\s*/\s*100|5 out of 5|five out of five)\b", _I),
-        re.compile(r"\b(?:evaluator|grader|reviewer|assessor|examiner|interviewer|scorer)(?:'s)?\s+"
-                   r"(?:note|comment|assessment|verdict|feedback|override)\b", _I),
+        re.compile(
+            r"\b(?:evaluator|grader|reviewer|assessor|examiner|interviewer|scorer)(?:'s)?\s+"
+            r"(?:note|comment|assessment|verdict|feedback|override)\b",
+            _I,
+        ),
         re.compile(r"\brubric\s+(?:update|override|change|amendment|v\d)", _I),
-        re.compile(r"\b(?:meets|satisfies|covers|fulfils|fulfills|hits)\s+all\s+(?:the\s+)?(?:criteria|key points|"
-                   r"requirements|rubric)", _I),
-        re.compile(r"\b(?:pre-?check|pre-?screen|automated check|previous grader|prior grader|grading result)",
-                   _I),
-        re.compile(r"\b(?:output|give|assign|record|set|return)\s+(?:a\s+)?(?:score|grade|rating)\s+(?:of\s+)?"
-                   r"(?:5|10|100|full|max)", _I),
+        re.compile(
+            r"\b(?:meets|satisfies|covers|fulfils|fulfills|hits)\s+all\s+(?:the\s+)?(?:criteria|key points|"
+            r"requirements|rubric)",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:pre-?check|pre-?screen|automated check|previous grader|prior grader|grading result)", _I
+        ),
+        re.compile(
+            r"\b(?:output|give|assign|record|set|return)\s+(?:a\s+)?(?:score|grade|rating)\s+(?:of\s+)?"
+            r"(?:5|10|100|full|max)",
+            _I,
+        ),
     ],
     "role_play": [
         re.compile(r"\b(?:pretend|imagine|suppose)\b[^.\n]{0,20}\byou(?:'re| are| were)?\b", _I),
-        re.compile(r"\byou\b[^.\n]{0,15}\b(?:are now|will now|must now|shall now|now act|act as|play the role|"
-                   r"take on the role|are no longer)\b", _I),
-        re.compile(r"\b(?:respond|answer|reply|act|behave|speak)\s+as\s+[\"'\u201c]?[A-Z][\w-]+[\"'\u201d]?,?\s+"
-                   r"(?:a|an|the|who|which)\b"),
+        re.compile(
+            r"\byou\b[^.\n]{0,15}\b(?:are now|will now|must now|shall now|now act|act as|play the role|"
+            r"take on the role|are no longer)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:respond|answer|reply|act|behave|speak)\s+as\s+[\"'\u201c]?[A-Z][\w-]+[\"'\u201d]?,?\s+"
+            r"(?:a|an|the|who|which)\b"
+        ),
         re.compile(r"\b(?:a persona|the persona|you play|you will play|you'll play)\b", _I),
-        re.compile(r"\b(?:let'?s play|role[- ]?play|stay in character|in character as|jailbreak|"
-                   r"do anything now|developer mode)", _I),
+        re.compile(
+            r"\b(?:let'?s play|role[- ]?play|stay in character|in character as|jailbreak|"
+            r"do anything now|developer mode)",
+            _I,
+        ),
         re.compile(r"\bDAN\b"),
-        re.compile(r"\b(?:act|behave|respond)\s+(?:as|like)\s+(?:a|an|my)\s+(?:\w+\s+){0,2}(?:interviewer|grader|"
-                   r"evaluator|examiner|friend|mentor|assistant)\b", _I),
+        re.compile(
+            r"\b(?:act|behave|respond)\s+(?:as|like)\s+(?:a|an|my)\s+(?:\w+\s+){0,2}(?:interviewer|grader|"
+            r"evaluator|examiner|friend|mentor|assistant)\b",
+            _I,
+        ),
     ],
     "delimiter_escape": [
-        re.compile(r"</\s*(?:answer[\w-]*|candidate[_ -]?\w*|user[_ -]?\w*|data|input|response|untrusted\w*|"
-                   r"transcript|context|document)\s*>", _I),
+        re.compile(
+            r"</\s*(?:answer[\w-]*|candidate[_ -]?\w*|user[_ -]?\w*|data|input|response|untrusted\w*|"
+            r"transcript|context|document)\s*>",
+            _I,
+        ),
         re.compile(r"<\s*/?\s*(?:system|instructions?|grader[_ -]?\w*|evaluation|admin|prompt)\s*>", _I),
-        re.compile(r"(?:-{3,}|={3,}|\*{3,}|#{3,})\s*end\s+of\s+(?:the\s+)?(?:answer|input|data|response|"
-                   r"transcript|user|candidate|untrusted)", _I),
+        re.compile(
+            r"(?:-{3,}|={3,}|\*{3,}|#{3,})\s*end\s+of\s+(?:the\s+)?(?:answer|input|data|response|"
+            r"transcript|user|candidate|untrusted)",
+            _I,
+        ),
         re.compile(r"\]\]>|<!\[CDATA\[", _I),
-        re.compile(r"\bend of (?:the )?(?:candidate(?:'s)?|user|untrusted|student)(?:'s)? (?:input|answer|data|text|"
-                   r"response|message)\b", _I),
+        re.compile(
+            r"\bend of (?:the )?(?:candidate(?:'s)?|user|untrusted|student)(?:'s)? (?:input|answer|data|text|"
+            r"response|message)\b",
+            _I,
+        ),
         re.compile(r"\"\s*\}\s*[,\]]?\s*\{?\s*\"(?:role|instruction|system|score)\"", _I),
     ],
     "extraction": [
-        re.compile(r"\b(?:reveal|show|print|repeat|output|tell|give|share|list|display|dump|leak|paste|copy|"
-                   r"provide|disclose|what (?:is|are|were))\b[^.\n]{0,40}?\b(?:system prompt|your (?:instructions|"
-                   r"prompt|rubric|guidelines|rules|configuration)|the (?:rubric|scoring guide|grading "
-                   r"criteria)|hidden (?:criteria|rubric|key points|instructions)|key points|model answer|"
-                   r"reference answer|expected answer|ideal answer|pass(?:ing)? threshold|initial prompt)", _I),
-        re.compile(r"\b(?:repeat|print|output)\b[^.\n]{0,30}\b(?:everything|all|the text)\b[^.\n]{0,20}\b(?:above|"
-                   r"before|preceding|so far)", _I),
+        re.compile(
+            r"\b(?:reveal|show|print|repeat|output|tell|give|share|list|display|dump|leak|paste|copy|"
+            r"provide|disclose|what (?:is|are|were))\b[^.\n]{0,40}?\b(?:system prompt|your (?:instructions|"
+            r"prompt|rubric|guidelines|rules|configuration)|the (?:rubric|scoring guide|grading "
+            r"criteria)|hidden (?:criteria|rubric|key points|instructions)|key points|model answer|"
+            r"reference answer|expected answer|ideal answer|pass(?:ing)? threshold|initial prompt)",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:repeat|print|output)\b[^.\n]{0,30}\b(?:everything|all|the text)\b[^.\n]{0,20}\b(?:above|"
+            r"before|preceding|so far)",
+            _I,
+        ),
         re.compile(r"\bstarting (?:from|with) ['\"]you are", _I),
-        re.compile(r"\b(?:word[- ]for[- ]word|verbatim)\b[^.\n]{0,60}\b(?:notes|instructions|prompt|rubric|"
-                   r"key points|criteria|weights)", _I),
+        re.compile(
+            r"\b(?:word[- ]for[- ]word|verbatim)\b[^.\n]{0,60}\b(?:notes|instructions|prompt|rubric|"
+            r"key points|criteria|weights)",
+            _I,
+        ),
     ],
     "authority": [
-        re.compile(r"\b(?:i am|i'm|this is|speaking as|as)\s+(?:the|your|a|an)?\s*(?:hiring manager|recruiter|"
-                   r"hr|human resources|developer of (?:this|the) (?:system|tool|app)|system administrator|admin"
-                   r"(?:istrator)?|ceo|cto|vp|head of \w+|owner|creator|security team|lead evaluator|"
-                   r"interviewer|engineering manager)\b", _I),
-        re.compile(r"\b(?:approved|authori[sz]ed|sanctioned|signed off)\b[^.\n]{0,50}\b(?:full marks|max(?:imum)? "
-                   r"score|pass|5/5|top score|override|exception)", _I),
+        re.compile(
+            r"\b(?:i am|i'm|this is|speaking as|as)\s+(?:the|your|a|an)?\s*(?:hiring manager|recruiter|"
+            r"hr|human resources|developer of (?:this|the) (?:system|tool|app)|system administrator|admin"
+            r"(?:istrator)?|ceo|cto|vp|head of \w+|owner|creator|security team|lead evaluator|"
+            r"interviewer|engineering manager)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:approved|authori[sz]ed|sanctioned|signed off)\b[^.\n]{0,50}\b(?:full marks|max(?:imum)? "
+            r"score|pass|5/5|top score|override|exception)",
+            _I,
+        ),
         re.compile(r"\b(?:admin|override|bypass)\s+(?:code|token|key|password)\b", _I),
         re.compile(r"\b(?:admin|administrator|manual|supervisor|root)\s+override\b", _I),
-        re.compile(r"\b(?:message|memo|note|notice|instructions?)\s+from\s+(?:the\s+)?(?:hr|human resources|"
-                   r"hiring manager|management|admin\w*|recruit\w+|the company|the employer)\b", _I),
+        re.compile(
+            r"\b(?:message|memo|note|notice|instructions?)\s+from\s+(?:the\s+)?(?:hr|human resources|"
+            r"hiring manager|management|admin\w*|recruit\w+|the company|the employer)\b",
+            _I,
+        ),
         re.compile(r"\b(?:company|hiring|internal) policy (?:requires|says|mandates|states)", _I),
-        re.compile(r"\b(?:developers?|creators?|authors?|maintainers?|engineers?|builders?|owners?) (?:of|behind|who "
-                   r"built|who wrote) (?:this|the) (?:interview|system|tool|app|platform|bot|interviewer|scor\w+)",
-                   _I),
-        re.compile(r"\b(?:on behalf of|per|by order of)\s+(?:the\s+)?(?:hiring manager|hr|cto|ceo|"
-                   r"management|security team)", _I),
+        re.compile(
+            r"\b(?:developers?|creators?|authors?|maintainers?|engineers?|builders?|owners?) "
+            r"(?:of|behind|who "
+            r"built|who wrote) (?:this|the) (?:interview|system|tool|app|platform|bot|interviewer|scor\w+)",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:on behalf of|per|by order of)\s+(?:the\s+)?(?:hiring manager|hr|cto|ceo|"
+            r"management|security team)",
+            _I,
+        ),
     ],
 }
 _DECODE_HINT = re.compile(r"\b(?:decode|decrypt|base64|rot13|rot-13|hex|reverse|backwards|unscramble)\b", _I)
@@ -266,6 +417,8 @@ def without_flagged(text: str) -> str:
     split across a line break continues — : what is scored when an answer is flagged."""
     spans = _spans(text)
     flagged = [bool(detect(span)) for span in spans]
-    keep = [not f and not (i and flagged[i - 1]) and span.strip() != "```"
-            for i, (span, f) in enumerate(zip(spans, flagged, strict=True))]
+    keep = [
+        not f and not (i and flagged[i - 1]) and span.strip() != "```"
+        for i, (span, f) in enumerate(zip(spans, flagged, strict=True))
+    ]
     return " ".join(span for span, k in zip(spans, keep, strict=True) if k)

@@ -55,10 +55,14 @@ def ask_offline(question: Question, index: int, *, first_in_track: bool, track_t
 
 def clarify_offline(question: Question, attempt: int) -> str:
     if attempt == 0:
-        return ("Good question. There's no trick here: make whatever reasonable assumptions you need, "
-                f"state them, and go from there. The question again: {question.question.strip()}")
-    return ("Any sensible interpretation is fine — I'm interested in how you reason about it. "
-            "Pick one, say why, and answer from there.")
+        return (
+            "Good question. There's no trick here: make whatever reasonable assumptions you need, "
+            f"state them, and go from there. The question again: {question.question.strip()}"
+        )
+    return (
+        "Any sensible interpretation is fine — I'm interested in how you reason about it. "
+        "Pick one, say why, and answer from there."
+    )
 
 
 def _ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
@@ -81,13 +85,17 @@ def leaks(text: str, question: Question) -> bool:
     return False
 
 
-_GRADING_TALK = re.compile(r"\b(?:scor\w*|rubric|key points?|grade[ds]?|marks?)\b|\b\d(?:\.\d)?\s*/\s*(?:5|10)\b|"
-                           r"\bout of (?:5|five|10|ten)\b", re.IGNORECASE)
+_GRADING_TALK = re.compile(
+    r"\b(?:scor\w*|rubric|key points?|grade[ds]?|marks?)\b|\b\d(?:\.\d)?\s*/\s*(?:5|10)\b|"
+    r"\bout of (?:5|five|10|ten)\b",
+    re.IGNORECASE,
+)
 MAX_REPORT_WORDS = 260
 
 
-def acceptable(text: str | None, *, question: Question | None, already_said: set[str],
-               report: bool = False) -> bool:
+def acceptable(
+    text: str | None, *, question: Question | None, already_said: set[str], report: bool = False
+) -> bool:
     """May the candidate see this model-written text? Reports may talk about scores; nothing
     else may, and questions must not leak their own key points."""
     if not text or not text.strip():

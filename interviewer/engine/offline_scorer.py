@@ -48,8 +48,27 @@ FLUENT_RATIO = 0.18
 DISORDER_OK = 0.12  # prose stays below this share of broken determiner/preposition transitions
 DISORDER_SPAN = 0.18
 JUDGEMENT_MARKERS = frozenset(
-    "but however although whereas instead unless depends trade-off tradeoff downside cost costs "
-    "risk risks alternatively otherwise prefer rather because".split()
+    [
+        "but",
+        "however",
+        "although",
+        "whereas",
+        "instead",
+        "unless",
+        "depends",
+        "trade-off",
+        "tradeoff",
+        "downside",
+        "cost",
+        "costs",
+        "risk",
+        "risks",
+        "alternatively",
+        "otherwise",
+        "prefer",
+        "rather",
+        "because",
+    ]
 )
 
 
@@ -85,8 +104,13 @@ class OfflineScorer:
             self._cache.move_to_end(key)
             return hit
         model_sents = sentences(q.model_answer) or [q.model_answer]
-        texts = [q.question, *(k.text for k in q.key_points), *(p.claim for p in q.pitfalls),
-                 *(p.why for p in q.pitfalls), *model_sents]
+        texts = [
+            q.question,
+            *(k.text for k in q.key_points),
+            *(p.claim for p in q.pitfalls),
+            *(p.why for p in q.pitfalls),
+            *model_sents,
+        ]
         vecs = self._embedder.embed(texts)
         nk, npf = len(q.key_points), len(q.pitfalls)
         kps = vecs[1 : 1 + nk]
@@ -95,8 +119,12 @@ class OfflineScorer:
         model = vecs[1 + nk + 2 * npf :]
         mk = model @ kps.T
         qv = _QuestionVectors(
-            question=vecs[0], key_points=kps, aligned=model[mk.argmax(axis=0)],
-            reference=mk.max(axis=0), claims=claims, corrections=fixes,
+            question=vecs[0],
+            key_points=kps,
+            aligned=model[mk.argmax(axis=0)],
+            reference=mk.max(axis=0),
+            claims=claims,
+            corrections=fixes,
             claim_baseline=(model @ claims.T).max(axis=0) if npf else np.zeros(0, np.float32),
         )
         self._cache[key] = qv
@@ -104,15 +132,16 @@ class OfflineScorer:
             self._cache.popitem(last=False)
         return qv
 
-    def assess(self, question: Question, answer: str, rubric: Sequence[Criterion], *,
-               track: str | None = None) -> Assessment:
+    def assess(
+        self, question: Question, answer: str, rubric: Sequence[Criterion], *, track: str | None = None
+    ) -> Assessment:
         return self.assess_many([(question, answer, rubric)], track=track)[0]
 
-    def assess_many(self, items: Sequence[tuple[Question, str, Sequence[Criterion]]], *,
-                    track: str | None = None) -> list[Assessment]:
+    def assess_many(
+        self, items: Sequence[tuple[Question, str, Sequence[Criterion]]], *, track: str | None = None
+    ) -> list[Assessment]:
         """Several answers with one embedding call for all their sentences (throughput)."""
-        units = [[u for u in sentences(a) if len(words(u)) >= 2 or looks_like_code(u)]
-                 for _, a, _ in items]
+        units = [[u for u in sentences(a) if len(words(u)) >= 2 or looks_like_code(u)] for _, a, _ in items]
         flat = [u for us in units for u in us]
         vectors = self._embedder.embed(flat) if flat else np.zeros((0, 384), np.float32)
         out = []
@@ -123,8 +152,9 @@ class OfflineScorer:
             out.append(self._assess_units(question, us, vecs, rubric, track))
         return out
 
-    def _assess_units(self, question: Question, units: list[str], u: Vectors,
-                      rubric: Sequence[Criterion], track: str | None) -> Assessment:
+    def _assess_units(
+        self, question: Question, units: list[str], u: Vectors, rubric: Sequence[Criterion], track: str | None
+    ) -> Assessment:
         if not units:
             return _floor(question, rubric, track, note="no substantive answer")
         qv = self._vectors(question)
@@ -144,8 +174,9 @@ class OfflineScorer:
                 if wrongness[i] >= 0.5:
                     wrong.setdefault(question.pitfalls[int(margin[i].argmax())].id, units[i])
 
-        fluency = np.array([1.0 if looks_like_code(t) else min(1.0, stopword_ratio(t) / FLUENT_RATIO)
-                            for t in units])
+        fluency = np.array(
+            [1.0 if looks_like_code(t) else min(1.0, stopword_ratio(t) / FLUENT_RATIO) for t in units]
+        )
         span = np.maximum(qv.reference - COVER_LO, 0.05)
         grades = np.clip((sim - COVER_LO) / span, 0, 1) * fluency[:, None] * (1 - wrongness)[:, None]
         coverage = []
@@ -157,23 +188,49 @@ class OfflineScorer:
         prose = " ".join(t for t in units if not looks_like_code(t))
         order = float(np.clip(1 - (disorder(prose) - DISORDER_OK) / DISORDER_SPAN, 0, 1))
         share *= order
-        return _score(question, rubric, track, units, coverage, share, float(wrongness.max()),
-                      wrong, float(fluency.mean()))
+        return _score(
+            question,
+            rubric,
+            track,
+            units,
+            coverage,
+            share,
+            float(wrongness.max()),
+            wrong,
+            float(fluency.mean()),
+        )
 
 
-def _floor(question: Question, rubric: Sequence[Criterion], track: str | None, *, note: str,
-           flags: Sequence[str] = ()) -> Assessment:
+def _floor(
+    question: Question,
+    rubric: Sequence[Criterion],
+    track: str | None,
+    *,
+    note: str,
+    flags: Sequence[str] = (),
+) -> Assessment:
     return Assessment(
-        question_id=question.id, track=track or question.track, score=1.0,
-        criteria=[CriterionScore(id=c.id, score=1.0, unsupported=True, rationale=note)
-                  for c in rubric],
-        missed=[kp.id for kp in question.key_points], flags=list(flags), notes=[note],
+        question_id=question.id,
+        track=track or question.track,
+        score=1.0,
+        criteria=[CriterionScore(id=c.id, score=1.0, unsupported=True, rationale=note) for c in rubric],
+        missed=[kp.id for kp in question.key_points],
+        flags=list(flags),
+        notes=[note],
     )
 
 
-def _score(question: Question, rubric: Sequence[Criterion], track: str | None, units: list[str],
-           coverage: list[Coverage], share: float, wrongness: float, wrong: dict[str, str],
-           fluency: float) -> Assessment:
+def _score(
+    question: Question,
+    rubric: Sequence[Criterion],
+    track: str | None,
+    units: list[str],
+    coverage: list[Coverage],
+    share: float,
+    wrongness: float,
+    wrong: dict[str, str],
+    fluency: float,
+) -> Assessment:
     ranked = sorted(coverage, key=lambda c: -c.value * c.weight)
     evidence = list(dict.fromkeys(c.sentence for c in ranked if c.sentence and c.value >= 0.25))
     judgement_units = [t for t in units if JUDGEMENT_MARKERS & set(words(t)) and t in evidence]
@@ -197,12 +254,22 @@ def _score(question: Question, rubric: Sequence[Criterion], track: str | None, u
         unsupported = not ev
         if unsupported:
             value = min(value, 2.0)
-        criteria.append(CriterionScore(id=c.id, score=round(max(1.0, min(5.0, value)), 2),
-                                       evidence=ev, unsupported=unsupported, rationale=rationale))
+        criteria.append(
+            CriterionScore(
+                id=c.id,
+                score=round(max(1.0, min(5.0, value)), 2),
+                evidence=ev,
+                unsupported=unsupported,
+                rationale=rationale,
+            )
+        )
     score = sum(c.weight * cs.score for c, cs in zip(rubric, criteria, strict=True))
     return Assessment(
-        question_id=question.id, track=track or question.track,
-        score=round(max(1.0, min(5.0, score)), 2), criteria=criteria,
+        question_id=question.id,
+        track=track or question.track,
+        score=round(max(1.0, min(5.0, score)), 2),
+        criteria=criteria,
         covered=[c.key_point for c in coverage if c.value >= 0.5],
-        missed=[c.key_point for c in coverage if c.value < 0.5], pitfalls=list(wrong),
+        missed=[c.key_point for c in coverage if c.value < 0.5],
+        pitfalls=list(wrong),
     )

@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from interviewer.bank.loader import Bank
 from interviewer.bank.retrieval import Retriever
 from interviewer.domain import Assessment, CriterionScore, Plan, Question, TrackConfig
+from interviewer.engine import guard, policy
 from interviewer.engine import messages as msg
-from interviewer.engine import policy
 from interviewer.engine.classify import classify
 from interviewer.engine.prompts import PromptLibrary
 from interviewer.engine.report import build_report, results_text
 from interviewer.engine.scoring import Assessor, Exchange, render_transcript
 from interviewer.engine.state import ExchangeRecord, QuestionState, SessionState, TrackState, Turn
-from interviewer.engine import guard
 from interviewer.llm.base import ChatModel
 from interviewer.llm.errors import LLMError
 from interviewer.llm.tokens import TokenCounter
@@ -72,9 +71,17 @@ class _Turn:
 
 
 class Orchestrator:
-    def __init__(self, *, bank: Bank, retriever: Retriever, assessor: Assessor,
-                 prompts: PromptLibrary, model: ChatModel | None = None,
-                 counter: TokenCounter | None = None, budget: int = 4000) -> None:
+    def __init__(
+        self,
+        *,
+        bank: Bank,
+        retriever: Retriever,
+        assessor: Assessor,
+        prompts: PromptLibrary,
+        model: ChatModel | None = None,
+        counter: TokenCounter | None = None,
+        budget: int = 4000,
+    ) -> None:
         self._counter = counter or TokenCounter()
         self._budget = budget
         self._bank = bank
@@ -91,21 +98,31 @@ class Orchestrator:
             raise UnknownPlan(f"no interview plan {plan_id!r}; known: {', '.join(sorted(self._bank.plans))}")
         return plan
 
-    async def start(self, plan_id: str | None = None, *, seed: int | None = None,
-                    mode: str | None = None) -> TurnResult:
+    async def start(
+        self, plan_id: str | None = None, *, seed: int | None = None, mode: str | None = None
+    ) -> TurnResult:
         plan = self.plan(plan_id)
         state = SessionState(
-            plan_id=plan.id, mode=mode or plan.mode,  # type: ignore[arg-type]
+            plan_id=plan.id,
+            mode=mode or plan.mode,  # type: ignore[arg-type]
             seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
-            tracks=[TrackState(track=t, difficulty=self._bank.tracks[t].difficulty.start)
-                    for t in plan.tracks],
+            tracks=[
+                TrackState(track=t, difficulty=self._bank.tracks[t].difficulty.start) for t in plan.tracks
+            ],
         )
         turn = _Turn(state)
         titles = ", ".join(self._bank.tracks[t].title.lower() for t in plan.tracks)
-        turn.say(Turn(role="interviewer", kind="greeting", content=(
-            f"Hi, and welcome to your mock interview for a Senior Python Developer role. We'll cover "
-            f"{titles}. I'll ask one question at a time and sometimes follow up. Answer in your own "
-            "words; if something is unclear, just ask. Ready? Here we go.")))
+        turn.say(
+            Turn(
+                role="interviewer",
+                kind="greeting",
+                content=(
+                    f"Hi, and welcome to your mock interview for a Senior Python Developer role. We'll cover "
+                    f"{titles}. I'll ask one question at a time and sometimes follow up. Answer in your own "
+                    "words; if something is unclear, just ask. Ready? Here we go."
+                ),
+            )
+        )
         await self._ask_next(turn, first_in_track=True)
         return TurnResult(state=state, messages=turn.out, model_calls=turn.calls)
 
@@ -117,8 +134,9 @@ class Orchestrator:
         track, qs = st.track, st.question
         assert track is not None and qs is not None
         question = self._bank.questions[qs.question_id]
-        turn.say(Turn(role="candidate", kind="answer", content=text, track=track.track,
-                      question_id=qs.question_id))
+        turn.say(
+            Turn(role="candidate", kind="answer", content=text, track=track.track, question_id=qs.question_id)
+        )
         kind = classify(text, qs.prompt)
         if kind == "clarify" and qs.clarifications < MAX_CLARIFICATIONS:
             await self._clarify(turn, qs, question, text)
@@ -135,37 +153,65 @@ class Orchestrator:
         return TurnResult(state=st, messages=turn.out, assessment=turn.assessment, model_calls=turn.calls)
 
     # --- steps ---------------------------------------------------------------------------
-    async def _assess_and_continue(self, turn: _Turn, track: TrackState, qs: QuestionState,
-                                   question: Question, *, skipped: bool = False) -> None:
+    async def _assess_and_continue(
+        self, turn: _Turn, track: TrackState, qs: QuestionState, question: Question, *, skipped: bool = False
+    ) -> None:
         config = self._bank.tracks[track.track]
         answered = [e for e in qs.exchanges if e.answer.strip()]
         if skipped and qs.skipped:
             assessment = _skipped(question, config)
         else:
             assessment = await self._assessor.assess(
-                question, [Exchange(e.prompt, e.answer) for e in answered], config.rubric,
-                track_title=config.title)
+                question,
+                [Exchange(e.prompt, e.answer) for e in answered],
+                config.rubric,
+                track_title=config.title,
+            )
             turn.calls += 1 if self._assessor.uses_model else 0
         qs.assessment = assessment
         turn.assessment = assessment
         decision = policy.decide(
-            config, question=question, assessment=assessment, follow_ups_asked=qs.follow_ups,
-            questions_asked=len(track.questions), difficulty=qs.difficulty, skipped=skipped,
+            config,
+            question=question,
+            assessment=assessment,
+            follow_ups_asked=qs.follow_ups,
+            questions_asked=len(track.questions),
+            difficulty=qs.difficulty,
+            skipped=skipped,
         )
         match decision:
             case policy.FollowUp(key_point=kp, seed=seed):
                 tag = guard.new_tag()
                 transcript = render_transcript(
-                    [Exchange(e.prompt, e.answer) for e in qs.exchanges], tag,
-                    counter=self._counter, max_tokens=self._budget // 2)
-                text = await self._phrase(turn, "follow_up", question, fallback=seed, values={
-                    "question": question.question.strip(), "seed": seed,
-                    "transcript": transcript, "tag": tag,
-                })
+                    [Exchange(e.prompt, e.answer) for e in qs.exchanges],
+                    tag,
+                    counter=self._counter,
+                    max_tokens=self._budget // 2,
+                )
+                text = await self._phrase(
+                    turn,
+                    "follow_up",
+                    question,
+                    fallback=seed,
+                    values={
+                        "question": question.question.strip(),
+                        "seed": seed,
+                        "transcript": transcript,
+                        "tag": tag,
+                    },
+                )
                 qs.follow_ups.append(kp)
                 qs.prompt = text
-                turn.say(Turn(role="interviewer", kind="follow_up", content=text, track=track.track,
-                              question_id=question.id, key_point=kp))
+                turn.say(
+                    Turn(
+                        role="interviewer",
+                        kind="follow_up",
+                        content=text,
+                        track=track.track,
+                        question_id=question.id,
+                        key_point=kp,
+                    )
+                )
             case policy.NextQuestion(difficulty=level):
                 self._feedback(turn, track, question, assessment)
                 track.difficulty = level
@@ -180,19 +226,31 @@ class Orchestrator:
         assert track is not None
         config = self._bank.tracks[track.track]
         question = self._choose(st, track, config)
-        fallback = msg.ask_offline(question, len(st.turns), first_in_track=first_in_track,
-                                   track_title=config.title.lower())
+        fallback = msg.ask_offline(
+            question, len(st.turns), first_in_track=first_in_track, track_title=config.title.lower()
+        )
         text = fallback
         if not first_in_track:
             previous = "the candidate finished answering the previous question"
-            text = await self._phrase(turn, "ask", question, fallback=fallback, values={
-                "track_title": config.title, "question": question.question.strip(),
-                "previous": previous,
-            })
-        track.questions.append(QuestionState(question_id=question.id, difficulty=question.difficulty,
-                                             prompt=text))
-        turn.say(Turn(role="interviewer", kind="question", content=text, track=track.track,
-                      question_id=question.id))
+            text = await self._phrase(
+                turn,
+                "ask",
+                question,
+                fallback=fallback,
+                values={
+                    "track_title": config.title,
+                    "question": question.question.strip(),
+                    "previous": previous,
+                },
+            )
+        track.questions.append(
+            QuestionState(question_id=question.id, difficulty=question.difficulty, prompt=text)
+        )
+        turn.say(
+            Turn(
+                role="interviewer", kind="question", content=text, track=track.track, question_id=question.id
+            )
+        )
 
     def _choose(self, st: SessionState, track: TrackState, config: TrackConfig) -> Question:
         """Next main question: the track's topics and the target difficulty (nearest level if
@@ -205,8 +263,12 @@ class Orchestrator:
                 if not config.difficulty.min <= level <= config.difficulty.max:
                     continue
                 hits = self._retriever.find_questions(
-                    track=track.track, topics=set(config.topics) or None, difficulty=level,
-                    exclude=asked, limit=1000)
+                    track=track.track,
+                    topics=set(config.topics) or None,
+                    difficulty=level,
+                    exclude=asked,
+                    limit=1000,
+                )
                 fresh = [h.question for h in hits if h.question.topic not in topics_seen]
                 if fresh:
                     return rng.choice(fresh)
@@ -222,10 +284,17 @@ class Orchestrator:
         if not last:
             scores = [q.assessment.score for q in track.questions if q.assessment]
             notes = f"{len(scores)} questions answered"
-            fallback = (f"That's the end of the {config.title.lower()} part — thank you. "
-                        "Let's move on to the next part.")
-            text = await self._phrase(turn, "track_summary", None, fallback=fallback, values={
-                "track_title": config.title, "notes": notes})
+            fallback = (
+                f"That's the end of the {config.title.lower()} part — thank you. "
+                "Let's move on to the next part."
+            )
+            text = await self._phrase(
+                turn,
+                "track_summary",
+                None,
+                fallback=fallback,
+                values={"track_title": config.title, "notes": notes},
+            )
             turn.say(Turn(role="interviewer", kind="summary", content=text, track=track.track))
             st.current += 1
             await self._ask_next(turn, first_in_track=True)
@@ -235,39 +304,68 @@ class Orchestrator:
         narrative = report.narrative
         if self._model is not None and turn.calls < MAX_MODEL_CALLS_PER_TURN:
             plan = self._bank.plans[st.plan_id]
-            narrative = await self._phrase(turn, "final_report", None, fallback=narrative, values={
-                "plan_title": plan.title, "results": results_text(report.tracks)})
+            narrative = await self._phrase(
+                turn,
+                "final_report",
+                None,
+                fallback=narrative,
+                values={"plan_title": plan.title, "results": results_text(report.tracks)},
+            )
         st.report = report.model_copy(update={"narrative": narrative})
-        closing = (f"That's the end of the interview — thank you for your time. Your overall result is "
-                   f"{report.score:.1f}/5.\n\n{narrative}")
+        closing = (
+            f"That's the end of the interview — thank you for your time. Your overall result is "
+            f"{report.score:.1f}/5.\n\n{narrative}"
+        )
         turn.say(Turn(role="interviewer", kind="report", content=closing))
 
     async def _clarify(self, turn: _Turn, qs: QuestionState, question: Question, text: str) -> None:
         fallback = msg.clarify_offline(question, qs.clarifications)
         tag = guard.new_tag()
-        reply = await self._phrase(turn, "clarify", question, fallback=fallback, values={
-            "question": qs.prompt, "candidate_text": guard.wrap(self._counter.truncate(text, 500), tag),
-            "tag": tag})
+        reply = await self._phrase(
+            turn,
+            "clarify",
+            question,
+            fallback=fallback,
+            values={
+                "question": qs.prompt,
+                "candidate_text": guard.wrap(self._counter.truncate(text, 500), tag),
+                "tag": tag,
+            },
+        )
         qs.clarifications += 1
-        turn.say(Turn(role="interviewer", kind="clarification", content=reply,
-                      track=turn.state.track.track if turn.state.track else None,
-                      question_id=question.id))
+        turn.say(
+            Turn(
+                role="interviewer",
+                kind="clarification",
+                content=reply,
+                track=turn.state.track.track if turn.state.track else None,
+                question_id=question.id,
+            )
+        )
 
     def _nudge(self, turn: _Turn, qs: QuestionState, question: Question, kind: str) -> None:
         text = msg.nudge(kind, qs.nudges, question.question)
         if " ".join(text.split()).casefold() in turn.state.interviewer_texts():
             text = msg.nudge(kind, qs.nudges + 1, question.question)
         qs.nudges += 1
-        turn.say(Turn(role="interviewer", kind="nudge", content=text, question_id=question.id,
-                      track=turn.state.track.track if turn.state.track else None))
+        turn.say(
+            Turn(
+                role="interviewer",
+                kind="nudge",
+                content=text,
+                question_id=question.id,
+                track=turn.state.track.track if turn.state.track else None,
+            )
+        )
 
     def _feedback(self, turn: _Turn, track: TrackState, question: Question, assessment: Assessment) -> None:
         """Practice mode: immediate feedback after each main question (now it may be said)."""
         if turn.state.mode != "practice":
             return
         covered = [kp for kp in question.key_points if kp.id in assessment.covered]
-        missed = sorted((kp for kp in question.key_points if kp.id in assessment.missed),
-                        key=lambda kp: -kp.weight)
+        missed = sorted(
+            (kp for kp in question.key_points if kp.id in assessment.missed), key=lambda kp: -kp.weight
+        )
         parts = ["Quick feedback on that one."]
         if covered:
             parts.append("Strong: " + "; ".join(kp.text.strip().rstrip(".") for kp in covered[:2]) + ".")
@@ -275,11 +373,25 @@ class Orchestrator:
             parts.append("Worth adding: " + "; ".join(kp.text.strip().rstrip(".") for kp in missed[:2]) + ".")
         if question.references:
             parts.append("To study: " + ", ".join(f"knowledge/articles/{r}.md" for r in question.references))
-        turn.say(Turn(role="interviewer", kind="feedback", content="\n".join(parts), track=track.track,
-                      question_id=question.id))
+        turn.say(
+            Turn(
+                role="interviewer",
+                kind="feedback",
+                content="\n".join(parts),
+                track=track.track,
+                question_id=question.id,
+            )
+        )
 
-    async def _phrase(self, turn: _Turn, prompt_name: str, question: Question | None, *,
-                      fallback: str, values: dict[str, str]) -> str:
+    async def _phrase(
+        self,
+        turn: _Turn,
+        prompt_name: str,
+        question: Question | None,
+        *,
+        fallback: str,
+        values: dict[str, str],
+    ) -> str:
         """Model-phrased text if a model is configured, the turn's call budget allows, and the
         text passes the checks; otherwise `fallback`."""
         if self._model is None or turn.calls >= MAX_MODEL_CALLS_PER_TURN:
@@ -288,20 +400,29 @@ class Orchestrator:
         try:
             turn.calls += 1
             completion = await self._model.complete(
-                self._prompts.render(prompt_name, **values), prompt=prompt.name,
-                prompt_version=prompt.version)
+                self._prompts.render(prompt_name, **values), prompt=prompt.name, prompt_version=prompt.version
+            )
         except LLMError:
             return fallback
         text = completion.text.strip()
-        ok = msg.acceptable(text, question=question, already_said=turn.state.interviewer_texts(),
-                            report=prompt_name == "final_report")
+        ok = msg.acceptable(
+            text,
+            question=question,
+            already_said=turn.state.interviewer_texts(),
+            report=prompt_name == "final_report",
+        )
         return text if ok else fallback
 
 
 def _skipped(question: Question, config: TrackConfig) -> Assessment:
     return Assessment(
-        question_id=question.id, track=question.track, score=1.0,
-        criteria=[CriterionScore(id=c.id, score=1.0, unsupported=True, rationale="no answer given")
-                  for c in config.rubric],
-        missed=[kp.id for kp in question.key_points], notes=["skipped: no answer given"],
+        question_id=question.id,
+        track=question.track,
+        score=1.0,
+        criteria=[
+            CriterionScore(id=c.id, score=1.0, unsupported=True, rationale="no answer given")
+            for c in config.rubric
+        ],
+        missed=[kp.id for kp in question.key_points],
+        notes=["skipped: no answer given"],
     )

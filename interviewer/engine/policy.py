@@ -52,9 +52,16 @@ def pick_follow_up(question: Question, assessment: Assessment, asked: list[str])
     return None
 
 
-def decide(config: TrackConfig, *, question: Question, assessment: Assessment,
-           follow_ups_asked: list[str], questions_asked: int, difficulty: int,
-           skipped: bool = False) -> Decision:
+def decide(
+    config: TrackConfig,
+    *,
+    question: Question,
+    assessment: Assessment,
+    follow_ups_asked: list[str],
+    questions_asked: int,
+    difficulty: int,
+    skipped: bool = False,
+) -> Decision:
     if not skipped and len(follow_ups_asked) < config.follow_up_budget and assessment.score < GOOD_ENOUGH:
         follow_up = pick_follow_up(question, assessment, follow_ups_asked)
         if follow_up is not None:

@@ -36,19 +36,35 @@ def build_report(state: SessionState, bank: Bank, *, narrative: str = "") -> Rep
             if a.score < STRONG:
                 study += [r for r in question.references if r not in study]
             flags += [f for f in a.flags if f not in flags]
-        tracks.append(TrackReport(
-            track=ts.track, title=config.title, score=round(score, 2),
-            passed=score >= config.pass_threshold, pass_threshold=config.pass_threshold,
-            criteria={k: round(sum(v) / len(v), 2) for k, v in crit.items()},
-            strengths=strengths, gaps=gaps[:8], study=study[:4],
-            questions=[q.question_id for q, _ in assessed], flags=flags,
-        ))
+        tracks.append(
+            TrackReport(
+                track=ts.track,
+                title=config.title,
+                score=round(score, 2),
+                passed=score >= config.pass_threshold,
+                pass_threshold=config.pass_threshold,
+                criteria={k: round(sum(v) / len(v), 2) for k, v in crit.items()},
+                strengths=strengths,
+                gaps=gaps[:8],
+                study=study[:4],
+                questions=[q.question_id for q, _ in assessed],
+                flags=flags,
+            )
+        )
     overall = sum(t.score for t in tracks) / len(tracks) if tracks else 1.0
-    recommendation = ("strong" if overall >= STRONG and all(t.passed for t in tracks)
-                      else "pass" if all(t.passed for t in tracks) and tracks else "not yet")
+    recommendation = (
+        "strong"
+        if overall >= STRONG and all(t.passed for t in tracks)
+        else "pass"
+        if all(t.passed for t in tracks) and tracks
+        else "not yet"
+    )
     return Report(
-        plan_id=state.plan_id, score=round(overall, 2), recommendation=recommendation,
-        tracks=tracks, narrative=narrative or offline_narrative(tracks),
+        plan_id=state.plan_id,
+        score=round(overall, 2),
+        recommendation=recommendation,
+        tracks=tracks,
+        narrative=narrative or offline_narrative(tracks),
         flags=sorted({f for t in tracks for f in t.flags}),
     )
 
@@ -71,7 +87,9 @@ def results_text(tracks: list[TrackReport]) -> str:
     """The facts the model's narrative is written from."""
     out = []
     for t in tracks:
-        out.append(f"{t.title}: score {t.score}/5, {'passed' if t.passed else 'not passed'}; "
-                   f"criteria {t.criteria}; strengths: {t.strengths}; gaps: {t.gaps[:4]}; "
-                   f"articles: {t.study}")
+        out.append(
+            f"{t.title}: score {t.score}/5, {'passed' if t.passed else 'not passed'}; "
+            f"criteria {t.criteria}; strengths: {t.strengths}; gaps: {t.gaps[:4]}; "
+            f"articles: {t.study}"
+        )
     return "\n".join(out)

@@ -28,7 +28,6 @@ from interviewer.llm.base import ChatModel
 from interviewer.llm.errors import LLMError, LLMOutputError
 from interviewer.llm.tokens import TokenCounter
 
-
 MANIPULATION_PENALTY = 0.5
 """Taken off a flagged answer's score: trying to game the scorer is itself a signal, and the
 penalty keeps an attack below its clean twin even when the non-flagged rest adds a little."""
@@ -61,8 +60,9 @@ def candidate_text(exchanges: Sequence[Exchange]) -> str:
     return "\n\n".join(e.answer for e in exchanges if e.answer.strip())
 
 
-def render_transcript(exchanges: Sequence[Exchange], tag: str, *, counter: TokenCounter,
-                      max_tokens: int) -> str:
+def render_transcript(
+    exchanges: Sequence[Exchange], tag: str, *, counter: TokenCounter, max_tokens: int
+) -> str:
     """Interviewer lines as plain text, candidate lines wrapped in the tag; older answers are
     condensed first when the whole does not fit in `max_tokens`."""
     parts = [(e.prompt, guard.for_model(e.answer, tag)) for e in exchanges]
@@ -80,16 +80,24 @@ def render_transcript(exchanges: Sequence[Exchange], tag: str, *, counter: Token
 
 
 class ModelScorer:
-    def __init__(self, model: ChatModel, prompts: PromptLibrary, *, counter: TokenCounter,
-                 budget: int) -> None:
+    def __init__(
+        self, model: ChatModel, prompts: PromptLibrary, *, counter: TokenCounter, budget: int
+    ) -> None:
         self._model = model
         self._prompts = prompts
         self._counter = counter
         self._budget = budget
 
-    async def assess(self, question: Question, exchanges: Sequence[Exchange],
-                     rubric: Sequence[Criterion], *, track_title: str,
-                     references: Sequence[str], pitfalls: Sequence[str]) -> tuple[Assessment, bool]:
+    async def assess(
+        self,
+        question: Question,
+        exchanges: Sequence[Exchange],
+        rubric: Sequence[Criterion],
+        *,
+        track_title: str,
+        references: Sequence[str],
+        pitfalls: Sequence[str],
+    ) -> tuple[Assessment, bool]:
         tag = guard.new_tag()
         values = {
             "track_title": track_title,
@@ -98,45 +106,63 @@ class ModelScorer:
             "pitfalls": "\n".join(f"- {p}" for p in pitfalls) or "- (none listed)",
             "rubric": "\n".join(
                 f"- {c.id}: {c.title}; " + "; ".join(f"{n}={d}" for n, d in sorted(c.levels.items()))
-                for c in rubric),
+                for c in rubric
+            ),
             "references": "\n\n".join(references) or "(none)",
             "tag": tag,
         }
         fixed = self._counter.count_messages(
-            (m.type, m.text) for m in self._prompts.render("score", transcript="", **values))
-        transcript = render_transcript(exchanges, tag, counter=self._counter,
-                                       max_tokens=self._budget - fixed - 50)
+            (m.type, m.text) for m in self._prompts.render("score", transcript="", **values)
+        )
+        transcript = render_transcript(
+            exchanges, tag, counter=self._counter, max_tokens=self._budget - fixed - 50
+        )
         messages = self._prompts.render("score", transcript=transcript, **values)
         prompt = self._prompts["score"]
-        completion = await self._model.complete(messages, schema=ScoreReply, prompt=prompt.name,
-                                                prompt_version=prompt.version)
+        completion = await self._model.complete(
+            messages, schema=ScoreReply, prompt=prompt.name, prompt_version=prompt.version
+        )
         reply = completion.parsed
         assert isinstance(reply, ScoreReply)
         by_id = {c.id: c for c in reply.criteria}
         criteria = [
-            CriterionScore(id=c.id, score=by_id[c.id].score, evidence=by_id[c.id].evidence,
-                           rationale=by_id[c.id].rationale[:500])
-            if c.id in by_id else
-            CriterionScore(id=c.id, score=1, unsupported=True, rationale="not scored by the model")
+            CriterionScore(
+                id=c.id,
+                score=by_id[c.id].score,
+                evidence=by_id[c.id].evidence,
+                rationale=by_id[c.id].rationale[:500],
+            )
+            if c.id in by_id
+            else CriterionScore(id=c.id, score=1, unsupported=True, rationale="not scored by the model")
             for c in rubric
         ]
         criteria, dropped = verify(criteria, candidate_text(exchanges))
         kp_ids = {k.id for k in question.key_points}
         score = sum(c.weight * cs.score for c, cs in zip(rubric, criteria, strict=True))
         return Assessment(
-            question_id=question.id, track=question.track, score=round(score, 2), criteria=criteria,
+            question_id=question.id,
+            track=question.track,
+            score=round(score, 2),
+            criteria=criteria,
             covered=[k for k in reply.covered if k in kp_ids],
-            missed=[k for k in reply.missed if k in kp_ids] or
-                   [k for k in kp_ids if k not in set(reply.covered)],
-            pitfalls=list(reply.pitfalls), scorer="model", dropped_quotes=dropped,
+            missed=[k for k in reply.missed if k in kp_ids]
+            or [k for k in kp_ids if k not in set(reply.covered)],
+            pitfalls=list(reply.pitfalls),
+            scorer="model",
+            dropped_quotes=dropped,
         ), reply.manipulation
 
 
 class Assessor:
     """Guard + model scorer (when configured) + offline scorer, for one answer."""
 
-    def __init__(self, offline: OfflineScorer, *, model_scorer: ModelScorer | None = None,
-                 retriever: Retriever | None = None) -> None:
+    def __init__(
+        self,
+        offline: OfflineScorer,
+        *,
+        model_scorer: ModelScorer | None = None,
+        retriever: Retriever | None = None,
+    ) -> None:
         self._offline = offline
         self._model = model_scorer
         self._retriever = retriever
@@ -145,8 +171,14 @@ class Assessor:
     def uses_model(self) -> bool:
         return self._model is not None
 
-    async def assess(self, question: Question, exchanges: Sequence[Exchange],
-                     rubric: Sequence[Criterion], *, track_title: str) -> Assessment:
+    async def assess(
+        self,
+        question: Question,
+        exchanges: Sequence[Exchange],
+        rubric: Sequence[Criterion],
+        *,
+        track_title: str,
+    ) -> Assessment:
         text = candidate_text(exchanges)
         findings = guard.detect(text)
         clean = guard.without_flagged(text) if findings else text
@@ -158,14 +190,22 @@ class Assessor:
             references, pitfalls = self._grounding(question)
             try:
                 result, model_flag = await self._model.assess(
-                    question, exchanges, rubric, track_title=track_title,
-                    references=references, pitfalls=pitfalls)
+                    question,
+                    exchanges,
+                    rubric,
+                    track_title=track_title,
+                    references=references,
+                    pitfalls=pitfalls,
+                )
             except LLMOutputError as exc:
-                notes.append(f"model scorer reply invalid after {exc.attempts} attempts; "
-                             "offline scorer used for this answer")
+                notes.append(
+                    f"model scorer reply invalid after {exc.attempts} attempts; "
+                    "offline scorer used for this answer"
+                )
             except LLMError as exc:
-                notes.append(f"model scorer unavailable ({type(exc).__name__}); "
-                             "offline scorer used for this answer")
+                notes.append(
+                    f"model scorer unavailable ({type(exc).__name__}); offline scorer used for this answer"
+                )
         flags = list(result.flags)
         if findings or model_flag:
             flags.append("prompt_injection")
@@ -175,17 +215,22 @@ class Assessor:
             capped = max(1.0, min(result.score, offline.score) - MANIPULATION_PENALTY)
             notes.append(f"manipulation attempt: scored on the unflagged text, capped at {capped:.2f}")
             result = result.model_copy(update={"score": round(capped, 2)})
-        return result.model_copy(update={
-            "flags": list(dict.fromkeys(flags)), "notes": [*result.notes, *notes],
-            "offline_score": offline.score,
-        })
+        return result.model_copy(
+            update={
+                "flags": list(dict.fromkeys(flags)),
+                "notes": [*result.notes, *notes],
+                "offline_score": offline.score,
+            }
+        )
 
-    def assess_offline_many(self, items: Sequence[tuple[Question, str, Sequence[Criterion]]]
-                            ) -> list[Assessment]:
+    def assess_offline_many(
+        self, items: Sequence[tuple[Question, str, Sequence[Criterion]]]
+    ) -> list[Assessment]:
         """Offline only, batched (one embedding call for all answers): `interviewer eval`."""
         findings = [guard.detect(answer) for _, answer, _ in items]
-        cleaned = [(q, guard.without_flagged(a) if f else a, r)
-                   for (q, a, r), f in zip(items, findings, strict=True)]
+        cleaned = [
+            (q, guard.without_flagged(a) if f else a, r) for (q, a, r), f in zip(items, findings, strict=True)
+        ]
         results = self._offline.assess_many(cleaned)
         out = []
         for result, found in zip(results, findings, strict=True):
@@ -194,8 +239,9 @@ class Assessor:
             if found:
                 flags += ["prompt_injection", *(f"injection:{f.category}" for f in found)]
                 score = max(1.0, round(score - MANIPULATION_PENALTY, 2))
-            out.append(result.model_copy(update={"flags": flags, "offline_score": result.score,
-                                                 "score": score}))
+            out.append(
+                result.model_copy(update={"flags": flags, "offline_score": result.score, "score": score})
+            )
         return out
 
     def _grounding(self, question: Question) -> tuple[list[str], list[str]]:

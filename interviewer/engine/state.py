@@ -11,8 +11,15 @@ from pydantic import BaseModel, Field
 from interviewer.domain import Assessment, TrackId
 
 TurnKind = Literal[
-    "greeting", "question", "follow_up", "nudge", "clarification", "feedback", "summary",
-    "report", "answer",
+    "greeting",
+    "question",
+    "follow_up",
+    "nudge",
+    "clarification",
+    "feedback",
+    "summary",
+    "report",
+    "answer",
 ]
 
 

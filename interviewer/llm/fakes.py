@@ -42,13 +42,26 @@ class _Fake:
     def _reply(self, messages: Sequence[BaseMessage]) -> Reply:
         raise NotImplementedError
 
-    def _finish(self, text: str, prompt: str, version: str, started: float, *,
-                attempts: int = 1, error: str | None = None) -> CallRecord:
-        record = CallRecord(model=self.name, prompt=prompt, prompt_version=version,
-                            usage=Usage(sum(len(m.text) // 4 for m in self.calls[-1]),
-                                        len(text) // 4),
-                            latency_ms=(time.perf_counter() - started) * 1000,
-                            attempts=attempts, ok=error is None, error=error)
+    def _finish(
+        self,
+        text: str,
+        prompt: str,
+        version: str,
+        started: float,
+        *,
+        attempts: int = 1,
+        error: str | None = None,
+    ) -> CallRecord:
+        record = CallRecord(
+            model=self.name,
+            prompt=prompt,
+            prompt_version=version,
+            usage=Usage(sum(len(m.text) // 4 for m in self.calls[-1]), len(text) // 4),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            attempts=attempts,
+            ok=error is None,
+            error=error,
+        )
         if self.on_call:
             self.on_call(record)
         return record
@@ -105,8 +118,9 @@ class _Fake:
 class ScriptedModel(_Fake):
     """Replays `replies` in order; an exception instance in the list is raised instead."""
 
-    def __init__(self, replies: Sequence[Reply], *, on_call: CallSink | None = None,
-                 name: str = "scripted") -> None:
+    def __init__(
+        self, replies: Sequence[Reply], *, on_call: CallSink | None = None, name: str = "scripted"
+    ) -> None:
         super().__init__(on_call=on_call, name=name)
         self._queue = list(replies)
 
@@ -120,16 +134,22 @@ class ScriptedModel(_Fake):
     def _reply(self, messages: Sequence[BaseMessage]) -> Reply:
         if not self._queue:
             last = messages[-1].text[:200] if messages else ""
-            raise UnexpectedCall(f"ScriptedModel got an unscripted call #{len(self.calls)}; "
-                                 f"last message began: {last!r}")
+            raise UnexpectedCall(
+                f"ScriptedModel got an unscripted call #{len(self.calls)}; last message began: {last!r}"
+            )
         return self._queue.pop(0)
 
 
 class FunctionModel(_Fake):
     """Replies with `fn(messages)`."""
 
-    def __init__(self, fn: Callable[[Sequence[BaseMessage]], Reply], *,
-                 on_call: CallSink | None = None, name: str = "function") -> None:
+    def __init__(
+        self,
+        fn: Callable[[Sequence[BaseMessage]], Reply],
+        *,
+        on_call: CallSink | None = None,
+        name: str = "function",
+    ) -> None:
         super().__init__(on_call=on_call, name=name)
         self._fn = fn
 

@@ -129,26 +129,43 @@ class OpenAIChatModel:
     def name(self) -> str:
         return self._model
 
-    def _record(self, prompt: str, version: str, usage: Usage, started: float, *,
-                attempts: int = 1, error: str | None = None) -> CallRecord:
+    def _record(
+        self,
+        prompt: str,
+        version: str,
+        usage: Usage,
+        started: float,
+        *,
+        attempts: int = 1,
+        error: str | None = None,
+    ) -> CallRecord:
         record = CallRecord(
-            model=self._model, prompt=prompt, prompt_version=version, usage=usage,
-            latency_ms=(time.perf_counter() - started) * 1000, attempts=attempts,
-            ok=error is None, error=error,
+            model=self._model,
+            prompt=prompt,
+            prompt_version=version,
+            usage=usage,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            attempts=attempts,
+            ok=error is None,
+            error=error,
         )
         if self._on_call:
             self._on_call(record)
         return record
 
-    async def _create(self, messages: list[dict[str, str]], schema: type[BaseModel] | None
-                      ) -> tuple[str, Usage]:
+    async def _create(
+        self, messages: list[dict[str, str]], schema: type[BaseModel] | None
+    ) -> tuple[str, Usage]:
         while True:
             kwargs: dict[str, Any] = {}
             if schema is not None and self._mode == "json_schema":
                 kwargs["response_format"] = {
                     "type": "json_schema",
-                    "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(),
-                                    "strict": False},
+                    "json_schema": {
+                        "name": schema.__name__,
+                        "schema": schema.model_json_schema(),
+                        "strict": False,
+                    },
                 }
             elif schema is not None and self._mode == "json_object":
                 kwargs["response_format"] = {"type": "json_object"}
@@ -159,7 +176,9 @@ class OpenAIChatModel:
                 send = _with_schema_instruction(messages, schema)
             try:
                 response = await self._client.chat.completions.create(
-                    model=self._model, messages=send, **kwargs  # type: ignore[arg-type]
+                    model=self._model,
+                    messages=send,
+                    **kwargs,  # type: ignore[arg-type]
                 )
             except openai.APIStatusError as exc:
                 if schema is not None and self._mode != "text" and _unsupported_format(exc):
@@ -169,8 +188,11 @@ class OpenAIChatModel:
             except openai.OpenAIError as exc:
                 raise map_error(exc) from exc
             text = (response.choices[0].message.content or "") if response.choices else ""
-            usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens) \
-                if response.usage else Usage()
+            usage = (
+                Usage(response.usage.prompt_tokens, response.usage.completion_tokens)
+                if response.usage
+                else Usage()
+            )
             return text, usage
 
     async def complete(
@@ -189,8 +211,10 @@ class OpenAIChatModel:
         try:
             for attempts in (1, 2):
                 text, usage = await self._create(chat, schema)
-                total = Usage(total.prompt_tokens + usage.prompt_tokens,
-                              total.completion_tokens + usage.completion_tokens)
+                total = Usage(
+                    total.prompt_tokens + usage.prompt_tokens,
+                    total.completion_tokens + usage.completion_tokens,
+                )
                 if schema is None:
                     record = self._record(prompt, prompt_version, total, started)
                     return Completion(text, None, record)
@@ -198,16 +222,24 @@ class OpenAIChatModel:
                     parsed = parse_json_reply(text, schema)
                 except ValueError as exc:
                     reason = str(exc)
-                    chat = [*chat, {"role": "assistant", "content": text},
-                            {"role": "user", "content": (
+                    chat = [
+                        *chat,
+                        {"role": "assistant", "content": text},
+                        {
+                            "role": "user",
+                            "content": (
                                 f"Your reply could not be used: {reason}. Reply again with only "
-                                "the JSON object that matches the schema, nothing else.")}]
+                                "the JSON object that matches the schema, nothing else."
+                            ),
+                        },
+                    ]
                     continue
                 record = self._record(prompt, prompt_version, total, started, attempts=attempts)
                 return Completion(text, parsed, record)
         except LLMError as exc:
-            self._record(prompt, prompt_version, total, started, attempts=max(attempts, 1),
-                         error=type(exc).__name__)
+            self._record(
+                prompt, prompt_version, total, started, attempts=max(attempts, 1), error=type(exc).__name__
+            )
             raise
         assert schema is not None
         self._record(prompt, prompt_version, total, started, attempts=attempts, error="output")
@@ -224,8 +256,10 @@ class OpenAIChatModel:
         usage = Usage()
         try:
             stream = await self._client.chat.completions.create(
-                model=self._model, messages=to_openai_messages(messages),  # type: ignore[arg-type]
-                stream=True, stream_options={"include_usage": True},
+                model=self._model,
+                messages=to_openai_messages(messages),  # type: ignore[arg-type]
+                stream=True,
+                stream_options={"include_usage": True},
                 **({"temperature": self._temperature} if self._temperature is not None else {}),
             )
             async for chunk in stream:
@@ -241,8 +275,8 @@ class OpenAIChatModel:
         self._record(prompt, prompt_version, usage, started)
 
 
-def _with_schema_instruction(chat: list[dict[str, str]], schema: type[BaseModel]
-                             ) -> list[dict[str, str]]:
-    note = ("Reply with a single JSON object, no prose, matching this JSON schema:\n"
-            + json.dumps(schema.model_json_schema()))
+def _with_schema_instruction(chat: list[dict[str, str]], schema: type[BaseModel]) -> list[dict[str, str]]:
+    note = "Reply with a single JSON object, no prose, matching this JSON schema:\n" + json.dumps(
+        schema.model_json_schema()
+    )
     return [*chat, {"role": "system", "content": note}]
