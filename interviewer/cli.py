@@ -146,7 +146,7 @@ def search(
         err.print(f"unknown track {track!r}; use one of {', '.join(TRACKS)}")
         raise typer.Exit(2)
     retriever = _retriever(_settings())
-    _show(retriever, text, track=track, topic=topic, difficulty=difficulty, limit=limit)  # type: ignore[arg-type]
+    _show(retriever, text, track=track, topic=topic, difficulty=difficulty, limit=limit)
 
 
 @app.command()

@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional, TextIO
+from typing import Annotated, Any, Optional, TextIO
 
 import typer
 from pydantic import ValidationError
@@ -29,7 +29,7 @@ from interviewer.engine.offline_scorer import OfflineScorer
 from interviewer.engine.orchestrator import UnknownPlan
 from interviewer.engine.prompts import load_prompts
 from interviewer.engine.scoring import Assessor, Exchange, ModelScorer
-from interviewer.engine.state import Report, SessionState
+from interviewer.engine.state import Report, SessionState, Turn
 from interviewer.llm.tokens import TokenCounter
 
 
@@ -153,7 +153,7 @@ async def _run_interview(
     return state
 
 
-async def _stream(turns: list, out: object) -> None:
+async def _stream(turns: list[Turn], out: object) -> None:
     """Print interviewer messages progressively (they are checked before anything is shown)."""
     for turn in turns:
         if turn.role != "interviewer":
@@ -201,7 +201,9 @@ def _assessor(settings: Settings, *, offline: bool) -> tuple[Assessor, Retriever
     return Assessor(OfflineScorer(index.embedder), model_scorer=model_scorer, retriever=retriever), retriever
 
 
-async def _score_one(assessor: Assessor, retriever: Retriever, item: ScoreInput, settings: Settings) -> dict:
+async def _score_one(
+    assessor: Assessor, retriever: Retriever, item: ScoreInput, settings: Settings
+) -> dict[str, Any]:
     question = resolve(item, retriever)
     track = retriever.bank.tracks[question.track]
     a = await assessor.assess(
@@ -230,7 +232,7 @@ async def _score_all(
             answer=i.answer,
             track=i.track,
             question_id=i.question_id,
-        )  # type: ignore[arg-type]
+        )
         for i in items
     ]
     if not assessor.uses_model:  # batched: one embedding call for every answer

@@ -174,7 +174,8 @@ class OpenAIEmbedder:
             rows.extend(d.embedding for d in data)
         vectors = np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        normalised: Vectors = vectors / np.maximum(norms, 1e-12)
+        return normalised
 
 
 @register_embedding_function

@@ -138,10 +138,10 @@ class VectorIndex:
         done = 0
         if progress:
             progress(0, total)
-        for batch in _batches(to_embed, 64):
-            vectors = self._embedder.embed([doc.text for _, doc in batch])
+        for group in _batches(to_embed, 64):
+            vectors = self._embedder.embed([doc.text for _, doc in group])
             for kind in ("questions", "passages"):
-                rows = [(i, doc) for i, (k, doc) in enumerate(batch) if k == kind]
+                rows = [(i, doc) for i, (k, doc) in enumerate(group) if k == kind]
                 if rows:
                     self._collection(kind).add(
                         ids=[doc.id for _, doc in rows],
@@ -149,7 +149,7 @@ class VectorIndex:
                         metadatas=[doc.meta for _, doc in rows],
                         embeddings=[vectors[i] for i, _ in rows],
                     )
-            done += len(batch)
+            done += len(group)
             if progress:
                 progress(done, total)
         return IngestReport(

@@ -104,7 +104,7 @@ class Orchestrator:
         plan = self.plan(plan_id)
         state = SessionState(
             plan_id=plan.id,
-            mode=mode or plan.mode,  # type: ignore[arg-type]
+            mode=mode or plan.mode,
             seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
             tracks=[
                 TrackState(track=t, difficulty=self._bank.tracks[t].difficulty.start) for t in plan.tracks

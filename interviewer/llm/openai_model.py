@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 import openai
@@ -177,8 +177,8 @@ class OpenAIChatModel:
             try:
                 response = await self._client.chat.completions.create(
                     model=self._model,
-                    messages=send,
-                    **kwargs,  # type: ignore[arg-type]
+                    messages=cast(Any, send),
+                    **kwargs,
                 )
             except openai.APIStatusError as exc:
                 if schema is not None and self._mode != "text" and _unsupported_format(exc):
@@ -257,10 +257,10 @@ class OpenAIChatModel:
         try:
             stream = await self._client.chat.completions.create(
                 model=self._model,
-                messages=to_openai_messages(messages),  # type: ignore[arg-type]
+                messages=cast(Any, to_openai_messages(messages)),
                 stream=True,
                 stream_options={"include_usage": True},
-                **({"temperature": self._temperature} if self._temperature is not None else {}),
+                temperature=openai.omit if self._temperature is None else self._temperature,
             )
             async for chunk in stream:
                 if chunk.usage:
