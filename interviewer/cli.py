@@ -175,9 +175,10 @@ def explore() -> None:
 
 
 def _register_engine_commands() -> None:
-    from interviewer.cli_engine import register
+    from interviewer import cli_engine, cli_web
 
-    register(app, _settings, out, err)
+    cli_engine.register(app, _settings, out, err)
+    cli_web.register(app, _settings, out, err)
 
 
 _register_engine_commands()

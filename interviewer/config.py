@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=60.0, gt=0, le=600)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
 
+    # --- web ---------------------------------------------------------------------------
+    invite_only: bool = Field(default=False, description="practice interviews need an invite code")
+    answers_per_minute: int = Field(default=30, ge=1, le=10_000, description="per session token")
+    requests_per_minute: int = Field(default=300, ge=1, le=100_000, description="per client address")
+    sessions_per_minute: int = Field(default=20, ge=1, le=10_000, description="new sessions per address")
+    staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    trust_proxy_headers: bool = Field(
+        default=False, description="take the client address from X-Forwarded-For"
+    )
+
     # --- tokens ------------------------------------------------------------------------
     tokenizer_encoding: Literal["o200k_base", "cl100k_base"] = "o200k_base"
     prompt_token_budget: int = Field(default=4000, ge=500, le=200_000)

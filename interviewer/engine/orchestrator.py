@@ -102,16 +102,17 @@ class Orchestrator:
         self, plan_id: str | None = None, *, seed: int | None = None, mode: str | None = None
     ) -> TurnResult:
         plan = self.plan(plan_id)
+        configs = {t: self._bank.tracks[t] for t in plan.tracks}
         state = SessionState(
             plan_id=plan.id,
+            plan_title=plan.title,
             mode=mode or plan.mode,
             seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
-            tracks=[
-                TrackState(track=t, difficulty=self._bank.tracks[t].difficulty.start) for t in plan.tracks
-            ],
+            tracks=[TrackState(track=t, difficulty=configs[t].difficulty.start) for t in plan.tracks],
+            track_configs=configs,
         )
         turn = _Turn(state)
-        titles = ", ".join(self._bank.tracks[t].title.lower() for t in plan.tracks)
+        titles = ", ".join(configs[t].title.lower() for t in plan.tracks)
         turn.say(
             Turn(
                 role="interviewer",
@@ -156,7 +157,7 @@ class Orchestrator:
     async def _assess_and_continue(
         self, turn: _Turn, track: TrackState, qs: QuestionState, question: Question, *, skipped: bool = False
     ) -> None:
-        config = self._bank.tracks[track.track]
+        config = turn.state.config(track.track, self._bank)
         answered = [e for e in qs.exchanges if e.answer.strip()]
         if skipped and qs.skipped:
             assessment = _skipped(question, config)
@@ -224,7 +225,7 @@ class Orchestrator:
         st = turn.state
         track = st.track
         assert track is not None
-        config = self._bank.tracks[track.track]
+        config = st.config(track.track, self._bank)
         question = self._choose(st, track, config)
         fallback = msg.ask_offline(
             question, len(st.turns), first_in_track=first_in_track, track_title=config.title.lower()

@@ -16,7 +16,7 @@ STRONG = 3.8
 def build_report(state: SessionState, bank: Bank, *, narrative: str = "") -> Report:
     tracks: list[TrackReport] = []
     for ts in state.tracks:
-        config = bank.tracks[ts.track]
+        config = state.config(ts.track, bank)
         assessed = [(q, q.assessment) for q in ts.questions if q.assessment is not None]
         if not assessed:
             continue

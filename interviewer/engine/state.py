@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from interviewer.domain import Assessment, TrackId
+from interviewer.bank.loader import Bank
+from interviewer.domain import Assessment, TrackConfig, TrackId
 
 TurnKind = Literal[
     "greeting",
@@ -84,6 +85,7 @@ class Report(BaseModel):
 
 class SessionState(BaseModel):
     plan_id: str
+    plan_title: str = ""
     mode: Literal["practice", "assessment"]
     seed: int
     tracks: list[TrackState]
@@ -92,6 +94,12 @@ class SessionState(BaseModel):
     turns: list[Turn] = Field(default_factory=list)
     report: Report | None = None
     model_calls: int = 0
+    track_configs: dict[str, TrackConfig] = Field(default_factory=dict)
+    """The track configs this session runs with, pinned at its start: editing a track later does
+    not change a running session."""
+
+    def config(self, track: str, bank: Bank) -> TrackConfig:
+        return self.track_configs.get(track) or bank.tracks[track]  # type: ignore[index]
 
     @property
     def track(self) -> TrackState | None:

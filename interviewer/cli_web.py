@@ -1,0 +1,107 @@
+"""`interviewer serve`, `interviewer users create`, `interviewer invites create`."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+
+users_app = typer.Typer(help="HR and evaluator accounts.", no_args_is_help=True)
+invites_app = typer.Typer(help="Invite codes for candidates.", no_args_is_help=True)
+
+
+def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> None:
+    app.add_typer(users_app, name="users")
+    app.add_typer(invites_app, name="invites")
+
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+        workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
+        log_level: Annotated[str, typer.Option()] = "info",
+    ) -> None:
+        """Start the web app (API v1 and the candidate pages)."""
+        import uvicorn
+
+        settings_factory()  # fail early, with a clear message, on a bad configuration
+        out.print(
+            f"interviewer on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", highlight=False
+        )
+        uvicorn.run(
+            "interviewer.web.app:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            proxy_headers=False,
+            timeout_graceful_shutdown=10,
+        )
+
+    @users_app.command("create")
+    def users_create(
+        email: Annotated[str, typer.Option(help="login e-mail")],
+        role: Annotated[str, typer.Option(help="hr | evaluator")],
+        password_stdin: Annotated[bool, typer.Option(help="read the password from stdin")] = False,
+    ) -> None:
+        """Create an HR or evaluator account (password hashed with argon2id)."""
+        from interviewer.store import repo
+        from interviewer.store.db import Database
+        from interviewer.web.security import hash_password
+
+        if role not in ("hr", "evaluator"):
+            err.print("role must be 'hr' or 'evaluator'")
+            raise typer.Exit(2)
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("password: ")
+        try:
+            hashed = hash_password(password)
+        except ValueError as exc:
+            err.print(str(exc))
+            raise typer.Exit(2) from exc
+        db = Database.from_settings(settings_factory())
+        db.migrate()
+        with db.session() as session:
+            if repo.user_by_email(session, email=email) is not None:
+                err.print(f"a user {email!r} exists already")
+                raise typer.Exit(1)
+            user = repo.create_user(session, email=email, role=role, password_hash=hashed)
+            repo.audit(session, actor="cli", action="user.create", subject=str(user.id), data={"role": role})
+            session.commit()
+        out.print(f"created {role} account {email}", highlight=False)
+
+    @invites_app.command("create")
+    def invites_create(
+        plan: Annotated[str, typer.Option(help="interview plan id")] = "full",
+        mode: Annotated[str, typer.Option(help="practice | assessment")] = "assessment",
+        hours: Annotated[int, typer.Option(min=1, max=24 * 90, help="valid for")] = 72,
+        hide_report: Annotated[bool, typer.Option(help="the candidate does not see the report")] = False,
+    ) -> None:
+        """Create a one-time invite code bound to a plan."""
+        from interviewer.bank import load_bank
+        from interviewer.store import repo
+        from interviewer.store.db import Database
+        from interviewer.web.security import new_token
+
+        settings = settings_factory()
+        if plan not in load_bank(settings.knowledge_dir).plans or mode not in ("practice", "assessment"):
+            err.print("unknown plan or mode")
+            raise typer.Exit(2)
+        db = Database.from_settings(settings)
+        db.migrate()
+        code = new_token()[:16]
+        with db.session() as session:
+            repo.create_invite(
+                session,
+                code_hash=repo.sha256(code),
+                plan_id=plan,
+                mode=mode,
+                show_report=not hide_report,
+                ttl=timedelta(hours=hours),
+                created_by=None,
+            )
+            session.commit()
+        out.print(code)

@@ -1,0 +1,393 @@
+"""The interview service: durable sessions around the orchestrator. Both the web app and tests
+drive interviews through it.
+
+One candidate turn: check the token → **commit the answer** (a pending turn) → run the engine →
+write its replies, the new state, the assessment and the model calls in one transaction →
+respond. A retry with the same `client_msg_id` gets the stored result; an answer left pending by
+a killed process is picked up again by `resume_pending()` (at start-up, and when its session is
+read after `STALE_AFTER`), so an acknowledged answer is never lost.
+
+Errors (mapped to HTTP by web/ only):
+
+    ServiceError
+    ├── NotFound        unknown session, or a token that does not own it (404)
+    ├── Conflict        same client_msg_id with another body; answer while one is pending;
+    │                   answering a finished interview; report before the end (409)
+    ├── Forbidden       invite-only without a valid invite; report hidden by HR (403)
+    └── Unavailable     the answer is saved but could not be processed now (503)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hmac
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from interviewer.bank.loader import Bank
+from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
+from interviewer.engine.state import SessionState, Turn
+from interviewer.llm.base import CallRecord
+from interviewer.store import repo
+from interviewer.store.db import Database
+from interviewer.store.tables import InterviewSession, TurnRow, utcnow
+
+log = logging.getLogger("interviewer.service")
+T = TypeVar("T")
+STALE_AFTER = timedelta(seconds=60)
+
+
+class ServiceError(Exception):
+    pass
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    pass
+
+
+class Forbidden(ServiceError):
+    pass
+
+
+class Unavailable(ServiceError):
+    pass
+
+
+_calls: contextvars.ContextVar[list[CallRecord] | None] = contextvars.ContextVar("calls", default=None)
+
+
+def collect_call(record: CallRecord) -> None:
+    """`on_call` sink for the chat model: records land with the turn being processed."""
+    calls = _calls.get()
+    if calls is not None:
+        calls.append(record)
+
+
+@dataclass(frozen=True)
+class Reply:
+    messages: list[dict[str, Any]]
+    state: dict[str, Any]
+    turn_seq: int
+
+
+def message_json(row: TurnRow) -> dict[str, Any]:
+    return {
+        "id": row.seq,
+        "role": row.role,
+        "content": row.content,
+        "kind": row.kind,
+        "track": row.track,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+class InterviewService:
+    def __init__(self, *, db: Database, engine: Orchestrator, bank: Bank, invite_only: bool = False) -> None:
+        self._db = db
+        self._engine = engine
+        self._bank = bank
+        self._invite_only = invite_only
+        self._in_flight: set[int] = set()
+
+    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Database work off the event loop."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    # --- public state -------------------------------------------------------------------
+    def public_state(self, state: SessionState, *, pending: bool = False) -> dict[str, Any]:
+        track = state.track
+        config = state.config(track.track, self._bank) if track else None
+        return {
+            "status": state.status,
+            "track": track.track if track else None,
+            "track_title": config.title if config else None,
+            "question_index": len(track.questions) if track else 0,
+            "questions_total": config.questions if config else 0,
+            "tracks": [
+                {"track": t.track, "title": state.config(t.track, self._bank).title, "done": t.done}
+                for t in state.tracks
+            ],
+            "mode": state.mode,
+            "plan_id": state.plan_id,
+            "plan_title": state.plan_title,
+            "pending": pending,
+        }
+
+    def plans(self) -> dict[str, Any]:
+        return {
+            "plans": [
+                {"id": p.id, "title": p.title, "tracks": p.tracks, "mode": p.mode}
+                for p in sorted(self._bank.plans.values(), key=lambda p: (p.id != "full", p.id))
+            ],
+            "invite_only": self._invite_only,
+        }
+
+    # --- start --------------------------------------------------------------------------
+    async def start(
+        self, *, plan: str | None, invite_code: str | None, client_address: str | None
+    ) -> tuple[str, str, list[dict[str, Any]], dict[str, Any]]:
+        mode: str | None = None
+        show_report = True
+        invite_id = None
+        if invite_code:
+            invite = await self._run(self._claim, invite_code)
+            if invite is None:
+                raise Forbidden("this invite code is not valid (unknown, used or expired)")
+            plan, mode, show_report, invite_id = invite
+        elif self._invite_only:
+            raise Forbidden("interviews here are by invitation only: enter your invite code")
+        result = await self._engine.start(plan)  # raises UnknownPlan
+        state = result.state
+        session_id = str(uuid.uuid4())
+        token = secrets.token_urlsafe(32)
+        if mode is not None and mode != state.mode:
+            state = state.model_copy(update={"mode": mode})
+        await self._run(
+            self._create, session_id, token, state, result.messages, show_report, client_address, invite_id
+        )
+        messages = await self._run(self._messages, session_id)
+        return session_id, token, messages, self.public_state(state)
+
+    def _claim(self, code: str) -> tuple[str, str, bool, int] | None:
+        with self._db.session() as db:
+            invite = repo.claim_invite(db, code_hash=repo.sha256(code.strip()))
+            if invite is None:
+                return None
+            db.commit()
+            return invite.plan_id, invite.mode, invite.show_report, invite.id
+
+    def _create(
+        self,
+        session_id: str,
+        token: str,
+        state: SessionState,
+        turns: list[Turn],
+        show_report: bool,
+        client_address: str | None,
+        invite_id: int | None,
+    ) -> None:
+        with self._db.session() as db:
+            config = {
+                "plan": state.plan_id,
+                "tracks": {k: v.model_dump(mode="json") for k, v in state.track_configs.items()},
+            }
+            version = repo.pin_track_version(db, plan_id=state.plan_id, config=config)
+            repo.create_session(
+                db,
+                session_id=session_id,
+                token_hash=repo.sha256(token),
+                plan_id=state.plan_id,
+                track_version_id=version,
+                mode=state.mode,
+                show_report=show_report,
+                state=state.model_dump(mode="json"),
+                turns=turns,
+                client_address=client_address,
+                invite_id=invite_id,
+            )
+            repo.audit(
+                db,
+                actor="candidate",
+                action="session.start",
+                subject=session_id,
+                data={"plan": state.plan_id, "invite": invite_id is not None},
+            )
+            db.commit()
+
+    # --- reading ------------------------------------------------------------------------
+    def _owned(self, db: Any, session_id: str, token: str) -> InterviewSession:
+        row = repo.get_session(db, session_id=session_id)
+        if row is None or not hmac.compare_digest(row.token_hash, repo.sha256(token)):
+            raise NotFound("no such interview")
+        return row
+
+    def _messages(self, session_id: str) -> list[dict[str, Any]]:
+        with self._db.session() as db:
+            return [message_json(t) for t in repo.list_turns(db, session_id=session_id)]
+
+    async def transcript(self, *, session_id: str, token: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        def read() -> tuple[list[dict[str, Any]], dict[str, Any], TurnRow | None]:
+            with self._db.session() as db:
+                row = self._owned(db, session_id, token)
+                pending = repo.pending_turn(db, session_id=session_id)
+                turns = [message_json(t) for t in repo.list_turns(db, session_id=session_id)]
+                state = SessionState.model_validate(row.state)
+                return turns, self.public_state(state, pending=pending is not None), pending
+
+        turns, state, pending = await self._run(read)
+        if pending is not None and self._is_stale(pending):
+            await self._process(pending.id)
+            turns, state, _ = await self._run(read)
+        return turns, state
+
+    async def report(self, *, session_id: str, token: str) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            with self._db.session() as db:
+                row = self._owned(db, session_id, token)
+                if row.status != "completed":
+                    raise Conflict("the report is ready when the interview has ended")
+                if not row.show_report:
+                    raise Forbidden("the report of this interview is shared with the hiring team only")
+                report = repo.get_report(db, session_id=session_id)
+                if report is None:
+                    raise Conflict("the report is being prepared")
+                return report.data
+
+        return await self._run(read)
+
+    # --- a candidate turn ---------------------------------------------------------------
+    async def answer(
+        self,
+        *,
+        session_id: str,
+        token: str,
+        content: str,
+        client_msg_id: str,
+        on_accepted: Callable[[int], Any] | None = None,
+    ) -> Reply:
+        body_hash = repo.sha256(content)
+
+        def submit() -> repo.Submitted:
+            with self._db.session() as db:
+                row = self._owned(db, session_id, token)
+                if (
+                    row.status == "completed"
+                    and repo.find_turn(db, session_id=session_id, client_msg_id=client_msg_id) is None
+                ):
+                    raise Conflict("this interview has ended; see the report")
+                return repo.submit_answer(
+                    db,
+                    session_id=session_id,
+                    client_msg_id=client_msg_id,
+                    content=content,
+                    body_hash=body_hash,
+                )
+
+        submitted = await self._run(submit)
+        match submitted.outcome:
+            case "conflict":
+                raise Conflict("this client_msg_id was already used with a different answer")
+            case "busy":
+                raise Conflict("another answer is being processed for this interview; wait for its reply")
+            case "duplicate":
+                assert submitted.turn is not None
+                if submitted.turn.status == "pending":
+                    if not self._is_stale(submitted.turn) or submitted.turn.id in self._in_flight:
+                        raise Conflict("this answer is still being processed; retry shortly")
+                    await self._process(submitted.turn.id)
+                return await self._run(self._stored_reply, session_id, client_msg_id)
+            case "accepted":
+                assert submitted.turn is not None
+                if on_accepted is not None:
+                    await on_accepted(submitted.turn.seq)
+                await self._process(submitted.turn.id)
+                return await self._run(self._stored_reply, session_id, client_msg_id)
+
+    def _stored_reply(self, session_id: str, client_msg_id: str) -> Reply:
+        with self._db.session() as db:
+            turn = repo.find_turn(db, session_id=session_id, client_msg_id=client_msg_id)
+            row = repo.get_session(db, session_id=session_id)
+            assert turn is not None and row is not None
+            if turn.status == "pending":
+                raise Unavailable(
+                    "your answer is saved; the interviewer's reply is not ready yet — retry shortly"
+                )
+            replies = [
+                message_json(t)
+                for t in repo.list_turns(db, session_id=session_id, after_seq=turn.seq)
+                if turn.reply_from is not None
+                and turn.reply_to is not None
+                and turn.reply_from <= t.seq <= turn.reply_to
+            ]
+            state = SessionState.model_validate(row.state)
+            return Reply(replies, self.public_state(state), turn.seq)
+
+    def _is_stale(self, turn: TurnRow) -> bool:
+        created = (
+            turn.created_at if turn.created_at.tzinfo else turn.created_at.replace(tzinfo=utcnow().tzinfo)
+        )
+        return turn.id not in self._in_flight and utcnow() - created > STALE_AFTER
+
+    async def _process(self, turn_id: int) -> None:
+        """Run the engine on a pending answer and store the outcome (exactly once)."""
+        if turn_id in self._in_flight:
+            return
+        self._in_flight.add(turn_id)
+        try:
+
+            def load() -> tuple[InterviewSession, TurnRow] | None:
+                with self._db.session() as db:
+                    turn = db.get(TurnRow, turn_id)
+                    if turn is None or turn.status != "pending":
+                        return None
+                    session = repo.get_session(db, session_id=turn.session_id)
+                    assert session is not None
+                    return session, turn
+
+            loaded = await self._run(load)
+            if loaded is None:
+                return
+            session, turn = loaded
+            state = SessionState.model_validate(session.state)
+            calls: list[CallRecord] = []
+            token = _calls.set(calls)
+            try:
+                result = await self._engine.answer(state, turn.content)
+            except SessionCompleted as exc:
+                raise Conflict(str(exc)) from exc
+            except Exception as exc:  # the answer is safe in the database; say so, resume later
+                log.exception("processing turn %s of session %s failed", turn.seq, session.id)
+                raise Unavailable(
+                    "your answer is saved; the interviewer's reply failed — it will be retried"
+                ) from exc
+            finally:
+                _calls.reset(token)
+            new_state = result.state
+            assessment = result.assessment.model_dump(mode="json") if result.assessment else None
+            report = new_state.report.model_dump(mode="json") if new_state.report else None
+
+            def write() -> bool:
+                with self._db.session() as db:
+                    return repo.complete_turn(
+                        db,
+                        session=session,
+                        turn=turn,
+                        expected_version=session.version,
+                        state=new_state.model_dump(mode="json"),
+                        status=new_state.status,
+                        replies=result.messages[1:],
+                        assessment=assessment,
+                        report=report,
+                        calls=calls,
+                    )
+
+            if not await self._run(write):
+                log.info("turn %s of session %s was completed by another worker", turn.seq, session.id)
+        finally:
+            self._in_flight.discard(turn_id)
+
+    async def resume_pending(self) -> int:
+        """Process answers left pending by a process that died (called at start-up)."""
+
+        def find() -> list[int]:
+            with self._db.session() as db:
+                return [t.id for t in repo.pending_turns(db)]
+
+        done = 0
+        for turn_id in await self._run(find):
+            try:
+                await self._process(turn_id)
+                done += 1
+            except ServiceError:
+                log.warning("could not resume pending turn %s", turn_id)
+        return done

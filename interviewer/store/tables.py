@@ -1,0 +1,164 @@
+"""SQLAlchemy 2 typed tables. Persistence is boring on purpose: one row per thing, JSON columns
+for records the engine already validates (session state, assessments, reports)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # hr | evaluator
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+class StaffSession(Base):
+    __tablename__ = "staff_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class TrackVersion(Base):
+    """An immutable snapshot of a plan and its track configs; a session pins the one it ran with."""
+
+    __tablename__ = "track_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(80))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("plan_id", "content_hash"),)
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    plan_id: Mapped[str] = mapped_column(String(80))
+    mode: Mapped[str] = mapped_column(String(20), default="assessment")
+    show_report: Mapped[bool] = mapped_column(default=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InterviewSession(Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    plan_id: Mapped[str] = mapped_column(String(80))
+    track_version_id: Mapped[int] = mapped_column(ForeignKey("track_versions.id"))
+    mode: Mapped[str] = mapped_column(String(20))
+    show_report: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    state: Mapped[dict[str, Any]] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    invite_id: Mapped[int | None] = mapped_column(ForeignKey("invites.id"), default=None)
+    client_address: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TurnRow(Base):
+    """Every message of the transcript, both sides, in order (`seq`). A candidate turn carries the
+    client's `client_msg_id` (unique per session) and the state of its processing."""
+
+    __tablename__ = "turns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    content: Mapped[str] = mapped_column(Text)
+    track: Mapped[str | None] = mapped_column(String(40), default=None)
+    question_id: Mapped[str | None] = mapped_column(String(80), default=None)
+    key_point: Mapped[str | None] = mapped_column(String(80), default=None)
+    client_msg_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    body_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    status: Mapped[str] = mapped_column(String(20), default="done")  # pending | done | failed
+    reply_from: Mapped[int | None] = mapped_column(Integer, default=None)
+    reply_to: Mapped[int | None] = mapped_column(Integer, default=None)
+    """For a processed candidate turn: the seq range of the interviewer messages it produced."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq"),
+        UniqueConstraint("session_id", "client_msg_id"),
+        Index("ix_turns_pending", "status"),
+    )
+
+
+class AssessmentRow(Base):
+    __tablename__ = "assessments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    turn_seq: Mapped[int] = mapped_column(Integer)
+    question_id: Mapped[str] = mapped_column(String(80))
+    track: Mapped[str] = mapped_column(String(40))
+    score: Mapped[float] = mapped_column()
+    scorer: Mapped[str] = mapped_column(String(20))
+    flags: Mapped[list[Any]] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), unique=True)
+    score: Mapped[float] = mapped_column()
+    recommendation: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelCall(Base):
+    __tablename__ = "model_calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    model: Mapped[str] = mapped_column(String(200))
+    prompt: Mapped[str] = mapped_column(String(80))
+    prompt_version: Mapped[str] = mapped_column(String(64))
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    ok: Mapped[bool] = mapped_column(default=True)
+    error: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(120))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SchemaMigration(Base):
+    __tablename__ = "schema_migrations"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

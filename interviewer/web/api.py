@@ -1,0 +1,280 @@
+"""API v1 (DESIGN.md): candidate sessions, turns (JSON or server-sent events), transcript, report;
+staff login and invites. Handlers are thin: input checks, auth, then the service."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from interviewer.service import Reply
+from interviewer.store import repo
+from interviewer.web.deps import Context, client_address, get_context
+from interviewer.web.input import Answer, BadInput, CreateInvite, Login, StartSession, parse_body
+from interviewer.web.security import new_token, verify_password
+
+router = APIRouter(prefix="/api/v1")
+Ctx = Annotated[Context, Depends(get_context)]
+CHUNK = 24
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise BadInput(401, "missing bearer token (Authorization: Bearer <token>)")
+    token = authorization[7:].strip()
+    if not token or len(token) > 200:
+        raise BadInput(401, "malformed bearer token")
+    return token
+
+
+def _limit(ctx: Context, request: Request, *, token: str | None = None) -> None:
+    wait = ctx.per_address.check(client_address(request, ctx.settings.trust_proxy_headers))
+    if not wait and token is not None:
+        wait = ctx.per_token.check(repo.sha256(token))
+    if wait:
+        raise BadInput(429, f"too many requests; retry in {wait:.0f} s")
+
+
+@router.get("/plans", summary="Interview plans a candidate can start")
+async def plans(ctx: Ctx) -> dict[str, Any]:
+    return ctx.service.plans()
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    summary="Start an interview",
+    description='Body `{"plan": str?, "invite_code": str?}`. Returns the session id, its bearer '
+    "token (shown once) and the interviewer's opening messages.",
+)
+async def start_session(request: Request, ctx: Ctx) -> dict[str, Any]:
+    wait = ctx.new_sessions.check(client_address(request, ctx.settings.trust_proxy_headers))
+    if wait:
+        raise BadInput(429, f"too many new interviews from this address; retry in {wait:.0f} s")
+    body = await parse_body(request, StartSession, allow_empty=True)
+    session_id, token, messages, state = await ctx.service.start(
+        plan=body.plan,
+        invite_code=body.invite_code,
+        client_address=client_address(request, ctx.settings.trust_proxy_headers),
+    )
+    return {"session_id": session_id, "token": token, "messages": messages, "state": state}
+
+
+@router.get("/sessions/{session_id}", summary="The whole transcript so far and the session state")
+async def get_session(
+    session_id: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    token = _bearer(authorization)
+    _limit(ctx, request)
+    messages, state = await ctx.service.transcript(session_id=session_id, token=token)
+    return {"session_id": session_id, "state": state, "messages": messages}
+
+
+@router.get("/sessions/{session_id}/report", summary="The report once the interview has ended (409 before)")
+async def get_report(
+    session_id: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    token = _bearer(authorization)
+    _limit(ctx, request)
+    return await ctx.service.report(session_id=session_id, token=token)
+
+
+def _events(reply: Reply, after: int = -1) -> list[tuple[str, str, dict[str, Any]]]:
+    """The reply as (id, event, data) triples; ids are `<turn>-<n>` so a reconnect can resume."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for message in reply.messages:
+        text = message["content"]
+        for i in range(0, len(text), CHUNK):
+            out.append(("delta", {"message_id": message["id"], "text": text[i : i + CHUNK]}))
+        out.append(("message", message))
+    out.append(("state", reply.state))
+    out.append(("done", {}))
+    return [(f"{reply.turn_seq}-{n}", event, data) for n, (event, data) in enumerate(out) if n > after]
+
+
+def _sse(event_id: str | None, event: str, data: dict[str, Any]) -> bytes:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def _after(last_event_id: str | None) -> int:
+    if last_event_id and "-" in last_event_id:
+        tail = last_event_id.rsplit("-", 1)[1]
+        if tail.isdigit():
+            return int(tail)
+    return -1
+
+
+@router.post(
+    "/sessions/{session_id}/messages",
+    summary="Send an answer; get the interviewer's reply",
+    description='Body `{"content": str, "client_msg_id": str}`. The answer is committed before '
+    "anything else happens. The same client_msg_id and content again returns the original "
+    "result; another content under the same id, or a second answer while one is being "
+    "processed, is 409. With `Accept: text/event-stream` the reply streams as server-sent "
+    "events (`accepted`, `delta`, `message`, `state`, `done`) with ids; `Last-Event-ID` on "
+    "a retry resumes after that event.",
+)
+async def post_message(
+    session_id: str,
+    request: Request,
+    ctx: Ctx,
+    authorization: Annotated[str | None, Header()] = None,
+    accept: Annotated[str | None, Header()] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> Response:
+    token = _bearer(authorization)
+    body = await parse_body(request, Answer)
+    _limit(ctx, request, token=token)
+    if not accept or "text/event-stream" not in accept:
+        reply = await ctx.service.answer(
+            session_id=session_id, token=token, content=body.content, client_msg_id=body.client_msg_id
+        )
+        return JSONResponse({"messages": reply.messages, "state": reply.state})
+
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def accepted(seq: int) -> None:
+        await queue.put(_sse(f"{seq}-a", "accepted", {"turn": seq}))
+
+    task = asyncio.create_task(
+        ctx.service.answer(
+            session_id=session_id,
+            token=token,
+            content=body.content,
+            client_msg_id=body.client_msg_id,
+            on_accepted=accepted,
+        )
+    )
+    first = asyncio.ensure_future(queue.get())
+    done, _ = await asyncio.wait({task, first}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done and task.exception() is not None:
+        first.cancel()
+        raise task.exception()  # type: ignore[misc]  # mapped to a 4xx/5xx before any byte is sent
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            if first in done:
+                yield first.result()
+            else:
+                first.cancel()
+            while not task.done():
+                yield b": working\n\n"  # keeps proxies from timing out; ignored by clients
+                await asyncio.wait({task}, timeout=5)
+            try:
+                reply = task.result()
+            except Exception as exc:  # noqa: BLE001  # already answered with 200: report in-band
+                yield _sse(None, "error", {"detail": str(exc) or type(exc).__name__})
+                return
+            for event_id, event, data in _events(reply, _after(last_event_id)):
+                yield _sse(event_id, event, data)
+        finally:
+            if not task.done():
+                task.cancel()
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+
+@router.post("/auth/login", summary="HR / evaluator login: returns a bearer token")
+async def login(request: Request, ctx: Ctx) -> dict[str, Any]:
+    body = await parse_body(request, Login)
+    _limit(ctx, request)
+
+    def check() -> dict[str, Any]:
+        with ctx.db.session() as db:
+            user = repo.user_by_email(db, email=body.email)
+            if (
+                not verify_password(user.password_hash if user else None, body.password)
+                or user is None
+                or user.disabled
+            ):
+                raise BadInput(401, "wrong email or password")
+            token = new_token()
+            ttl = timedelta(hours=ctx.settings.staff_session_hours)
+            repo.create_staff_session(db, user_id=user.id, token_hash=repo.sha256(token), ttl=ttl)
+            repo.audit(db, actor=user.email, action="staff.login", subject=str(user.id))
+            db.commit()
+            return {"token": token, "role": user.role, "expires_in": int(ttl.total_seconds())}
+
+    return await asyncio.to_thread(check)
+
+
+def _staff(ctx: Context, authorization: str | None, *roles: str) -> Any:
+    token = _bearer(authorization)
+    with ctx.db.session() as db:
+        user = repo.staff_user(db, token_hash=repo.sha256(token))
+    if user is None:
+        raise BadInput(401, "not logged in, or the login expired")
+    if user.role not in roles:
+        raise BadInput(403, "your role may not do this")
+    return user
+
+
+@router.post("/invites", status_code=201, summary="HR: create a one-time invite code bound to a plan")
+async def create_invite(
+    request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    user = await asyncio.to_thread(_staff, ctx, authorization, "hr")
+    body = await parse_body(request, CreateInvite)
+    if body.plan not in ctx.bank.plans:
+        raise BadInput(422, f"no interview plan {body.plan!r}")
+    code = new_token()[:16]
+
+    def write() -> dict[str, Any]:
+        with ctx.db.session() as db:
+            invite = repo.create_invite(
+                db,
+                code_hash=repo.sha256(code),
+                plan_id=body.plan,
+                mode=body.mode,
+                show_report=body.show_report,
+                ttl=timedelta(hours=body.ttl_hours),
+                created_by=user.id,
+            )
+            repo.audit(
+                db,
+                actor=user.email,
+                action="invite.create",
+                subject=str(invite.id),
+                data={"plan": body.plan, "mode": body.mode},
+            )
+            db.commit()
+            return {
+                "code": code,
+                "plan": body.plan,
+                "mode": body.mode,
+                "expires_at": invite.expires_at.isoformat(),
+            }
+
+    return await asyncio.to_thread(write)
+
+
+@router.post("/auth/logout", status_code=204, summary="Revoke the current staff token")
+async def logout(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Response:
+    token = _bearer(authorization)
+
+    def revoke() -> None:
+        from sqlalchemy import update
+
+        from interviewer.store.tables import StaffSession
+
+        with ctx.db.session() as db:
+            db.execute(
+                update(StaffSession).where(StaffSession.token_hash == repo.sha256(token)).values(revoked=True)
+            )
+            db.commit()
+
+    await asyncio.to_thread(revoke)
+    return Response(status_code=204)

@@ -1,0 +1,221 @@
+"""The FastAPI app. `create_app(settings, ...)` builds it with no I/O at import; collaborators
+(database, bank, index, model) can be passed in through the same doors tests use. Start-up
+migrates the database, makes sure the index is built, and resumes answers left pending by a
+process that died. Only this package maps domain errors to HTTP, in the handlers below."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from interviewer import __version__
+from interviewer.bank import Retriever, VectorIndex, load_bank, open_index
+from interviewer.bank.loader import Bank
+from interviewer.config import Settings, load_settings
+from interviewer.engine import build_engine
+from interviewer.engine.orchestrator import EngineError, UnknownPlan
+from interviewer.llm.base import ChatModel
+from interviewer.service import Conflict, Forbidden, InterviewService, NotFound, Unavailable, collect_call
+from interviewer.store.db import Database
+from interviewer.web import api, pages
+from interviewer.web.deps import Context
+from interviewer.web.input import MAX_BODY_BYTES, BadInput
+from interviewer.web.security import SECURITY_HEADERS, RateLimiter
+
+log = logging.getLogger("interviewer.web")
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit (uvicorn sets none), by header and by counting."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await JSONResponse(
+                    {"detail": f"request body larger than {self.limit} bytes"}, status_code=413
+                )(scope, receive, send)
+                return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BadInput(413, f"request body larger than {self.limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    bank: Bank | None = None,
+    index: VectorIndex | None = None,
+    model: ChatModel | None = None,
+    offline_only: bool = False,
+) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = db or Database.from_settings(settings)
+        applied = database.migrate()
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        the_bank = bank or load_bank(settings.knowledge_dir)
+        the_index = index or open_index(settings)
+        if the_index.count("questions") == 0:
+            log.info("building the vector index (first start)")
+            the_index.ingest(the_bank)
+        the_model = model
+        if the_model is None and not offline_only:
+            from interviewer.engine import make_model
+
+            the_model = make_model(settings, on_call=collect_call)
+        engine = build_engine(
+            settings, model=the_model, bank=the_bank, index=the_index, offline_only=the_model is None
+        )
+        service = InterviewService(
+            db=database, engine=engine, bank=the_bank, invite_only=settings.invite_only
+        )
+        app.state.ctx = Context(
+            settings=settings,
+            db=database,
+            bank=the_bank,
+            index=the_index,
+            service=service,
+            per_token=RateLimiter(
+                rate_per_minute=settings.answers_per_minute, burst=max(5, settings.answers_per_minute // 2)
+            ),
+            per_address=RateLimiter(
+                rate_per_minute=settings.requests_per_minute, burst=max(10, settings.requests_per_minute // 4)
+            ),
+            new_sessions=RateLimiter(
+                rate_per_minute=settings.sessions_per_minute, burst=max(3, settings.sessions_per_minute // 2)
+            ),
+        )
+        app.state.retriever = Retriever(the_bank, the_index)
+        resumed = await service.resume_pending()
+        if resumed:
+            log.info("resumed %d answer(s) left pending by a previous process", resumed)
+        yield
+        if db is None:
+            database.dispose()
+
+    app = FastAPI(
+        title="interviewer",
+        version=__version__,
+        lifespan=lifespan,
+        description="An AI mock interviewer for Senior Python Developer roles. API v1.",
+    )
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(BadInput)
+    async def bad_input(_: Request, exc: BadInput) -> JSONResponse:
+        retry = (
+            {"Retry-After": exc.detail.split("retry in ")[-1].split()[0]}
+            if exc.status == 429 and isinstance(exc.detail, str) and "retry in" in exc.detail
+            else None
+        )
+        return _error(exc.status, exc.detail, retry)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid"), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return _error(422, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, exc.detail)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return _error(409, str(exc))
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return _error(403, str(exc))
+
+    @app.exception_handler(UnknownPlan)
+    async def unknown_plan(_: Request, exc: UnknownPlan) -> JSONResponse:
+        return _error(422, str(exc))
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(_: Request, exc: Unavailable) -> JSONResponse:
+        return _error(503, str(exc), {"Retry-After": "5"})
+
+    @app.exception_handler(EngineError)
+    async def engine_error(_: Request, exc: EngineError) -> JSONResponse:
+        return _error(500, "the interview engine failed; your answer is saved")
+
+    @app.get("/healthz", include_in_schema=True, summary="Process alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Database and vector index reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        ctx: Context | None = getattr(request.app.state, "ctx", None)
+        checks: dict[str, str] = {}
+        try:
+            assert ctx is not None
+            ctx.db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001  # readiness reports any failure
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            assert ctx is not None
+            checks["index"] = "ok" if ctx.index.count("questions") > 0 else "empty"
+        except Exception as exc:  # noqa: BLE001
+            checks["index"] = f"error: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503
+        )
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC, check_dir=False), name="static")
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory interviewer.web.app:app_factory` (several workers)."""
+    return create_app()

@@ -1,0 +1,122 @@
+"""Strict request bodies. FastAPI's defaults accept NaN/Infinity, duplicate JSON keys and NUL
+bytes, and its 422 handler echoes input (a lone surrogate then turns into a 500). Bodies here are
+parsed by hand: UTF-8 strictly, JSON without duplicate keys or non-finite numbers, no lone
+surrogates, then a pydantic model with `extra="forbid"`. Every failure is a 4xx that names the
+problem and never repeats the input."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_ANSWER_CHARS = 8000
+M = TypeVar("M", bound=BaseModel)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class BadInput(Exception):
+    def __init__(self, status: int, detail: Any) -> None:
+        super().__init__(str(detail))
+        self.status = status
+        self.detail = detail
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise BadInput(400, f"duplicate key {key!r} in the JSON body")
+        out[key] = value
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise BadInput(400, f"{name} is not a valid JSON number here")
+
+
+def _check_strings(value: Any, path: str = "body") -> None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadInput(422, f"{path}: contains an unpaired surrogate escape") from None
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_strings(k, path)
+            _check_strings(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_strings(v, f"{path}[{i}]")
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+async def parse_body(request: Request, model: type[M], *, allow_empty: bool = False) -> M:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadInput(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        if allow_empty:
+            raw = b"{}"
+        else:
+            raise BadInput(400, "a JSON body is required")
+    try:
+        text = raw.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise BadInput(400, "the request body is not valid UTF-8") from None
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        raise BadInput(400, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise BadInput(422, "the JSON body must be an object")
+    _check_strings(data)
+    try:
+        return model.model_validate(data, strict=True)
+    except ValidationError as exc:
+        raise BadInput(422, _errors(exc)) from None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class StartSession(_Strict):
+    plan: str | None = Field(default=None, min_length=1, max_length=80, pattern=r"^[a-z0-9_-]+$")
+    invite_code: str | None = Field(default=None, min_length=4, max_length=100)
+
+
+class Answer(_Strict):
+    content: str = Field(max_length=MAX_ANSWER_CHARS)
+    client_msg_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, value: str) -> str:
+        if _CONTROL.search(value):
+            raise ValueError("must not contain NUL or control characters")
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class Login(_Strict):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class CreateInvite(_Strict):
+    plan: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_-]+$")
+    mode: str = Field(default="assessment", pattern=r"^(practice|assessment)$")
+    show_report: bool = True
+    ttl_hours: int = Field(default=72, ge=1, le=24 * 90)

@@ -1,0 +1,80 @@
+"""Candidate pages (static files, no build step) and the reference articles as safe HTML."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse
+
+from interviewer.web.deps import Context, get_context
+
+STATIC = Path(__file__).parent / "static"
+router = APIRouter(include_in_schema=False)
+Ctx = Annotated[Context, Depends(get_context)]
+
+
+def _page(name: str) -> FileResponse:
+    path = STATIC / name
+    if not path.is_file():
+        raise HTTPException(404, "page not found")
+    return FileResponse(path, media_type="text/html; charset=utf-8")
+
+
+@router.get("/")
+async def landing() -> FileResponse:
+    return _page("index.html")
+
+
+@router.get("/interview/{session_id}")
+async def interview(session_id: str) -> FileResponse:
+    return _page("interview.html")
+
+
+@router.get("/interview/{session_id}/report")
+async def report(session_id: str) -> FileResponse:
+    return _page("report.html")
+
+
+_BULLET = re.compile(r"^\s*[-*]\s+")
+_CODE = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)
+
+
+def render_markdown(text: str) -> str:
+    """Headings, paragraphs, lists and code blocks; everything escaped, no raw HTML passes."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        code = _CODE.fullmatch(block.strip())
+        if code:
+            out.append(f"<pre><code>{html.escape(code.group(1))}</code></pre>")
+            continue
+        heading = re.match(r"^(#{1,3})\s+(.*)", block)
+        if heading:
+            level = len(heading.group(1))
+            out.append(f"<h{level}>{html.escape(heading.group(2))}</h{level}>")
+            continue
+        lines = block.splitlines()
+        if all(_BULLET.match(line) for line in lines):
+            items = "".join(f"<li>{html.escape(_BULLET.sub('', line))}</li>" for line in lines)
+            out.append(f"<ul>{items}</ul>")
+            continue
+        out.append(f"<p>{html.escape(' '.join(lines))}</p>")
+    return "\n".join(out)
+
+
+@router.get("/articles/{slug}")
+async def article(slug: str, ctx: Ctx) -> HTMLResponse:
+    if slug not in ctx.bank.articles:
+        raise HTTPException(404, "no such article")
+    path = ctx.bank.root / "articles" / f"{slug}.md"
+    body = render_markdown(path.read_text(encoding="utf-8"))
+    title = html.escape(ctx.bank.articles[slug].title)
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="stylesheet" href="/static/app.css"></head><body><main class="article">'
+        f'<p><a href="/">← interviewer</a></p>{body}</main></body></html>'
+    )

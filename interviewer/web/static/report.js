@@ -1,0 +1,246 @@
+// The report page: overall score and recommendation, then per track: score, pass/fail, a bar
+// chart of the per-criterion scores (SVG built with DOM APIs), strengths, gaps, what to study.
+import { ApiError, getReport, loadToken, sessionIdFromPath } from "/static/api.js";
+
+const $ = (id) => document.getElementById(id);
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+const RECOMMENDATIONS = {
+  strong: { text: "Strong — well above the bar", cls: "rec-strong" },
+  pass: { text: "Pass — meets the bar", cls: "rec-pass" },
+  "not yet": { text: "Not yet — keep practising", cls: "rec-notyet" },
+};
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+const num = (x) => (typeof x === "number" && Number.isFinite(x) ? x : Number(x) || 0);
+const fmt = (x) => num(x).toFixed(1);
+const humanise = (s) => {
+  const t = String(s).replace(/[-_]+/g, " ").trim();
+  return t.charAt(0).toUpperCase() + t.slice(1);
+};
+
+function showMessage(text, link) {
+  $("loading").hidden = true;
+  const box = $("message");
+  box.replaceChildren(el("p", null, text));
+  if (link) {
+    const p = el("p");
+    const a = el("a", "button", link.text);
+    a.href = link.href;
+    p.append(a);
+    box.append(p);
+  }
+  box.hidden = false;
+}
+
+/** Horizontal bars, one per criterion, on a 1–5 scale. Decorative: a table beside it carries the data. */
+function criteriaChart(criteria) {
+  const entries = Object.entries(criteria || {});
+  const rowH = 30;
+  const labelW = 150;
+  const barW = 220;
+  const width = labelW + barW + 50;
+  const height = entries.length * rowH + 22;
+  const chart = svg("svg", {
+    viewBox: `0 0 ${width} ${height}`,
+    class: "chart",
+    "aria-hidden": "true",
+    focusable: "false",
+    preserveAspectRatio: "xMinYMin meet",
+  });
+  // grid lines at 1..5
+  for (let v = 1; v <= 5; v++) {
+    const x = labelW + ((v - 1) / 4) * barW;
+    chart.append(svg("line", { x1: x, x2: x, y1: 0, y2: height - 18, class: "chart-grid" }));
+    chart.append(svg("text", { x, y: height - 4, class: "chart-axis", "text-anchor": "middle" }, String(v)));
+  }
+  entries.forEach(([name, value], i) => {
+    const y = i * rowH + 6;
+    const v = Math.min(5, Math.max(1, num(value)));
+    const w = Math.max(2, ((v - 1) / 4) * barW);
+    const level = v >= 3.8 ? "high" : v >= 2.5 ? "mid" : "low";
+    chart.append(svg("text", { x: labelW - 8, y: y + 13, class: "chart-label", "text-anchor": "end" }, humanise(name)));
+    chart.append(svg("rect", { x: labelW, y, width: barW, height: 18, rx: 4, class: "chart-track" }));
+    chart.append(svg("rect", { x: labelW, y, width: w, height: 18, rx: 4, class: `chart-bar bar-${level}` }));
+    chart.append(svg("text", { x: labelW + barW + 8, y: y + 13, class: "chart-value" }, fmt(value)));
+  });
+  return chart;
+}
+
+function criteriaTable(criteria, trackTitle) {
+  const table = el("table", "visually-hidden");
+  table.append(el("caption", null, `Criterion scores for ${trackTitle}, out of 5`));
+  const head = el("tr");
+  head.append(el("th", null, "Criterion"), el("th", null, "Score"));
+  const thead = el("thead");
+  thead.append(head);
+  const tbody = el("tbody");
+  for (const [name, value] of Object.entries(criteria || {})) {
+    const tr = el("tr");
+    const th = el("th", null, humanise(name));
+    th.scope = "row";
+    tr.append(th, el("td", null, fmt(value)));
+    tbody.append(tr);
+  }
+  table.append(thead, tbody);
+  return table;
+}
+
+function list(title, items, className, empty) {
+  const section = el("div", `list-block ${className}`);
+  section.append(el("h3", null, title));
+  if (!items || !items.length) {
+    section.append(el("p", "muted", empty));
+    return section;
+  }
+  const ul = el("ul");
+  for (const item of items) ul.append(el("li", null, String(item)));
+  section.append(ul);
+  return section;
+}
+
+function studyList(slugs) {
+  const section = el("div", "list-block study");
+  section.append(el("h3", null, "What to study"));
+  if (!slugs || !slugs.length) {
+    section.append(el("p", "muted", "Nothing in particular — well done."));
+    return section;
+  }
+  const ul = el("ul");
+  for (const slug of slugs) {
+    const li = el("li");
+    const a = el("a", null, humanise(slug));
+    a.href = `/articles/${encodeURIComponent(slug)}`;
+    li.append(a);
+    ul.append(li);
+  }
+  section.append(ul);
+  return section;
+}
+
+function trackCard(t) {
+  const card = el("section", "card track-report");
+  const titleId = `track-${String(t.track).replace(/[^a-z0-9_-]/gi, "")}`;
+  card.setAttribute("aria-labelledby", titleId);
+  card.dataset.track = t.track;
+
+  const head = el("div", "track-head");
+  const h2 = el("h2", null, t.title || humanise(t.track));
+  h2.id = titleId;
+  const verdict = el("span", `badge ${t.passed ? "pass" : "fail"}`, t.passed ? "Passed" : "Not passed");
+  head.append(h2, verdict);
+  card.append(head);
+
+  const scoreLine = el("p", "track-score");
+  scoreLine.append(el("strong", "score-number", fmt(t.score)), document.createTextNode(" / 5"));
+  if (t.pass_threshold != null) {
+    scoreLine.append(el("span", "muted", ` · pass mark ${fmt(t.pass_threshold)}`));
+  }
+  if (Array.isArray(t.questions) && t.questions.length) {
+    const n = t.questions.length;
+    scoreLine.append(el("span", "muted", ` · ${n} question${n === 1 ? "" : "s"} assessed`));
+  }
+  card.append(scoreLine);
+
+  const criteria = t.criteria || {};
+  if (Object.keys(criteria).length) {
+    const figure = el("figure", "chart-figure");
+    figure.append(criteriaChart(criteria), criteriaTable(criteria, t.title || t.track));
+    figure.append(el("figcaption", "muted", "Score per criterion (1 = weak, 5 = excellent)"));
+    card.append(figure);
+  }
+
+  const cols = el("div", "columns");
+  cols.append(
+    list("Strengths", t.strengths, "strengths", "No clear strengths were found in this track yet."),
+    list("Gaps", t.gaps, "gaps", "No important gaps."),
+  );
+  card.append(cols, studyList(t.study));
+  return card;
+}
+
+function render(report) {
+  const score = num(report.score);
+  $("overall-score").textContent = fmt(score);
+  const rec = RECOMMENDATIONS[report.recommendation] || { text: String(report.recommendation || ""), cls: "" };
+  const recNode = $("recommendation");
+  recNode.textContent = rec.text;
+  if (rec.cls) recNode.classList.add(rec.cls);
+  $("overall-score-box").classList.add(score >= 3.8 ? "high" : score >= 2.5 ? "mid" : "low");
+  const tracks = Array.isArray(report.tracks) ? report.tracks : [];
+  $("overall-sub").textContent = `Overall score across ${tracks.length} track${tracks.length === 1 ? "" : "s"}.`;
+
+  const flags = Array.isArray(report.flags) ? report.flags : [];
+  if (flags.length) {
+    const box = $("flags");
+    box.append(el("span", "muted", "Noted: "));
+    for (const f of flags) box.append(el("span", "badge flag", humanise(f)));
+    box.hidden = false;
+  }
+
+  if (report.narrative) {
+    $("narrative").textContent = report.narrative;
+    $("narrative-section").hidden = false;
+  }
+
+  const container = $("tracks");
+  for (const t of tracks) container.append(trackCard(t));
+  if (!tracks.length) container.append(el("p", "muted", "No track was assessed in this interview."));
+
+  document.title = `Report: ${fmt(score)} / 5 — interviewer`;
+  $("loading").hidden = true;
+  $("report").hidden = false;
+}
+
+async function init() {
+  const id = sessionIdFromPath();
+  const transcriptHref = id ? `/interview/${encodeURIComponent(id)}` : "/";
+  $("back-link").href = transcriptHref;
+  if (!id) {
+    showMessage("This address does not name an interview.", { href: "/", text: "Back to the start page" });
+    return;
+  }
+  const token = loadToken(id);
+  if (!token) {
+    showMessage("This browser does not hold the key to this interview, so its report cannot be shown here.", {
+      href: "/",
+      text: "Back to the start page",
+    });
+    return;
+  }
+  try {
+    render(await getReport(id, token));
+  } catch (err) {
+    const status = err instanceof ApiError ? err.status : -1;
+    if (status === 409) {
+      showMessage("The interview is not finished yet: the report appears once it has ended.", {
+        href: transcriptHref,
+        text: "Continue the interview",
+      });
+    } else if (status === 403) {
+      showMessage(err.message || "The report of this interview is not available to you.");
+    } else if (status === 404 || status === 401) {
+      showMessage("This interview was not found, or this browser does not have access to it.", {
+        href: "/",
+        text: "Back to the start page",
+      });
+    } else {
+      showMessage(`Could not load the report: ${err.message}. Reload the page to try again.`);
+    }
+  }
+}
+
+init();
