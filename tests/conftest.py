@@ -117,3 +117,51 @@ def make_orchestrator(
         counter=counter,
         budget=4000,
     )
+
+
+# --- a real server --------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `interviewer serve` process (offline engine, whole bank, its own data folder)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    data = tmp_path_factory.mktemp("live") / "data"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "INTERVIEWER_MODEL", "DATABASE_URL")}
+    env.update(INTERVIEWER_DATA_DIR=str(data), INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE),
+               INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"))
+    log = (data.parent / "server.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "interviewer.cli", "serve", "--port", str(port),
+                             "--log-level", "warning"], env=env, cwd=str(data.parent), stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:  # noqa: S310
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"server did not start: {(data.parent / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.3)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

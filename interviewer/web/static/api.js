@@ -185,7 +185,8 @@ export async function sendAnswer(id, token, content, clientMsgId, handlers = {})
     } catch {
       return; // a malformed event is skipped; the final transcript reload repairs the view
     }
-    if (event === "delta") handlers.onDelta?.(payload);
+    if (event === "accepted") handlers.onAccepted?.(payload);
+    else if (event === "delta") handlers.onDelta?.(payload);
     else if (event === "message") {
       messages.push(payload);
       handlers.onMessage?.(payload);

@@ -48,7 +48,7 @@ const session = {
   token: null,
   state: null,
   inFlight: false,
-  polling: false,
+  poll: null, // the running poll (a promise) while the server processes an answer
   rendered: new Map(), // server message id -> element
   failed: null, // {content, clientMsgId, bubble} of an answer that could not be sent
 };
@@ -88,7 +88,8 @@ function formatTime(iso) {
 
 function scrollToEnd() {
   const last = ui.transcript.lastElementChild;
-  if (last) last.scrollIntoView({ block: "end", behavior: "smooth" });
+  const smooth = session.loaded && !matchMedia("(prefers-reduced-motion: reduce)").matches;
+  if (last) last.scrollIntoView({ block: "end", behavior: smooth ? "smooth" : "auto" });
 }
 
 // ---- messages ------------------------------------------------------------------------------
@@ -362,6 +363,7 @@ async function deliver(pending) {
           onMessage(m);
         },
         onState: applyState,
+        onAccepted: () => markSent(bubble),
       });
       error = null;
       break;
@@ -390,7 +392,16 @@ async function deliver(pending) {
   if (result.state) applyState(result.state);
   if (result.interrupted || !result.messages.length || !result.state) {
     // The reply stream broke after the answer was accepted: the transcript has the truth.
-    await refresh();
+    let data = null;
+    try {
+      data = await refresh();
+    } catch {
+      /* polled below */
+    }
+    if (!data || (data.state && data.state.pending)) {
+      await pollUntilIdle();
+      return;
+    }
   }
   setComposerEnabled(true);
   focusAnswer();
@@ -415,13 +426,21 @@ function handleSendError(err, pending) {
     fatalBanner("This interview was not found or this browser no longer has access to it.");
     return;
   }
-  if (status === 409 && !/different/i.test(message)) {
-    // A turn is already in progress (e.g. a request sent before a reload): wait for it.
-    pending.bubble.remove();
-    ui.textarea.value = pending.content;
-    updateCount();
-    showComposerError("The interviewer is still working on your previous answer. Please wait.");
-    pollUntilIdle();
+  if (status === 409 || status === 503) {
+    // Either this answer is saved and still being processed, or another answer (sent before a
+    // reload, or from another tab) is. Wait for the interviewer, then see whether ours is in.
+    setAnswerStatus(pending.bubble, "sending", "waiting for the interviewer…");
+    pollUntilIdle().then(() => {
+      if (pending.bubble.dataset.id) return; // adopted by the transcript: it was received
+      pending.bubble.remove();
+      if (!ui.textarea.value) {
+        ui.textarea.value = pending.content;
+        updateCount();
+        saveDraft();
+      }
+      showComposerError(`Your answer was not sent (${message}). Check it and send it again.`);
+      focusAnswer();
+    });
     return;
   }
   session.failed = pending;
@@ -454,9 +473,16 @@ async function refresh() {
   return data;
 }
 
-async function pollUntilIdle() {
-  if (session.polling) return;
-  session.polling = true;
+function pollUntilIdle() {
+  if (!session.poll) {
+    session.poll = pollLoop().finally(() => {
+      session.poll = null;
+    });
+  }
+  return session.poll;
+}
+
+async function pollLoop() {
   setComposerEnabled(false);
   ui.pendingNote.hidden = false;
   ui.thinking.hidden = false;
@@ -479,7 +505,6 @@ async function pollUntilIdle() {
       if (Date.now() - started > 60000) delay = 5000;
     }
   } finally {
-    session.polling = false;
     ui.pendingNote.hidden = true;
     ui.thinking.hidden = true;
   }
