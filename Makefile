@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run explore test lint typecheck bench clean
+.PHONY: install run interview explore test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -15,8 +15,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 run: install
 	$(VENV)/bin/interviewer bank validate
+	$(VENV)/bin/interviewer ingest
+	$(VENV)/bin/interviewer serve --host $(HOST) --port $(PORT)
+
+interview: install
 	$(VENV)/bin/interviewer ingest
 	$(VENV)/bin/interviewer interview
 
