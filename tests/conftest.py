@@ -101,25 +101,13 @@ def make_orchestrator(
     bank: Bank, retriever: Retriever, offline_scorer: Any, prompts: Any, model: Any = None
 ) -> Any:
     """The orchestrator wired as production wires it, with an optional fake model."""
-    from interviewer.engine.orchestrator import Orchestrator
-    from interviewer.engine.scoring import Assessor, ModelScorer
-    from interviewer.llm.tokens import TokenCounter
+    from interviewer.engine import assemble
 
-    counter = TokenCounter()
-    model_scorer = ModelScorer(model, prompts, counter=counter, budget=4000) if model else None
-    assessor = Assessor(offline_scorer, model_scorer=model_scorer, retriever=retriever)
-    return Orchestrator(
-        bank=bank,
-        retriever=retriever,
-        assessor=assessor,
-        prompts=prompts,
-        model=model,
-        counter=counter,
-        budget=4000,
-    )
+    return assemble(bank=bank, retriever=retriever, offline=offline_scorer, prompts=prompts, model=model)
 
 
 # --- a real server --------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -138,13 +126,24 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     data = tmp_path_factory.mktemp("live") / "data"
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "INTERVIEWER_MODEL", "DATABASE_URL")}
-    env.update(INTERVIEWER_DATA_DIR=str(data), INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE),
-               INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "INTERVIEWER_MODEL", "DATABASE_URL")
+    }
+    env.update(
+        INTERVIEWER_DATA_DIR=str(data),
+        INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE),
+        INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"),
+    )
     log = (data.parent / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "interviewer.cli", "serve", "--port", str(port),
-                             "--log-level", "warning"], env=env, cwd=str(data.parent), stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "interviewer.cli", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        cwd=str(data.parent),
+        stdout=log,
+        stderr=log,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:

@@ -22,8 +22,13 @@ from tests.conftest import KNOWLEDGE, ROOT
 
 
 def make_client(tmp: Path, bank: Bank, index: VectorIndex, **overrides: Any) -> TestClient:
-    settings = Settings(_env_file=None, data_dir=tmp, knowledge_dir=KNOWLEDGE,  # type: ignore[call-arg]
-                        prompts_dir=ROOT / "prompts", **overrides)
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp,
+        knowledge_dir=KNOWLEDGE,  # type: ignore[call-arg]
+        prompts_dir=ROOT / "prompts",
+        **overrides,
+    )
     return TestClient(create_app(settings, bank=bank, index=index, offline_only=True))
 
 
@@ -41,8 +46,11 @@ def start(client: TestClient, plan: str = "python") -> tuple[str, dict[str, str]
 
 
 def send(client: TestClient, sid: str, auth: dict[str, str], content: str, cid: str | None = None) -> Any:
-    return client.post(f"/api/v1/sessions/{sid}/messages", headers=auth,
-                       json={"content": content, "client_msg_id": cid or str(uuid.uuid4())})
+    return client.post(
+        f"/api/v1/sessions/{sid}/messages",
+        headers=auth,
+        json={"content": content, "client_msg_id": cid or str(uuid.uuid4())},
+    )
 
 
 def transcript(client: TestClient, sid: str, auth: dict[str, str]) -> list[dict[str, Any]]:
@@ -93,8 +101,16 @@ def test_second_turn_while_one_is_pending_is_409(client: TestClient) -> None:
     sid, auth, _ = start(client)
     db: Database = client.app.state.ctx.db  # type: ignore[attr-defined]
     with db.session() as s:
-        assert repo.submit_answer(s, session_id=sid, client_msg_id="in-flight", content="x" * 20,
-                                  body_hash=repo.sha256("x" * 20)).outcome == "accepted"
+        assert (
+            repo.submit_answer(
+                s,
+                session_id=sid,
+                client_msg_id="in-flight",
+                content="x" * 20,
+                body_hash=repo.sha256("x" * 20),
+            ).outcome
+            == "accepted"
+        )
     r = send(client, sid, auth, "A second answer at the same time")
     assert r.status_code == 409 and "being processed" in r.json()["detail"]
 
@@ -124,8 +140,12 @@ def test_sse_stream_and_resume_with_last_event_id(client: TestClient) -> None:
     assert text == "".join(d["content"] for _, k, d in events if k == "message")
     # the client saw the first four reply events, then the connection dropped
     seen = [e for e in events if e[1] != "accepted"][:4]
-    with client.stream("POST", url, headers={**headers, "Last-Event-ID": seen[-1][0]},
-                       json={"content": content, "client_msg_id": cid}) as r:
+    with client.stream(
+        "POST",
+        url,
+        headers={**headers, "Last-Event-ID": seen[-1][0]},
+        json={"content": content, "client_msg_id": cid},
+    ) as r:
         rest = _events(r.read().decode())
     assert [e[0] for e in seen + rest] == [e[0] for e in events if e[1] != "accepted"]  # no gap, no duplicate
 
@@ -136,11 +156,19 @@ def test_pending_answer_is_resumed_after_restart(tmp_path: Path, bank: Bank, ful
         db = Database.from_settings(c.app.state.ctx.settings)  # type: ignore[attr-defined]
     # the process "died" right after committing an answer
     with db.session() as s:
-        repo.submit_answer(s, session_id=sid, client_msg_id="orphan", content="Generators are lazy iterators.",
-                           body_hash=repo.sha256("Generators are lazy iterators."))
+        repo.submit_answer(
+            s,
+            session_id=sid,
+            client_msg_id="orphan",
+            content="Generators are lazy iterators.",
+            body_hash=repo.sha256("Generators are lazy iterators."),
+        )
     with make_client(tmp_path, bank, full_index) as c:  # restart: start-up resumes pending answers
         messages = transcript(c, sid, auth)
-        assert messages[2]["content"] == "Generators are lazy iterators." and messages[-1]["role"] == "interviewer"
+        assert (
+            messages[2]["content"] == "Generators are lazy iterators."
+            and messages[-1]["role"] == "interviewer"
+        )
         r = send(c, sid, auth, "Generators are lazy iterators.", "orphan")
         assert r.status_code == 200 and r.json()["messages"]
         assert send(c, sid, auth, "And they save memory.").status_code == 200
@@ -198,8 +226,9 @@ BAD_BODIES: list[tuple[str, bytes, int]] = [
 def test_bad_input_is_4xx_and_changes_nothing(client: TestClient, case: str, raw: bytes, status: int) -> None:
     sid, auth, _ = start(client)
     before = transcript(client, sid, auth)
-    r = client.post(f"/api/v1/sessions/{sid}/messages", content=raw,
-                    headers={**auth, "Content-Type": "application/json"})
+    r = client.post(
+        f"/api/v1/sessions/{sid}/messages", content=raw, headers={**auth, "Content-Type": "application/json"}
+    )
     assert r.status_code == status, (case, r.text)
     detail = json.dumps(r.json()["detail"])
     assert "detail" in r.json() and "<script>" not in detail and "xxxxxxxxxx" not in detail
@@ -218,19 +247,31 @@ def test_staff_roles_and_invites(tmp_path: Path, bank: Bank, full_index: VectorI
         from interviewer.web.security import hash_password
 
         with db.session() as s:
-            repo.create_user(s, email="hr@example.com", role="hr", password_hash=hash_password("correct horse 1"))
-            repo.create_user(s, email="ev@example.com", role="evaluator",
-                             password_hash=hash_password("correct horse 2"))
+            repo.create_user(
+                s, email="hr@example.com", role="hr", password_hash=hash_password("correct horse 1")
+            )
+            repo.create_user(
+                s, email="ev@example.com", role="evaluator", password_hash=hash_password("correct horse 2")
+            )
             s.commit()
         assert c.post("/api/v1/sessions", json={"plan": "python"}).status_code == 403  # invite only
         bad = c.post("/api/v1/auth/login", json={"email": "hr@example.com", "password": "wrong"})
         assert bad.status_code == 401
-        hr = c.post("/api/v1/auth/login", json={"email": "HR@example.com", "password": "correct horse 1"}).json()
-        ev = c.post("/api/v1/auth/login", json={"email": "ev@example.com", "password": "correct horse 2"}).json()
+        hr = c.post(
+            "/api/v1/auth/login", json={"email": "HR@example.com", "password": "correct horse 1"}
+        ).json()
+        ev = c.post(
+            "/api/v1/auth/login", json={"email": "ev@example.com", "password": "correct horse 2"}
+        ).json()
         assert hr["role"] == "hr" and ev["role"] == "evaluator"
         body = {"plan": "python", "mode": "assessment", "show_report": False}
         assert c.post("/api/v1/invites", json=body).status_code == 401
-        assert c.post("/api/v1/invites", json=body, headers={"Authorization": f"Bearer {ev['token']}"}).status_code == 403
+        assert (
+            c.post(
+                "/api/v1/invites", json=body, headers={"Authorization": f"Bearer {ev['token']}"}
+            ).status_code
+            == 403
+        )
         invite = c.post("/api/v1/invites", json=body, headers={"Authorization": f"Bearer {hr['token']}"})
         assert invite.status_code == 201
         code = invite.json()["code"]
@@ -244,8 +285,16 @@ def test_staff_roles_and_invites(tmp_path: Path, bank: Bank, full_index: VectorI
         kinds = [m["kind"] for m in transcript(c, sid, auth)]
         assert "feedback" not in kinds  # assessment mode
         assert c.get(f"/api/v1/sessions/{sid}/report", headers=auth).status_code == 403  # hidden by HR
-        assert c.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {hr['token']}"}).status_code == 204
-        assert c.post("/api/v1/invites", json=body, headers={"Authorization": f"Bearer {hr['token']}"}).status_code == 401
+        assert (
+            c.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {hr['token']}"}).status_code
+            == 204
+        )
+        assert (
+            c.post(
+                "/api/v1/invites", json=body, headers={"Authorization": f"Bearer {hr['token']}"}
+            ).status_code
+            == 401
+        )
 
 
 def test_rate_limit_per_token(tmp_path: Path, bank: Bank, full_index: VectorIndex) -> None:
@@ -262,8 +311,12 @@ def test_health_openapi_and_security_headers(client: TestClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] == "ok" and ready.json()["index"] == "ok"
     schema = client.get("/openapi.json").json()
-    for path in ("/api/v1/sessions", "/api/v1/sessions/{session_id}/messages", "/api/v1/sessions/{session_id}",
-                 "/api/v1/sessions/{session_id}/report"):
+    for path in (
+        "/api/v1/sessions",
+        "/api/v1/sessions/{session_id}/messages",
+        "/api/v1/sessions/{session_id}",
+        "/api/v1/sessions/{session_id}/report",
+    ):
         assert path in schema["paths"]
         for op in schema["paths"][path].values():
             assert op.get("summary")

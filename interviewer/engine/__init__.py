@@ -12,7 +12,15 @@ from interviewer.engine.scoring import Assessor, ModelScorer
 from interviewer.llm.base import CallSink, ChatModel
 from interviewer.llm.tokens import TokenCounter
 
-__all__ = ["EngineError", "Orchestrator", "SessionCompleted", "TurnResult", "build_engine", "make_model"]
+__all__ = [
+    "assemble",
+    "EngineError",
+    "Orchestrator",
+    "SessionCompleted",
+    "TurnResult",
+    "build_engine",
+    "make_model",
+]
 
 
 def make_model(settings: Settings, *, on_call: CallSink | None = None) -> ChatModel | None:
@@ -40,14 +48,31 @@ def build_engine(
     prompts = prompts or load_prompts(settings.prompts_dir)
     if model is None and not offline_only:
         model = make_model(settings)
-    retriever = Retriever(bank, index)
-    counter = TokenCounter(settings.tokenizer_encoding)
-    model_scorer = (
-        ModelScorer(model, prompts, counter=counter, budget=settings.prompt_token_budget)
-        if model is not None
-        else None
+    return assemble(
+        bank=bank,
+        retriever=Retriever(bank, index),
+        offline=OfflineScorer(index.embedder),
+        prompts=prompts,
+        model=model,
+        counter=TokenCounter(settings.tokenizer_encoding),
+        budget=settings.prompt_token_budget,
     )
-    assessor = Assessor(OfflineScorer(index.embedder), model_scorer=model_scorer, retriever=retriever)
+
+
+def assemble(
+    *,
+    bank: Bank,
+    retriever: Retriever,
+    offline: OfflineScorer,
+    prompts: PromptLibrary,
+    model: ChatModel | None = None,
+    counter: TokenCounter | None = None,
+    budget: int = 4000,
+) -> Orchestrator:
+    """Wire the orchestrator from its parts (production and tests use this one door)."""
+    counter = counter or TokenCounter()
+    model_scorer = ModelScorer(model, prompts, counter=counter, budget=budget) if model is not None else None
+    assessor = Assessor(offline, model_scorer=model_scorer, retriever=retriever)
     return Orchestrator(
         bank=bank,
         retriever=retriever,
@@ -55,5 +80,5 @@ def build_engine(
         prompts=prompts,
         model=model,
         counter=counter,
-        budget=settings.prompt_token_budget,
+        budget=budget,
     )

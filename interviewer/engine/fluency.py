@@ -13,63 +13,15 @@ DETERMINERS = frozenset(
     ["the", "a", "an", "this", "these", "those", "its", "their", "my", "your", "our", "each", "every"]
 )
 PREPOSITIONS = frozenset(
-    [
-        "of",
-        "in",
-        "on",
-        "at",
-        "for",
-        "with",
-        "from",
-        "by",
-        "into",
-        "about",
-        "over",
-        "under",
-        "between",
-        "through",
-        "without",
-        "within",
-        "during",
-        "per",
-        "via",
-    ]
+    """
+of in on at for with from by into about over under between through without within during per via
+""".split()
 )
 _NEVER_NEXT = frozenset(
-    [
-        "and",
-        "or",
-        "but",
-        "nor",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "has",
-        "have",
-        "had",
-        "does",
-        "did",
-        "of",
-        "in",
-        "on",
-        "at",
-        "for",
-        "with",
-        "from",
-        "by",
-        "into",
-        ".",
-        ",",
-        ";",
-        ":",
-        "!",
-        "?",
-        ")",
-    ]
+    """
+and or but nor is are was were be been being has have had does did of in on at for with from by
+into . , ; : ! ? )
+""".split()
 )
 AFTER_DETERMINER = _NEVER_NEXT | DETERMINERS
 AFTER_PREPOSITION = _NEVER_NEXT - {"in", "on", "into", "from"}  # "from in", "in on" are rare but legal

@@ -48,27 +48,10 @@ FLUENT_RATIO = 0.18
 DISORDER_OK = 0.12  # prose stays below this share of broken determiner/preposition transitions
 DISORDER_SPAN = 0.18
 JUDGEMENT_MARKERS = frozenset(
-    [
-        "but",
-        "however",
-        "although",
-        "whereas",
-        "instead",
-        "unless",
-        "depends",
-        "trade-off",
-        "tradeoff",
-        "downside",
-        "cost",
-        "costs",
-        "risk",
-        "risks",
-        "alternatively",
-        "otherwise",
-        "prefer",
-        "rather",
-        "because",
-    ]
+    """
+but however although whereas instead unless depends trade-off tradeoff downside cost costs risk
+risks alternatively otherwise prefer rather because
+""".split()
 )
 
 

@@ -61,16 +61,16 @@ function criteriaChart(criteria) {
     focusable: "false",
     preserveAspectRatio: "xMinYMin meet",
   });
-  // grid lines at 1..5
-  for (let v = 1; v <= 5; v++) {
-    const x = labelW + ((v - 1) / 4) * barW;
+  // grid lines at 0..5
+  for (let v = 0; v <= 5; v++) {
+    const x = labelW + (v / 5) * barW;
     chart.append(svg("line", { x1: x, x2: x, y1: 0, y2: height - 18, class: "chart-grid" }));
     chart.append(svg("text", { x, y: height - 4, class: "chart-axis", "text-anchor": "middle" }, String(v)));
   }
   entries.forEach(([name, value], i) => {
     const y = i * rowH + 6;
-    const v = Math.min(5, Math.max(1, num(value)));
-    const w = Math.max(2, ((v - 1) / 4) * barW);
+    const v = Math.min(5, Math.max(0, num(value)));
+    const w = Math.max(2, (v / 5) * barW);
     const level = v >= 3.8 ? "high" : v >= 2.5 ? "mid" : "low";
     chart.append(svg("text", { x: labelW - 8, y: y + 13, class: "chart-label", "text-anchor": "end" }, humanise(name)));
     chart.append(svg("rect", { x: labelW, y, width: barW, height: 18, rx: 4, class: "chart-track" }));
