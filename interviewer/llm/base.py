@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
-from interviewer.llm.errors import LLMOutputError
+from interviewer.llm.errors import LLMError, LLMOutputError
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -114,6 +115,73 @@ def parse_json_reply(text: str, schema: type[T]) -> T:
             )
             raise ValueError(f"the JSON does not match the schema: {details}") from exc
     raise ValueError(last_error)
+
+
+REASK = (
+    "Your reply could not be used: {reason}. Reply again with only the JSON object that matches "
+    "the schema, nothing else."
+)
+
+Send = Callable[[Sequence[BaseMessage]], Awaitable[tuple[str, Usage]]]
+"""One round trip to a model: the conversation in, (reply text, usage) out; raises LLMError."""
+
+
+async def complete_via(
+    send: Send,
+    messages: Sequence[BaseMessage],
+    *,
+    schema: type[BaseModel] | None,
+    model: str,
+    prompt: str,
+    prompt_version: str,
+    on_call: CallSink | None,
+) -> Completion:
+    """The shared shape of `ChatModel.complete`: one call; with a schema, parse → on failure re-ask
+    once with the validation error → then `LLMOutputError` carrying the last completion. Every
+    call is recorded (model, prompt version, tokens, latency, attempts, outcome)."""
+    started = time.perf_counter()
+    conversation = list(messages)
+    total = Usage()
+    text = reason = ""
+    attempts = 0
+
+    def record(*, error: str | None = None) -> CallRecord:
+        rec = CallRecord(
+            model=model,
+            prompt=prompt,
+            prompt_version=prompt_version,
+            usage=total,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            attempts=max(attempts, 1),
+            ok=error is None,
+            error=error,
+        )
+        if on_call is not None:
+            on_call(rec)
+        return rec
+
+    for attempt in (1, 2):
+        attempts = attempt
+        try:
+            text, usage = await send(conversation)
+        except LLMError as exc:
+            record(error=type(exc).__name__)
+            raise
+        total = Usage(
+            total.prompt_tokens + usage.prompt_tokens, total.completion_tokens + usage.completion_tokens
+        )
+        if schema is None:
+            return Completion(text, None, record())
+        try:
+            parsed = parse_json_reply(text, schema)
+        except ValueError as exc:
+            reason = str(exc)
+            conversation += [AIMessage(text), HumanMessage(REASK.format(reason=reason))]
+            continue
+        return Completion(text, parsed, record())
+    record(error="output")
+    assert schema is not None
+    raise output_error(schema, text, reason, attempts)
 
 
 def output_error(schema: type[BaseModel], text: str, reason: str, attempts: int) -> LLMOutputError:

@@ -20,8 +20,7 @@ from interviewer.llm.base import (
     CallSink,
     Completion,
     Usage,
-    output_error,
-    parse_json_reply,
+    complete_via,
 )
 from interviewer.llm.errors import LLMError
 
@@ -74,28 +73,22 @@ class _Fake:
         prompt: str = "",
         prompt_version: str = "",
     ) -> Completion:
-        started = time.perf_counter()
-        text = ""
-        reason = ""
-        for attempt in (1, 2):
-            self.calls.append(list(messages))
-            reply = self._reply(messages)
+        async def send(conversation: Sequence[BaseMessage]) -> tuple[str, Usage]:
+            self.calls.append(list(conversation))
+            reply = self._reply(conversation)
             if isinstance(reply, LLMError):
-                self._finish("", prompt, prompt_version, started, error=type(reply).__name__)
                 raise reply
-            text = reply
-            if schema is None:
-                return Completion(text, None, self._finish(text, prompt, prompt_version, started))
-            try:
-                parsed = parse_json_reply(text, schema)
-            except ValueError as exc:
-                reason = str(exc)
-                continue
-            record = self._finish(text, prompt, prompt_version, started, attempts=attempt)
-            return Completion(text, parsed, record)
-        self._finish(text, prompt, prompt_version, started, attempts=2, error="output")
-        assert schema is not None
-        raise output_error(schema, text, reason, 2)
+            return reply, Usage(sum(len(m.text) // 4 for m in conversation), len(reply) // 4)
+
+        return await complete_via(
+            send,
+            messages,
+            schema=schema,
+            model=self.name,
+            prompt=prompt,
+            prompt_version=prompt_version,
+            on_call=self.on_call,
+        )
 
     async def stream(
         self,

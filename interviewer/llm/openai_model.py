@@ -27,8 +27,7 @@ from interviewer.llm.base import (
     CallSink,
     Completion,
     Usage,
-    output_error,
-    parse_json_reply,
+    complete_via,
 )
 from interviewer.llm.errors import (
     LLMConnectionError,
@@ -203,47 +202,18 @@ class OpenAIChatModel:
         prompt: str = "",
         prompt_version: str = "",
     ) -> Completion:
-        started = time.perf_counter()
-        chat = to_openai_messages(messages)
-        total = Usage()
-        attempts = 0
-        text = ""
-        try:
-            for attempts in (1, 2):
-                text, usage = await self._create(chat, schema)
-                total = Usage(
-                    total.prompt_tokens + usage.prompt_tokens,
-                    total.completion_tokens + usage.completion_tokens,
-                )
-                if schema is None:
-                    record = self._record(prompt, prompt_version, total, started)
-                    return Completion(text, None, record)
-                try:
-                    parsed = parse_json_reply(text, schema)
-                except ValueError as exc:
-                    reason = str(exc)
-                    chat = [
-                        *chat,
-                        {"role": "assistant", "content": text},
-                        {
-                            "role": "user",
-                            "content": (
-                                f"Your reply could not be used: {reason}. Reply again with only "
-                                "the JSON object that matches the schema, nothing else."
-                            ),
-                        },
-                    ]
-                    continue
-                record = self._record(prompt, prompt_version, total, started, attempts=attempts)
-                return Completion(text, parsed, record)
-        except LLMError as exc:
-            self._record(
-                prompt, prompt_version, total, started, attempts=max(attempts, 1), error=type(exc).__name__
-            )
-            raise
-        assert schema is not None
-        self._record(prompt, prompt_version, total, started, attempts=attempts, error="output")
-        raise output_error(schema, text, reason, attempts)
+        async def send(conversation: Sequence[BaseMessage]) -> tuple[str, Usage]:
+            return await self._create(to_openai_messages(conversation), schema)
+
+        return await complete_via(
+            send,
+            messages,
+            schema=schema,
+            model=self._model,
+            prompt=prompt,
+            prompt_version=prompt_version,
+            on_call=self._on_call,
+        )
 
     async def stream(
         self,

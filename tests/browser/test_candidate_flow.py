@@ -41,7 +41,7 @@ def start_interview(page: Any, base: str, plan: str) -> str:
     page.get_by_role("button", name="Start interview").click()
     page.wait_for_url(re.compile(r"/interview/[^/]+$"))
     expect(page.locator("#transcript .msg-interviewer").first).to_be_visible()
-    session_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    session_id: str = page.url.rstrip("/").rsplit("/", 1)[1]
     token = page.evaluate("id => localStorage.getItem('interviewer:token:' + id)", session_id)
     assert token, "the token is kept in localStorage"
     return session_id
@@ -187,7 +187,9 @@ def test_keyboard_only_answer_and_accessible_controls(live_server: str, page: An
     problems.check()
 
 
-def test_chat_page_without_a_token_explains_and_links_home(live_server: str, page: Any, problems: Any) -> None:
+def test_chat_page_without_a_token_explains_and_links_home(
+    live_server: str, page: Any, problems: Any
+) -> None:
     page.goto(f"{live_server}/interview/not-a-session-of-this-browser")
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("does not hold the key")
