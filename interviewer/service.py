@@ -20,6 +20,7 @@ Errors (mapped to HTTP by web/ only):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hmac
 import logging
@@ -41,6 +42,8 @@ from interviewer.store.tables import InterviewSession, TurnRow, utcnow
 log = logging.getLogger("interviewer.service")
 T = TypeVar("T")
 STALE_AFTER = timedelta(seconds=60)
+"""A pending answer no process here is working on, older than this, is taken over (its process died)."""
+WAIT_FOR_REPLY_S = 30.0
 
 
 class ServiceError(Exception):
@@ -97,7 +100,8 @@ class InterviewService:
         self._engine = engine
         self._bank = bank
         self._invite_only = invite_only
-        self._in_flight: set[int] = set()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        """Answers being processed by this process, by turn id (shared by every request that waits)."""
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Database work off the event loop."""
@@ -225,8 +229,9 @@ class InterviewService:
                 return turns, self.public_state(state, pending=pending is not None), pending
 
         turns, state, pending = await self._run(read)
-        if pending is not None and self._is_stale(pending):
-            await self._process(pending.id)
+        if pending is not None and (pending.id in self._tasks or self._is_stale(pending)):
+            with contextlib.suppress(ServiceError, TimeoutError):
+                await asyncio.wait_for(self._process(pending.id), timeout=WAIT_FOR_REPLY_S)
             turns, state, _ = await self._run(read)
         return turns, state
 
@@ -282,7 +287,7 @@ class InterviewService:
             case "duplicate":
                 assert submitted.turn is not None
                 if submitted.turn.status == "pending":
-                    if not self._is_stale(submitted.turn) or submitted.turn.id in self._in_flight:
+                    if submitted.turn.id not in self._tasks and not self._is_stale(submitted.turn):
                         raise Conflict("this answer is still being processed; retry shortly")
                     await self._process(submitted.turn.id)
                 return await self._run(self._stored_reply, session_id, client_msg_id)
@@ -316,65 +321,72 @@ class InterviewService:
         created = (
             turn.created_at if turn.created_at.tzinfo else turn.created_at.replace(tzinfo=utcnow().tzinfo)
         )
-        return turn.id not in self._in_flight and utcnow() - created > STALE_AFTER
+        return turn.id not in self._tasks and utcnow() - created > STALE_AFTER
 
     async def _process(self, turn_id: int) -> None:
+        """Process a pending answer, or join the processing already under way in this process.
+        The work runs in its own task: a client that disconnects does not cancel it."""
+        await asyncio.shield(self._start(turn_id))
+
+    def _start(self, turn_id: int) -> asyncio.Task[None]:
+        task = self._tasks.get(turn_id)
+        if task is None:
+            task = asyncio.create_task(self._process_now(turn_id))
+            self._tasks[turn_id] = task
+            task.add_done_callback(lambda t: (self._tasks.pop(turn_id, None), t.cancelled() or t.exception()))
+        return task
+
+    async def _process_now(self, turn_id: int) -> None:
         """Run the engine on a pending answer and store the outcome (exactly once)."""
-        if turn_id in self._in_flight:
+
+        def load() -> tuple[InterviewSession, TurnRow] | None:
+            with self._db.session() as db:
+                turn = db.get(TurnRow, turn_id)
+                if turn is None or turn.status != "pending":
+                    return None
+                session = repo.get_session(db, session_id=turn.session_id)
+                assert session is not None
+                return session, turn
+
+        loaded = await self._run(load)
+        if loaded is None:
             return
-        self._in_flight.add(turn_id)
+        session, turn = loaded
+        state = SessionState.model_validate(session.state)
+        calls: list[CallRecord] = []
+        token = _calls.set(calls)
         try:
-
-            def load() -> tuple[InterviewSession, TurnRow] | None:
-                with self._db.session() as db:
-                    turn = db.get(TurnRow, turn_id)
-                    if turn is None or turn.status != "pending":
-                        return None
-                    session = repo.get_session(db, session_id=turn.session_id)
-                    assert session is not None
-                    return session, turn
-
-            loaded = await self._run(load)
-            if loaded is None:
-                return
-            session, turn = loaded
-            state = SessionState.model_validate(session.state)
-            calls: list[CallRecord] = []
-            token = _calls.set(calls)
-            try:
-                result = await self._engine.answer(state, turn.content)
-            except SessionCompleted as exc:
-                raise Conflict(str(exc)) from exc
-            except Exception as exc:  # the answer is safe in the database; say so, resume later
-                log.exception("processing turn %s of session %s failed", turn.seq, session.id)
-                raise Unavailable(
-                    "your answer is saved; the interviewer's reply failed — it will be retried"
-                ) from exc
-            finally:
-                _calls.reset(token)
-            new_state = result.state
-            assessment = result.assessment.model_dump(mode="json") if result.assessment else None
-            report = new_state.report.model_dump(mode="json") if new_state.report else None
-
-            def write() -> bool:
-                with self._db.session() as db:
-                    return repo.complete_turn(
-                        db,
-                        session=session,
-                        turn=turn,
-                        expected_version=session.version,
-                        state=new_state.model_dump(mode="json"),
-                        status=new_state.status,
-                        replies=result.messages[1:],
-                        assessment=assessment,
-                        report=report,
-                        calls=calls,
-                    )
-
-            if not await self._run(write):
-                log.info("turn %s of session %s was completed by another worker", turn.seq, session.id)
+            result = await self._engine.answer(state, turn.content)
+        except SessionCompleted as exc:
+            raise Conflict(str(exc)) from exc
+        except Exception as exc:  # the answer is safe in the database; say so, resume later
+            log.exception("processing turn %s of session %s failed", turn.seq, session.id)
+            raise Unavailable(
+                "your answer is saved; the interviewer's reply failed — it will be retried"
+            ) from exc
         finally:
-            self._in_flight.discard(turn_id)
+            _calls.reset(token)
+        new_state = result.state
+        assessment = result.assessment.model_dump(mode="json") if result.assessment else None
+        report = new_state.report.model_dump(mode="json") if new_state.report else None
+
+        def write() -> bool:
+            with self._db.session() as db:
+                return repo.complete_turn(
+                    db,
+                    session=session,
+                    turn=turn,
+                    expected_version=session.version,
+                    state=new_state.model_dump(mode="json"),
+                    status=new_state.status,
+                    replies=result.messages[1:],
+                    assessment=assessment,
+                    report=report,
+                    calls=calls,
+                )
+
+        if not await self._run(write):
+            log.info("turn %s of session %s was completed by another worker", turn.seq, session.id)
 
     async def resume_pending(self) -> int:
         """Process answers left pending by a process that died (called at start-up)."""
@@ -383,11 +395,9 @@ class InterviewService:
             with self._db.session() as db:
                 return [t.id for t in repo.pending_turns(db)]
 
-        done = 0
-        for turn_id in await self._run(find):
-            try:
-                await self._process(turn_id)
-                done += 1
-            except ServiceError:
-                log.warning("could not resume pending turn %s", turn_id)
-        return done
+        tasks = [self._start(turn_id) for turn_id in await self._run(find)]  # registered before any await
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                log.warning("could not resume a pending answer: %s", result)
+        return sum(not isinstance(r, BaseException) for r in results)

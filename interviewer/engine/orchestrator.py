@@ -373,7 +373,8 @@ class Orchestrator:
         if missed:
             parts.append("Worth adding: " + "; ".join(kp.text.strip().rstrip(".") for kp in missed[:2]) + ".")
         if question.references:
-            parts.append("To study: " + ", ".join(f"knowledge/articles/{r}.md" for r in question.references))
+            titles = [self._bank.articles[r].title for r in question.references if r in self._bank.articles]
+            parts.append("To study: " + "; ".join(f"the reference article “{t}”" for t in titles) + ".")
         turn.say(
             Turn(
                 role="interviewer",

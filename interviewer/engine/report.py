@@ -64,12 +64,12 @@ def build_report(state: SessionState, bank: Bank, *, narrative: str = "") -> Rep
         score=round(overall, 2),
         recommendation=recommendation,
         tracks=tracks,
-        narrative=narrative or offline_narrative(tracks),
+        narrative=narrative or offline_narrative(tracks, bank),
         flags=sorted({f for t in tracks for f in t.flags}),
     )
 
 
-def offline_narrative(tracks: list[TrackReport]) -> str:
+def offline_narrative(tracks: list[TrackReport], bank: Bank) -> str:
     lines = []
     for t in tracks:
         verdict = "passed" if t.passed else "not passed yet"
@@ -79,7 +79,9 @@ def offline_narrative(tracks: list[TrackReport]) -> str:
         if t.gaps:
             lines.append("  To work on: " + t.gaps[0].strip())
         if t.study:
-            lines.append("  Read: " + ", ".join(f"knowledge/articles/{s}.md" for s in t.study))
+            lines.append(
+                "  Read: " + "; ".join(bank.articles[s].title for s in t.study if s in bank.articles) + "."
+            )
     return "\n".join(lines)
 
 

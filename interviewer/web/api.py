@@ -174,8 +174,9 @@ async def post_message(
             for event_id, event, data in _events(reply, _after(last_event_id)):
                 yield _sse(event_id, event, data)
         finally:
-            if not task.done():
-                task.cancel()
+            if not task.done():  # the client went away: the turn still completes and is stored
+                ctx.background.add(task)
+                task.add_done_callback(ctx.background.discard)
 
     return StreamingResponse(
         stream(),

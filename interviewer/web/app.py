@@ -5,6 +5,7 @@ process that died. Only this package maps domain errors to HTTP, in the handlers
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -119,9 +120,11 @@ def create_app(
             ),
         )
         app.state.retriever = Retriever(the_bank, the_index)
-        resumed = await service.resume_pending()
-        if resumed:
-            log.info("resumed %d answer(s) left pending by a previous process", resumed)
+        # answers left pending by a process that died: resumed in the background, so that a slow
+        # or absent model does not hold up start-up; a client asking for one joins its processing
+        resume = asyncio.create_task(service.resume_pending())
+        app.state.ctx.background.add(resume)
+        resume.add_done_callback(app.state.ctx.background.discard)
         yield
         if db is None:
             database.dispose()

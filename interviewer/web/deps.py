@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
 
@@ -24,6 +26,8 @@ class Context:
     per_token: RateLimiter
     per_address: RateLimiter
     new_sessions: RateLimiter
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+    """Turns still being processed after their client disconnected (kept referenced)."""
 
 
 def get_context(request: Request) -> Context:

@@ -75,6 +75,7 @@ async def article(slug: str, ctx: Ctx) -> HTMLResponse:
     return HTMLResponse(
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
         f'<link rel="stylesheet" href="/static/app.css"></head><body><main class="article">'
         f'<p><a href="/">← interviewer</a></p>{body}</main></body></html>'
     )

@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # module: Playwright keeps an event loop running until stopped
 def chromium_context() -> Iterator[Any]:
     """One headless Chromium with a fresh, throw-away profile for the whole session."""
     from playwright.sync_api import sync_playwright

@@ -196,3 +196,48 @@ def test_chat_page_without_a_token_explains_and_links_home(
     alert.get_by_role("link", name="Back to the start page").click()
     page.wait_for_url(f"{live_server}/")
     problems.check()
+
+
+def test_lost_reply_is_retried_with_the_same_id_and_a_dead_network_offers_retry(
+    live_server: str, page: Any, problems: Any
+) -> None:
+    start_interview(page, live_server, "python")
+    posts: list[str] = []
+
+    # 1. The server gets the answer but the reply is lost on the way back: the page retries with
+    #    the same client_msg_id and shows the original reply, and nothing is duplicated.
+    def lose_first_reply(route: Any) -> None:
+        posts.append(route.request.post_data_json["client_msg_id"])
+        if len(posts) == 1:
+            route.fetch()  # reaches the server, which processes the answer
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/sessions/*/messages", lose_first_reply)
+    bubble = send(page, "Decorators wrap a function; functools.wraps copies its metadata.")
+    expect(bubble.locator(".msg-status")).to_have_text("sent ✓")
+    assert len(posts) >= 2 and len(set(posts)) == 1, posts
+    page.unroute("**/api/v1/sessions/*/messages")
+    page.reload()
+    expect(page.locator("#transcript .msg-candidate")).to_have_count(1)
+
+    # 2. The network is down: after the automatic retries the answer is marked failed with a
+    #    retry button; once the network is back, retry sends it.
+    page.route("**/api/v1/sessions/*/messages", lambda route: route.abort())
+    box = page.get_by_label("Your answer")
+    box.fill("I don't know")
+    page.get_by_role("button", name="Send").click()
+    failed = page.locator("#transcript .msg-candidate").nth(1)
+    expect(failed.locator(".msg-status")).to_contain_text("failed", timeout=10_000)
+    retry = failed.get_by_role("button", name=re.compile("retry", re.I))
+    expect(retry).to_be_focused()
+    expect(box).to_be_disabled()
+    page.unroute("**/api/v1/sessions/*/messages")
+    retry.press("Enter")
+    expect(failed.locator(".msg-status")).to_have_text("sent ✓")
+    wait_for_turn(page)
+    expect(box).to_be_focused()
+    page.reload()
+    expect(page.locator("#transcript .msg-candidate")).to_have_count(2)
+    problems.check()

@@ -164,7 +164,7 @@ export async function sendAnswer(id, token, content, clientMsgId, handlers = {})
       cache: "no-store",
     });
   } catch {
-    throw new ApiError(0, "The server could not be reached. Your answer was not lost — retry.");
+    throw new ApiError(0, "the server could not be reached");
   }
   if (!res.ok) throw await readError(res);
 

@@ -86,10 +86,18 @@ function formatTime(iso) {
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+/** Show the newest message above the (sticky) answer box; a long one from its start. */
 function scrollToEnd() {
   const last = ui.transcript.lastElementChild;
+  if (!last) return;
   const smooth = session.loaded && !matchMedia("(prefers-reduced-motion: reduce)").matches;
-  if (last) last.scrollIntoView({ block: "end", behavior: smooth ? "smooth" : "auto" });
+  const behavior = smooth ? "smooth" : "auto";
+  const below = ui.form.hidden ? 0 : ui.form.offsetHeight;
+  if (last.offsetHeight > window.innerHeight - below - 32) {
+    last.scrollIntoView({ block: "start", behavior });
+  } else {
+    window.scrollTo({ top: document.documentElement.scrollHeight, behavior });
+  }
 }
 
 // ---- messages ------------------------------------------------------------------------------
