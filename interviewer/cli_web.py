@@ -23,9 +23,12 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
         port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
         workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
         log_level: Annotated[str, typer.Option()] = "info",
+        log_format: Annotated[str, typer.Option(help="json | text")] = "json",
     ) -> None:
-        """Start the web app (API v1 and the candidate pages)."""
+        """Start the web app (API v1 and the candidate pages); logs are JSON lines on stderr."""
         import uvicorn
+
+        from interviewer.web.observability import configure_logging
 
         settings_factory()  # fail early, with a clear message, on a bad configuration
         out.print(
@@ -38,6 +41,7 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
             port=port,
             workers=workers,
             log_level=log_level,
+            log_config=configure_logging(level=log_level, fmt=log_format),
             proxy_headers=False,
             timeout_graceful_shutdown=10,
         )

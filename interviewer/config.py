@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         default=False, description="take the client address from X-Forwarded-For"
     )
 
+    # --- review ------------------------------------------------------------------------
+    calibration_min_kappa: float = Field(
+        default=0.6, ge=-1, le=1, description="below this machine-evaluator kappa, calibration warns"
+    )
+
     # --- tokens ------------------------------------------------------------------------
     tokenizer_encoding: Literal["o200k_base", "cl100k_base"] = "o200k_base"
     prompt_token_budget: int = Field(default=4000, ge=500, le=200_000)

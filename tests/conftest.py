@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,35 @@ def full_index(full_data_dir: Path, bank: Bank, embedder: LocalMiniLM) -> Iterat
 @pytest.fixture(scope="session")
 def retriever(bank: Bank, full_index: VectorIndex) -> Retriever:
     return Retriever(bank, full_index)
+
+
+# --- databases: SQLite and PostgreSQL ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL server for the session (see tests/pg.py). Where none can be started
+    the PostgreSQL tests fail in CI (`CI` set) and are skipped, with the reason, elsewhere."""
+    from tests import pg
+
+    try:
+        server = pg.start_server()
+    except pg.PostgresUnavailable as exc:
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"PostgreSQL is required in CI and could not be started: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    with request.getfixturevalue("postgres").database() as url:
+        yield url
 
 
 # --- engine fixtures ------------------------------------------------------------------------

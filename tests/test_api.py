@@ -1,6 +1,7 @@
-"""API v1 through the real app (TestClient, a real SQLite file, the real index, offline engine):
-the contract in DESIGN.md, idempotency, the 409s, server-sent events with resume, restart
-recovery, ownership, roles, rate limits and bad input."""
+"""API v1 through the real app (TestClient, the real index, offline engine), each test on a
+SQLite file and on PostgreSQL (the `database_url` fixture): the contract in DESIGN.md,
+idempotency, the 409s, server-sent events with resume, restart recovery, ownership, roles, rate
+limits and bad input."""
 
 from __future__ import annotations
 
@@ -21,20 +22,23 @@ from interviewer.web.app import create_app
 from tests.conftest import KNOWLEDGE, ROOT
 
 
-def make_client(tmp: Path, bank: Bank, index: VectorIndex, **overrides: Any) -> TestClient:
+def make_client(
+    tmp: Path, bank: Bank, index: VectorIndex, database_url: str | None = None, **overrides: Any
+) -> TestClient:
     settings = Settings(
         _env_file=None,
         data_dir=tmp,
         knowledge_dir=KNOWLEDGE,  # type: ignore[call-arg]
         prompts_dir=ROOT / "prompts",
+        database_url=database_url,
         **overrides,
     )
     return TestClient(create_app(settings, bank=bank, index=index, offline_only=True))
 
 
 @pytest.fixture
-def client(tmp_path: Path, bank: Bank, full_index: VectorIndex) -> Iterator[TestClient]:
-    with make_client(tmp_path, bank, full_index) as c:
+def client(tmp_path: Path, bank: Bank, full_index: VectorIndex, database_url: str) -> Iterator[TestClient]:
+    with make_client(tmp_path, bank, full_index, database_url) as c:
         yield c
 
 
@@ -150,8 +154,10 @@ def test_sse_stream_and_resume_with_last_event_id(client: TestClient) -> None:
     assert [e[0] for e in seen + rest] == [e[0] for e in events if e[1] != "accepted"]  # no gap, no duplicate
 
 
-def test_pending_answer_is_resumed_after_restart(tmp_path: Path, bank: Bank, full_index: VectorIndex) -> None:
-    with make_client(tmp_path, bank, full_index) as c:
+def test_pending_answer_is_resumed_after_restart(
+    tmp_path: Path, bank: Bank, full_index: VectorIndex, database_url: str
+) -> None:
+    with make_client(tmp_path, bank, full_index, database_url) as c:
         sid, auth, _ = start(c)
         db = Database.from_settings(c.app.state.ctx.settings)  # type: ignore[attr-defined]
     # the process "died" right after committing an answer
@@ -163,7 +169,9 @@ def test_pending_answer_is_resumed_after_restart(tmp_path: Path, bank: Bank, ful
             content="Generators are lazy iterators.",
             body_hash=repo.sha256("Generators are lazy iterators."),
         )
-    with make_client(tmp_path, bank, full_index) as c:  # restart: start-up resumes pending answers
+    db.dispose()
+    # restart: start-up resumes pending answers
+    with make_client(tmp_path, bank, full_index, database_url) as c:
         messages = transcript(c, sid, auth)
         assert (
             messages[2]["content"] == "Generators are lazy iterators."
@@ -241,8 +249,10 @@ def test_unknown_session_id_shapes_are_404(client: TestClient) -> None:
         assert client.get(f"/api/v1/sessions/{sid}", headers=auth).status_code == 404
 
 
-def test_staff_roles_and_invites(tmp_path: Path, bank: Bank, full_index: VectorIndex) -> None:
-    with make_client(tmp_path, bank, full_index, invite_only=True) as c:
+def test_staff_roles_and_invites(
+    tmp_path: Path, bank: Bank, full_index: VectorIndex, database_url: str
+) -> None:
+    with make_client(tmp_path, bank, full_index, database_url, invite_only=True) as c:
         db: Database = c.app.state.ctx.db  # type: ignore[attr-defined]
         from interviewer.web.security import hash_password
 
@@ -297,8 +307,8 @@ def test_staff_roles_and_invites(tmp_path: Path, bank: Bank, full_index: VectorI
         )
 
 
-def test_rate_limit_per_token(tmp_path: Path, bank: Bank, full_index: VectorIndex) -> None:
-    with make_client(tmp_path, bank, full_index, answers_per_minute=1) as c:
+def test_rate_limit_per_token(tmp_path: Path, bank: Bank, full_index: VectorIndex, database_url: str) -> None:
+    with make_client(tmp_path, bank, full_index, database_url, answers_per_minute=1) as c:
         sid, auth, _ = start(c)
         codes = [send(c, sid, auth, "I don't know").status_code for _ in range(8)]
         assert 429 in codes

@@ -180,16 +180,17 @@ class Assessor:
         track_title: str,
     ) -> Assessment:
         text = candidate_text(exchanges)
-        findings = guard.detect(text)
+        findings = await asyncio.to_thread(guard.detect, text)
         clean = guard.without_flagged(text) if findings else text
-        offline = await asyncio.to_thread(self._offline.assess, question, clean, rubric)
+        # the offline scorer (CPU-bound) runs off the event loop, beside the model call
+        offline_task = asyncio.ensure_future(asyncio.to_thread(self._offline.assess, question, clean, rubric))
         notes: list[str] = []
-        result = offline
+        model_result: Assessment | None = None
         model_flag = False
         if self._model is not None:
-            references, pitfalls = self._grounding(question)
+            references, pitfalls = await asyncio.to_thread(self._grounding, question)
             try:
-                result, model_flag = await self._model.assess(
+                model_result, model_flag = await self._model.assess(
                     question,
                     exchanges,
                     rubric,
@@ -206,6 +207,8 @@ class Assessor:
                 notes.append(
                     f"model scorer unavailable ({type(exc).__name__}); offline scorer used for this answer"
                 )
+        offline = await offline_task
+        result = model_result or offline
         flags = list(result.flags)
         if findings or model_flag:
             flags.append("prompt_injection")

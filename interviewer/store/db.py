@@ -3,16 +3,19 @@
 SQLite by default (a file in the data folder, WAL journal, `synchronous=FULL` so that a committed
 answer survives a killed process or a power cut), PostgreSQL via `DATABASE_URL` with the same
 code. Migrations are an ordered, named list applied at start-up and recorded in
-`schema_migrations` (as simonw/llm does): a migration runs once, in order, in a transaction.
+`schema_migrations` (as simonw/llm does): a migration runs once, in order, in a transaction,
+under a lock (several workers starting at once on one database do not race).
 """
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.config import Settings
@@ -26,46 +29,104 @@ def database_url(settings: Settings) -> str:
     return f"sqlite:///{Path(settings.data_dir).resolve() / 'interviewer.db'}"
 
 
+def normalize_url(url: str) -> str:
+    """`postgresql://` and `postgres://` (what hosting providers hand out) mean psycopg 3 here:
+    SQLAlchemy's default PostgreSQL driver is psycopg2, which is not a dependency."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def _wal(cursor: Any) -> None:
+    """Switch a new database file to WAL (a no-op once it is). The switch needs the file to itself
+    and SQLite does not wait for it: workers opening a new file at once retry for a while."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            _wal(cursor)
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def _create(conn: Connection, *names: str) -> None:
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables[n] for n in names])
+
+
 def _initial(conn: Connection) -> None:
-    Base.metadata.create_all(
-        conn, tables=[t for n, t in Base.metadata.tables.items() if n != "schema_migrations"]
+    _create(
+        conn,
+        "users",
+        "staff_sessions",
+        "track_versions",
+        "invites",
+        "sessions",
+        "turns",
+        "assessments",
+        "reports",
+        "model_calls",
+        "audit_log",
     )
+
+
+def _overrides_and_recommendations(conn: Connection) -> None:
+    _create(conn, "overrides", "recommendations")
 
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
+    ("0002_overrides_and_recommendations", _overrides_and_recommendations),
 ]
 
 
+MIGRATION_LOCK = 7_142_025_001
+"""PostgreSQL advisory lock key held while migrating (any constant, the same in every process)."""
+
+
+def _lock_for_migration(conn: Connection) -> None:
+    """Serialise migrations between processes starting at once (several workers on one database):
+    the second waits for the first, then finds everything applied."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, taken before reading the schema
+
+
 def migrate(engine: Engine) -> list[str]:
-    """Apply the migrations not applied yet; returns their names."""
+    """Apply the migrations not applied yet, in one transaction; returns their names."""
     applied: list[str] = []
-    with engine.begin() as conn:
+    with engine.connect() as conn:
+        _lock_for_migration(conn)
         SchemaMigration.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
-    for name, step in MIGRATIONS:
-        with engine.begin() as conn:
-            if conn.execute(select(SchemaMigration.name).where(SchemaMigration.name == name)).first():
+        done = set(conn.scalars(select(SchemaMigration.name)))
+        for name, step in MIGRATIONS:
+            if name in done:
                 continue
             step(conn)
             conn.execute(SchemaMigration.__table__.insert().values(name=name))  # type: ignore[attr-defined]
             applied.append(name)
+        conn.commit()
     return applied
 
 
@@ -73,8 +134,8 @@ class Database:
     """The engine and a session factory; `migrate()` is called by the app at start-up."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = make_engine(url)
+        self.url = normalize_url(url)
+        self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
@@ -95,5 +156,13 @@ class Database:
             conn.exec_driver_sql("SELECT 1")
         return True
 
-    def dispose(self) -> None:
+    def dispose(self, *, wait_s: float = 5.0) -> None:
+        """Close the pool's connections. Database work still running in a thread (a request or a
+        background task finishing while the app shuts down) gets up to `wait_s` to hand its
+        connection back first: one checked out across the dispose would be dropped unclosed
+        (psycopg then warns, and the server keeps the session until it notices)."""
+        pool: Any = self.engine.pool
+        deadline = time.monotonic() + wait_s
+        while hasattr(pool, "checkedout") and pool.checkedout() > 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.engine.dispose()

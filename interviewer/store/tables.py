@@ -158,6 +158,42 @@ class AuditLog(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class Override(Base):
+    """An evaluator's correction of one score (a rubric criterion of a main question, or its
+    overall score). Rows are never updated: the latest per (session, question, criterion) wins,
+    the earlier ones are the trail."""
+
+    __tablename__ = "overrides"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    track: Mapped[str] = mapped_column(String(40))
+    criterion: Mapped[str] = mapped_column(String(80))  # a rubric criterion id, or "overall"
+    machine_score: Mapped[float] = mapped_column()
+    old_score: Mapped[float] = mapped_column()
+    """The effective score just before this override (the machine's, or an earlier override)."""
+    new_score: Mapped[float] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    actor: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (Index("ix_overrides_session", "session_id"),)
+
+
+class Recommendation(Base):
+    """An evaluator's final recommendation for a session; the latest row wins."""
+
+    __tablename__ = "recommendations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    recommendation: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    actor: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (Index("ix_recommendations_session", "session_id"),)
+
+
 class SchemaMigration(Base):
     __tablename__ = "schema_migrations"
     name: Mapped[str] = mapped_column(String(120), primary_key=True)

@@ -14,30 +14,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from interviewer.service import Reply
 from interviewer.store import repo
-from interviewer.web.deps import Context, client_address, get_context
+from interviewer.web.deps import Context, bearer, client_address, get_context, rate_limit, require_staff
 from interviewer.web.input import Answer, BadInput, CreateInvite, Login, StartSession, parse_body
 from interviewer.web.security import new_token, verify_password
 
 router = APIRouter(prefix="/api/v1")
 Ctx = Annotated[Context, Depends(get_context)]
 CHUNK = 24
-
-
-def _bearer(authorization: str | None) -> str:
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise BadInput(401, "missing bearer token (Authorization: Bearer <token>)")
-    token = authorization[7:].strip()
-    if not token or len(token) > 200:
-        raise BadInput(401, "malformed bearer token")
-    return token
-
-
-def _limit(ctx: Context, request: Request, *, token: str | None = None) -> None:
-    wait = ctx.per_address.check(client_address(request, ctx.settings.trust_proxy_headers))
-    if not wait and token is not None:
-        wait = ctx.per_token.check(repo.sha256(token))
-    if wait:
-        raise BadInput(429, f"too many requests; retry in {wait:.0f} s")
 
 
 @router.get("/plans", summary="Interview plans a candidate can start")
@@ -69,8 +52,8 @@ async def start_session(request: Request, ctx: Ctx) -> dict[str, Any]:
 async def get_session(
     session_id: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
-    token = _bearer(authorization)
-    _limit(ctx, request)
+    token = bearer(authorization)
+    rate_limit(ctx, request)
     messages, state = await ctx.service.transcript(session_id=session_id, token=token)
     return {"session_id": session_id, "state": state, "messages": messages}
 
@@ -79,8 +62,8 @@ async def get_session(
 async def get_report(
     session_id: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
-    token = _bearer(authorization)
-    _limit(ctx, request)
+    token = bearer(authorization)
+    rate_limit(ctx, request)
     return await ctx.service.report(session_id=session_id, token=token)
 
 
@@ -128,9 +111,9 @@ async def post_message(
     accept: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Response:
-    token = _bearer(authorization)
+    token = bearer(authorization)
     body = await parse_body(request, Answer)
-    _limit(ctx, request, token=token)
+    rate_limit(ctx, request, token=token)
     if not accept or "text/event-stream" not in accept:
         reply = await ctx.service.answer(
             session_id=session_id, token=token, content=body.content, client_msg_id=body.client_msg_id
@@ -191,7 +174,7 @@ async def post_message(
 @router.post("/auth/login", summary="HR / evaluator login: returns a bearer token")
 async def login(request: Request, ctx: Ctx) -> dict[str, Any]:
     body = await parse_body(request, Login)
-    _limit(ctx, request)
+    rate_limit(ctx, request)
 
     def check() -> dict[str, Any]:
         with ctx.db.session() as db:
@@ -212,22 +195,11 @@ async def login(request: Request, ctx: Ctx) -> dict[str, Any]:
     return await asyncio.to_thread(check)
 
 
-def _staff(ctx: Context, authorization: str | None, *roles: str) -> Any:
-    token = _bearer(authorization)
-    with ctx.db.session() as db:
-        user = repo.staff_user(db, token_hash=repo.sha256(token))
-    if user is None:
-        raise BadInput(401, "not logged in, or the login expired")
-    if user.role not in roles:
-        raise BadInput(403, "your role may not do this")
-    return user
-
-
 @router.post("/invites", status_code=201, summary="HR: create a one-time invite code bound to a plan")
 async def create_invite(
     request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
-    user = await asyncio.to_thread(_staff, ctx, authorization, "hr")
+    user = await asyncio.to_thread(require_staff, ctx, authorization, "hr")
     body = await parse_body(request, CreateInvite)
     if body.plan not in ctx.bank.plans:
         raise BadInput(422, f"no interview plan {body.plan!r}")
@@ -264,7 +236,7 @@ async def create_invite(
 
 @router.post("/auth/logout", status_code=204, summary="Revoke the current staff token")
 async def logout(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Response:
-    token = _bearer(authorization)
+    token = bearer(authorization)
 
     def revoke() -> None:
         from sqlalchemy import update

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,12 +25,14 @@ from interviewer.bank.loader import Bank
 from interviewer.config import Settings, load_settings
 from interviewer.engine import build_engine
 from interviewer.engine.orchestrator import EngineError, UnknownPlan
-from interviewer.llm.base import ChatModel
+from interviewer.llm.base import CallRecord, ChatModel
 from interviewer.service import Conflict, Forbidden, InterviewService, NotFound, Unavailable, collect_call
 from interviewer.store.db import Database
-from interviewer.web import api, pages
+from interviewer.store.tables import InterviewSession
+from interviewer.web import api, pages, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES, BadInput
+from interviewer.web.observability import Observe, count_active_sessions_with, metrics_payload, observe_call
 from interviewer.web.security import SECURITY_HEADERS, RateLimiter
 
 log = logging.getLogger("interviewer.web")
@@ -96,7 +99,11 @@ def create_app(
         if the_model is None and not offline_only:
             from interviewer.engine import make_model
 
-            the_model = make_model(settings, on_call=collect_call)
+            def on_call(record: CallRecord) -> None:
+                collect_call(record)
+                observe_call(record)
+
+            the_model = make_model(settings, on_call=on_call)
         engine = build_engine(
             settings, model=the_model, bank=the_bank, index=the_index, offline_only=the_model is None
         )
@@ -120,6 +127,19 @@ def create_app(
             ),
         )
         app.state.retriever = Retriever(the_bank, the_index)
+
+        def active_sessions() -> int:
+            with database.session() as db_session:
+                return int(
+                    db_session.scalar(
+                        select(func.count())
+                        .select_from(InterviewSession)
+                        .where(InterviewSession.status == "active")
+                    )
+                    or 0
+                )
+
+        count_active_sessions_with(active_sessions)
         # answers left pending by a process that died: resumed in the background, so that a slow
         # or absent model does not hold up start-up; a client asking for one joins its processing
         resume = asyncio.create_task(service.resume_pending())
@@ -136,6 +156,7 @@ def create_app(
         description="An AI mock interviewer for Senior Python Developer roles. API v1.",
     )
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(Observe)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -189,6 +210,11 @@ def create_app(
     async def engine_error(_: Request, exc: EngineError) -> JSONResponse:
         return _error(500, "the interview engine failed; your answer is saved")
 
+    @app.get("/metrics", summary="Prometheus metrics (text format)")
+    async def metrics() -> Response:
+        body, content_type = metrics_payload()
+        return Response(body, media_type=content_type)
+
     @app.get("/healthz", include_in_schema=True, summary="Process alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -214,6 +240,7 @@ def create_app(
         )
 
     app.include_router(api.router)
+    app.include_router(review.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC, check_dir=False), name="static")
     return app

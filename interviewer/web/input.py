@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -120,3 +120,33 @@ class CreateInvite(_Strict):
     mode: str = Field(default="assessment", pattern=r"^(practice|assessment)$")
     show_report: bool = True
     ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
+
+
+def _free_text(value: str, *, min_chars: int) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain NUL or control characters")
+    if len(value.strip()) < min_chars:
+        raise ValueError(f"needs at least {min_chars} characters besides spaces")
+    return value.strip()
+
+
+class ScoreOverride(_Strict):
+    question_id: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+    criterion: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+    score: float = Field(ge=1, le=5, allow_inf_nan=False)
+    reason: str = Field(min_length=5, max_length=2000)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        return _free_text(value, min_chars=5)
+
+
+class FinalRecommendation(_Strict):
+    recommendation: Literal["strong hire", "hire", "no hire", "strong no hire"]
+    note: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("note")
+    @classmethod
+    def _note(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else _free_text(value, min_chars=1)
