@@ -104,9 +104,10 @@ class PostgresServer:
             self._stop = None
 
 
-def _run_as(user: str | None, argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+def _run_as(user: str | None, argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a server tool, as `user` when given (from a folder that user may enter)."""
     command = ["runuser", "-u", user, "--", *argv] if user else argv
-    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=60, **kwargs)  # type: ignore[call-overload,no-any-return]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=90, cwd=cwd)
 
 
 def _local_server() -> Iterator[str]:
@@ -130,47 +131,19 @@ def _local_server() -> Iterator[str]:
     data, log = root / "data", root / "server.log"
     started = False
     try:
-        init = _run_as(
-            user,
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "--no-sync",
-            ],
-        )
+        initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
+        init = _run_as(user, [*initdb, "-E", "UTF8", "--no-locale", "--no-sync"], root)
         if init.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {(init.stderr or init.stdout).strip()[-800:]}")
         last = ""
         for _ in range(3):  # the free port may be taken between choosing and binding it
             port = _free_port()
             options = (
-                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200 "
+                "-c shared_buffers=32MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             )
-            start = _run_as(
-                user,
-                [
-                    str(bindir / "pg_ctl"),
-                    "-D",
-                    str(data),
-                    "-l",
-                    str(log),
-                    "-o",
-                    options,
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                ],
-            )
+            pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options]
+            start = _run_as(user, [*pg_ctl, "-w", "-t", "60", "start"], root)
             if start.returncode == 0:
                 started = True
                 break
@@ -180,7 +153,7 @@ def _local_server() -> Iterator[str]:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
         if started:
-            _run_as(user, [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
+            _run_as(user, [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], root)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -146,6 +146,10 @@ def create_app(
         app.state.ctx.background.add(resume)
         resume.add_done_callback(app.state.ctx.background.discard)
         yield
+        # stop background work (resumed answers, turns whose client left) before the database goes
+        for task in list(app.state.ctx.background):
+            task.cancel()
+        await asyncio.gather(*app.state.ctx.background, return_exceptions=True)
         if db is None:
             database.dispose()
 
