@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     answers_per_minute: int = Field(default=30, ge=1, le=10_000, description="per session token")
     requests_per_minute: int = Field(default=300, ge=1, le=100_000, description="per client address")
     sessions_per_minute: int = Field(default=20, ge=1, le=10_000, description="new sessions per address")
+    max_active_turns: int = Field(
+        default=64,
+        ge=0,
+        le=100_000,
+        description="turns processed at once per process; beyond: 503 (0 = no cap)",
+    )
     staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     trust_proxy_headers: bool = Field(
         default=False, description="take the client address from X-Forwarded-For"

@@ -14,6 +14,7 @@ Errors (mapped to HTTP by web/ only):
     ├── Conflict        same client_msg_id with another body; answer while one is pending;
     │                   answering a finished interview; report before the end (409)
     ├── Forbidden       invite-only without a valid invite; report hidden by HR (403)
+    ├── Overloaded      more turns in progress than this process admits; nothing was taken (503)
     └── Unavailable     the answer is saved but could not be processed now (503)
 """
 
@@ -62,6 +63,10 @@ class Forbidden(ServiceError):
     pass
 
 
+class Overloaded(ServiceError):
+    """At capacity: the answer was NOT taken; the client retries later (503 + Retry-After)."""
+
+
 class Unavailable(ServiceError):
     pass
 
@@ -95,7 +100,16 @@ def message_json(row: TurnRow) -> dict[str, Any]:
 
 
 class InterviewService:
-    def __init__(self, *, db: Database, engine: Orchestrator, bank: Bank, invite_only: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        engine: Orchestrator,
+        bank: Bank,
+        invite_only: bool = False,
+        max_active_turns: int = 0,
+    ) -> None:
+        self._max_active = max_active_turns
         self._db = db
         self._engine = engine
         self._bank = bank
@@ -261,6 +275,11 @@ class InterviewService:
         on_accepted: Callable[[int], Any] | None = None,
     ) -> Reply:
         body_hash = repo.sha256(content)
+        if self._max_active and len(self._tasks) >= self._max_active:
+            raise Overloaded(
+                "the interviewer is at capacity right now; your answer was not taken — "
+                "send it again in a few seconds"
+            )
 
         def submit() -> repo.Submitted:
             with self._db.session() as db:

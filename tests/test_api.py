@@ -339,3 +339,18 @@ def test_articles_render_escaped(client: TestClient) -> None:
     r = client.get("/articles/concurrency-in-python")
     assert r.status_code == 200 and "<h1>" in r.text and "<script" not in r.text
     assert client.get("/articles/nope").status_code == 404
+
+
+def test_sheds_load_beyond_capacity_without_taking_the_answer(
+    tmp_path: Path, bank: Bank, full_index: VectorIndex
+) -> None:
+    with make_client(tmp_path, bank, full_index, max_active_turns=1) as c:
+        sid, auth, _ = start(c)
+        before = transcript(c, sid, auth)
+        c.app.state.ctx.service._tasks[-1] = object()  # type: ignore[attr-defined]  # one turn in progress
+        r = send(c, sid, auth, "An answer that arrives while the worker is full.")
+        assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
+        assert "not taken" in r.json()["detail"]
+        assert transcript(c, sid, auth) == before  # nothing was committed
+        del c.app.state.ctx.service._tasks[-1]  # type: ignore[attr-defined]
+        assert send(c, sid, auth, "An answer that arrives while the worker is full.").status_code == 200

@@ -26,7 +26,15 @@ from interviewer.config import Settings, load_settings
 from interviewer.engine import build_engine
 from interviewer.engine.orchestrator import EngineError, UnknownPlan
 from interviewer.llm.base import CallRecord, ChatModel
-from interviewer.service import Conflict, Forbidden, InterviewService, NotFound, Unavailable, collect_call
+from interviewer.service import (
+    Conflict,
+    Forbidden,
+    InterviewService,
+    NotFound,
+    Overloaded,
+    Unavailable,
+    collect_call,
+)
 from interviewer.store.db import Database
 from interviewer.store.tables import InterviewSession
 from interviewer.web import api, pages, review
@@ -108,7 +116,11 @@ def create_app(
             settings, model=the_model, bank=the_bank, index=the_index, offline_only=the_model is None
         )
         service = InterviewService(
-            db=database, engine=engine, bank=the_bank, invite_only=settings.invite_only
+            db=database,
+            engine=engine,
+            bank=the_bank,
+            invite_only=settings.invite_only,
+            max_active_turns=settings.max_active_turns,
         )
         app.state.ctx = Context(
             settings=settings,
@@ -205,6 +217,10 @@ def create_app(
     @app.exception_handler(UnknownPlan)
     async def unknown_plan(_: Request, exc: UnknownPlan) -> JSONResponse:
         return _error(422, str(exc))
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(_: Request, exc: Overloaded) -> JSONResponse:
+        return _error(503, str(exc), {"Retry-After": "3"})
 
     @app.exception_handler(Unavailable)
     async def unavailable(_: Request, exc: Unavailable) -> JSONResponse:
