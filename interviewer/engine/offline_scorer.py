@@ -25,8 +25,9 @@ Evidence for every criterion is the answer's own sentences, verbatim.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,10 @@ class _QuestionVectors:
     claim_baseline: Vectors  # per pitfall: how close the model answer gets to the claim
 
 
+_SHARED_VECTORS: OrderedDict[str, _QuestionVectors] = OrderedDict()
+_SHARED_LOCK = threading.RLock()
+
+
 @dataclass(frozen=True)
 class Coverage:
     key_point: str
@@ -77,15 +82,30 @@ class Coverage:
 class OfflineScorer:
     def __init__(self, embedder: Embedder, *, cache_size: int = 512) -> None:
         self._embedder = embedder
-        self._cache: OrderedDict[str, _QuestionVectors] = OrderedDict()
+        # shared by every scorer of the process using the same embedding model: an app (or a test
+        # suite) that builds several engines prepares each question once
+        self._cache = _SHARED_VECTORS
+        self._lock = _SHARED_LOCK
         self._cache_size = cache_size
 
+    def warm(self, questions: Iterable[Question]) -> int:
+        """Compute the questions' own vectors ahead of the first answers (start-up)."""
+        n = 0
+        for q in questions:
+            self._vectors(q)
+            n += 1
+        return n
+
     def _vectors(self, q: Question) -> _QuestionVectors:
-        key = q.model_dump_json()
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
+        key = f"{self._embedder.name}:{q.model_dump_json()}"
+        with self._lock:  # concurrent misses on one question compute it once
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+            return self._compute(q, key)
+
+    def _compute(self, q: Question, key: str) -> _QuestionVectors:
         model_sents = sentences(q.model_answer) or [q.model_answer]
         texts = [
             q.question,

@@ -91,6 +91,12 @@ class Orchestrator:
         self._model = model
 
     # --- public surface ------------------------------------------------------------------
+    def warm_up(self) -> int:
+        """CPU-heavy preparation ahead of the first turns: the tokenizer and every bank question's
+        vectors for the offline scorer (run it in a thread at start-up)."""
+        self._counter.count("warm-up")
+        return self._assessor.warm(self._bank.questions.values())
+
     def plan(self, plan_id: str | None) -> Plan:
         plan_id = plan_id or "full"
         plan = self._bank.plans.get(plan_id)

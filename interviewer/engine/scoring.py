@@ -13,7 +13,7 @@ offline score of its text with the flagged sentences removed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -170,6 +170,10 @@ class Assessor:
     @property
     def uses_model(self) -> bool:
         return self._model is not None
+
+    def warm(self, questions: Iterable[Question]) -> int:
+        """Prepare the offline scorer's per-question vectors (CPU work; call off the event loop)."""
+        return self._offline.warm(questions)
 
     async def assess(
         self,

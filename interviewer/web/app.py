@@ -155,8 +155,10 @@ def create_app(
         # answers left pending by a process that died: resumed in the background, so that a slow
         # or absent model does not hold up start-up; a client asking for one joins its processing
         resume = asyncio.create_task(service.resume_pending())
-        app.state.ctx.background.add(resume)
-        resume.add_done_callback(app.state.ctx.background.discard)
+        warm = asyncio.create_task(asyncio.to_thread(engine.warm_up))  # first answers do not pay it
+        for task in (resume, warm):
+            app.state.ctx.background.add(task)
+            task.add_done_callback(app.state.ctx.background.discard)
         yield
         # stop background work (resumed answers, turns whose client left) before the database goes
         for task in list(app.state.ctx.background):
