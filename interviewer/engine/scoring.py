@@ -166,6 +166,7 @@ class Assessor:
         self._offline = offline
         self._model = model_scorer
         self._retriever = retriever
+        self._grounding_cache: dict[str, tuple[list[str], list[str]]] = {}
 
     @property
     def uses_model(self) -> bool:
@@ -253,7 +254,18 @@ class Assessor:
 
     def _grounding(self, question: Question) -> tuple[list[str], list[str]]:
         """Reference passages for the question, and its pitfalls — for a question that is not in
-        the bank (or has none), the closest bank questions lend theirs."""
+        the bank (or has none), the closest bank questions lend theirs. They depend only on the
+        question, so they are computed once per question (an answer's follow-ups reuse them)."""
+        key = question.model_dump_json()
+        cached = self._grounding_cache.get(key)
+        if cached is None:
+            cached = self._ground(question)
+            if len(self._grounding_cache) >= 1024:
+                self._grounding_cache.pop(next(iter(self._grounding_cache)))
+            self._grounding_cache[key] = cached
+        return list(cached[0]), list(cached[1])
+
+    def _ground(self, question: Question) -> tuple[list[str], list[str]]:
         pitfalls = [f"{p.id}: {p.claim}" for p in question.pitfalls]
         references: list[str] = []
         if self._retriever is None:
