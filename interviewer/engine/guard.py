@@ -407,11 +407,6 @@ def _spans(text: str) -> list[str]:
     return [span for span in re.split(r"(?<=[.!?])\s+|\n", text) if span.strip()]
 
 
-def flagged_spans(text: str) -> list[str]:
-    """Sentences/lines of `text` that carry a finding."""
-    return [span for span in _spans(text) if detect(span)]
-
-
 def without_flagged(text: str) -> str:
     """`text` with the flagged sentences removed — and the span right after each, where a payload
     split across a line break continues — : what is scored when an answer is flagged."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from interviewer.domain import Question
+from interviewer.engine.state import said_key
 from interviewer.engine.text import content_words, normalize
 
 MAX_WORDS = 110
@@ -104,6 +105,6 @@ def acceptable(
         return False
     if not report and _GRADING_TALK.search(text):
         return False
-    if " ".join(text.split()).casefold() in already_said:
+    if said_key(text) in already_said:
         return False
     return question is None or not leaks(text, question)

@@ -26,7 +26,7 @@ from interviewer.engine.classify import classify
 from interviewer.engine.prompts import PromptLibrary
 from interviewer.engine.report import build_report, results_text
 from interviewer.engine.scoring import Assessor, Exchange, render_transcript
-from interviewer.engine.state import ExchangeRecord, QuestionState, SessionState, TrackState, Turn
+from interviewer.engine.state import ExchangeRecord, QuestionState, SessionState, TrackState, Turn, said_key
 from interviewer.llm.base import ChatModel
 from interviewer.llm.errors import LLMError
 from interviewer.llm.tokens import TokenCounter
@@ -352,7 +352,7 @@ class Orchestrator:
 
     def _nudge(self, turn: _Turn, qs: QuestionState, question: Question, kind: str) -> None:
         text = msg.nudge(kind, qs.nudges, question.question)
-        if " ".join(text.split()).casefold() in turn.state.interviewer_texts():
+        if said_key(text) in turn.state.interviewer_texts():
             text = msg.nudge(kind, qs.nudges + 1, question.question)
         qs.nudges += 1
         turn.say(

@@ -111,4 +111,9 @@ class SessionState(BaseModel):
         return track.questions[-1] if track and track.questions else None
 
     def interviewer_texts(self) -> set[str]:
-        return {" ".join(t.content.split()).casefold() for t in self.turns if t.role == "interviewer"}
+        return {said_key(t.content) for t in self.turns if t.role == "interviewer"}
+
+
+def said_key(text: str) -> str:
+    """How two interviewer messages are compared for "already said": whitespace and case folded."""
+    return " ".join(text.split()).casefold()

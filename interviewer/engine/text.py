@@ -25,13 +25,6 @@ use used using like really actually basically just thing things way lot well
 """.split()
 )
 
-NEGATIONS = frozenset(
-    """
-no not never none nothing neither nor without cannot can't don't doesn't isn't aren't won't
-wouldn't shouldn't didn't
-""".split()
-)
-
 
 def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)

@@ -38,7 +38,9 @@ async def plans(ctx: Ctx) -> dict[str, Any]:
 async def start_session(request: Request, ctx: Ctx) -> dict[str, Any]:
     wait = ctx.new_sessions.check(client_address(request, ctx.settings.trust_proxy_headers))
     if wait:
-        raise BadInput(429, f"too many new interviews from this address; retry in {wait:.0f} s")
+        raise BadInput(
+            429, f"too many new interviews from this address; retry in {wait:.0f} s", retry_after=int(wait)
+        )
     body = await parse_body(request, StartSession, allow_empty=True)
     session_id, token, messages, state = await ctx.service.start(
         plan=body.plan,

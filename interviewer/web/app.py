@@ -77,6 +77,17 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str | None]] = {
+    NotFound: (404, None),
+    Conflict: (409, None),
+    Forbidden: (403, None),
+    UnknownPlan: (422, None),
+    Overloaded: (503, "3"),
+    Unavailable: (503, "5"),
+}
+"""The one place domain errors become HTTP statuses (with a Retry-After where a retry helps)."""
+
+
 def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
@@ -185,11 +196,7 @@ def create_app(
 
     @app.exception_handler(BadInput)
     async def bad_input(_: Request, exc: BadInput) -> JSONResponse:
-        retry = (
-            {"Retry-After": exc.detail.split("retry in ")[-1].split()[0]}
-            if exc.status == 429 and isinstance(exc.detail, str) and "retry in" in exc.detail
-            else None
-        )
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
         return _error(exc.status, exc.detail, retry)
 
     @app.exception_handler(RequestValidationError)
@@ -204,29 +211,14 @@ def create_app(
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, exc.detail)
 
-    @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return _error(404, str(exc))
+    for error, (status, retry_after) in DOMAIN_ERRORS.items():
 
-    @app.exception_handler(Conflict)
-    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
-        return _error(409, str(exc))
+        async def domain_error(
+            _: Request, exc: Exception, status: int = status, retry_after: str | None = retry_after
+        ) -> JSONResponse:
+            return _error(status, str(exc), {"Retry-After": retry_after} if retry_after else None)
 
-    @app.exception_handler(Forbidden)
-    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
-        return _error(403, str(exc))
-
-    @app.exception_handler(UnknownPlan)
-    async def unknown_plan(_: Request, exc: UnknownPlan) -> JSONResponse:
-        return _error(422, str(exc))
-
-    @app.exception_handler(Overloaded)
-    async def overloaded(_: Request, exc: Overloaded) -> JSONResponse:
-        return _error(503, str(exc), {"Retry-After": "3"})
-
-    @app.exception_handler(Unavailable)
-    async def unavailable(_: Request, exc: Unavailable) -> JSONResponse:
-        return _error(503, str(exc), {"Retry-After": "5"})
+        app.add_exception_handler(error, domain_error)
 
     @app.exception_handler(EngineError)
     async def engine_error(_: Request, exc: EngineError) -> JSONResponse:

@@ -61,7 +61,7 @@ def rate_limit(ctx: Context, request: Request, *, token: str | None = None) -> N
     if not wait and token is not None:
         wait = ctx.per_token.check(repo.sha256(token))
     if wait:
-        raise BadInput(429, f"too many requests; retry in {wait:.0f} s")
+        raise BadInput(429, f"too many requests; retry in {wait:.0f} s", retry_after=int(wait))
 
 
 def require_staff(ctx: Context, authorization: str | None, *roles: str) -> User:

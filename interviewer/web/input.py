@@ -20,10 +20,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class BadInput(Exception):
-    def __init__(self, status: int, detail: Any) -> None:
+    def __init__(self, status: int, detail: Any, *, retry_after: int | None = None) -> None:
         super().__init__(str(detail))
         self.status = status
         self.detail = detail
+        self.retry_after = retry_after
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
