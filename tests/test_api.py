@@ -274,6 +274,7 @@ def test_staff_roles_and_invites(
             "/api/v1/auth/login", json={"email": "ev@example.com", "password": "correct horse 2"}
         ).json()
         assert hr["role"] == "hr" and ev["role"] == "evaluator"
+        c.cookies.clear()  # bearer headers from here on, not the staff pages' cookies
         body = {"plan": "python", "mode": "assessment", "show_report": False}
         assert c.post("/api/v1/invites", json=body).status_code == 401
         assert (

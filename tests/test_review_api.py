@@ -44,6 +44,7 @@ class World:
 def _login(c: TestClient, email: str) -> dict[str, str]:
     r = c.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
     assert r.status_code == 200
+    c.cookies.clear()  # an API client: the bearer header only, not the staff pages' cookies
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
@@ -564,3 +565,35 @@ def test_migration_0002_upgrades_an_existing_database(
     assert upgraded.migrate() == ["0002_overrides_and_recommendations"]
     assert {"overrides", "recommendations"} <= set(upgraded.tables()) and upgraded.migrate() == []
     upgraded.dispose()
+
+
+# --- the staff pages' cookie login and its CSRF protection --------------------------------------
+
+
+def test_cookie_login_needs_csrf_for_writes(fresh: World) -> None:
+    """The login sets an HttpOnly session cookie and a CSRF cookie; reads work on the cookie
+    alone, a write without the CSRF header is refused (403) and changes nothing, with it passes;
+    logout revokes the session so the same cookie is refused afterwards."""
+    client = fresh.client
+    client.cookies.clear()
+    r = client.post(
+        "/api/v1/auth/login", json={"email": "hr@example.com", "password": "correct horse battery"}
+    )
+    assert r.status_code == 200, r.text
+    set_cookie = "; ".join(r.headers.get_list("set-cookie")).lower()
+    assert "interviewer_staff=" in set_cookie and "httponly" in set_cookie and "samesite=strict" in set_cookie
+    assert client.cookies.get("interviewer_csrf")
+    assert client.get("/api/v1/review/sessions").status_code == 200
+    refused = client.post("/api/v1/invites", json={"plan": "full"})
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    wrong = client.post("/api/v1/invites", json={"plan": "full"}, headers={"X-CSRF-Token": "forged"})
+    assert wrong.status_code == 403
+    csrf = client.cookies.get("interviewer_csrf") or ""
+    ok = client.post("/api/v1/invites", json={"plan": "full"}, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 201, ok.text
+    assert client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    # the browser drops the cookies; a stolen copy of the old cookie no longer works either
+    client.cookies.clear()
+    client.cookies.set("interviewer_staff", r.json()["token"])
+    assert client.get("/api/v1/review/sessions").status_code == 401
+    client.cookies.clear()

@@ -14,7 +14,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from interviewer.service import Reply
 from interviewer.store import repo
-from interviewer.web.deps import Context, bearer, client_address, get_context, rate_limit, require_staff
+from interviewer.web.deps import (
+    Context,
+    bearer,
+    clear_staff_cookies,
+    client_address,
+    get_context,
+    rate_limit,
+    set_staff_cookies,
+    staff,
+    staff_token,
+)
 from interviewer.web.input import Answer, BadInput, CreateInvite, Login, StartSession, parse_body
 from interviewer.web.security import new_token, verify_password
 
@@ -173,8 +183,11 @@ async def post_message(
 # --- staff -----------------------------------------------------------------------------------
 
 
-@router.post("/auth/login", summary="HR / evaluator login: returns a bearer token")
-async def login(request: Request, ctx: Ctx) -> dict[str, Any]:
+@router.post(
+    "/auth/login",
+    summary="HR / evaluator login: returns a bearer token, and sets the staff pages' cookies",
+)
+async def login(request: Request, response: Response, ctx: Ctx) -> dict[str, Any]:
     body = await parse_body(request, Login)
     rate_limit(ctx, request)
 
@@ -194,14 +207,14 @@ async def login(request: Request, ctx: Ctx) -> dict[str, Any]:
             db.commit()
             return {"token": token, "role": user.role, "expires_in": int(ttl.total_seconds())}
 
-    return await asyncio.to_thread(check)
+    result = await asyncio.to_thread(check)
+    set_staff_cookies(response, request, result["token"], max_age=result["expires_in"])
+    return result
 
 
 @router.post("/invites", status_code=201, summary="HR: create a one-time invite code bound to a plan")
-async def create_invite(
-    request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
-) -> dict[str, Any]:
-    user = await asyncio.to_thread(require_staff, ctx, authorization, "hr")
+async def create_invite(request: Request, ctx: Ctx) -> dict[str, Any]:
+    user = await staff(ctx, request, "hr")
     body = await parse_body(request, CreateInvite)
     if body.plan not in ctx.bank.plans:
         raise BadInput(422, f"no interview plan {body.plan!r}")
@@ -236,9 +249,9 @@ async def create_invite(
     return await asyncio.to_thread(write)
 
 
-@router.post("/auth/logout", status_code=204, summary="Revoke the current staff token")
-async def logout(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Response:
-    token = bearer(authorization)
+@router.post("/auth/logout", status_code=204, summary="Revoke the current staff token (header or cookie)")
+async def logout(request: Request, ctx: Ctx) -> Response:
+    token = staff_token(request)
 
     def revoke() -> None:
         from sqlalchemy import update
@@ -252,4 +265,6 @@ async def logout(ctx: Ctx, authorization: Annotated[str | None, Header()] = None
             db.commit()
 
     await asyncio.to_thread(revoke)
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    clear_staff_cookies(response)
+    return response

@@ -4,10 +4,11 @@ shared by the routers: bearer tokens, staff roles, rate limits."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from interviewer.bank.index import VectorIndex
 from interviewer.bank.loader import Bank
@@ -64,10 +65,59 @@ def rate_limit(ctx: Context, request: Request, *, token: str | None = None) -> N
         raise BadInput(429, f"too many requests; retry in {wait:.0f} s", retry_after=int(wait))
 
 
-def require_staff(ctx: Context, authorization: str | None, *roles: str) -> User:
-    """The logged-in staff user with one of `roles`: 401 without a valid staff token (a
-    candidate's session token is not one), 403 for another role. Blocking: run it in a thread."""
-    token = bearer(authorization)
+STAFF_COOKIE = "interviewer_staff"
+CSRF_COOKIE = "interviewer_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def staff_token(request: Request) -> str:
+    """The staff token of a request: the `Authorization: Bearer` header (API clients), else the
+    HttpOnly login cookie (the staff pages). A cookie-authenticated request that changes anything
+    must also carry the CSRF token (double submit: the `interviewer_csrf` cookie's value in the
+    `X-CSRF-Token` header), which a cross-site form or script cannot read or forge. SameSite=Strict
+    on both cookies is the second line."""
+    header = request.headers.get("authorization")
+    if header:
+        return bearer(header)
+    token = request.cookies.get(STAFF_COOKIE, "")
+    if not token or len(token) > 200:
+        raise BadInput(401, "not logged in (log in at /staff/login, or send Authorization: Bearer <token>)")
+    if request.method not in SAFE_METHODS:
+        expected = request.cookies.get(CSRF_COOKIE, "")
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not expected or not sent or not secrets.compare_digest(expected.encode(), sent.encode()):
+            raise BadInput(
+                403, "missing or wrong CSRF token (send the interviewer_csrf cookie's value in X-CSRF-Token)"
+            )
+    return token
+
+
+async def staff(ctx: Context, request: Request, *roles: str) -> User:
+    """The logged-in staff user with one of `roles` (bearer header or login cookie + CSRF): 401
+    without a valid staff login (a candidate's session token is not one), 403 for another role.
+    Also counts the request against the per-address rate limit."""
+    token = staff_token(request)
+    user = await asyncio.to_thread(_staff_user, ctx, token, roles)
+    rate_limit(ctx, request)
+    return user
+
+
+def set_staff_cookies(response: Response, request: Request, token: str, *, max_age: int) -> None:
+    """The staff pages' login: the token in an HttpOnly cookie (script cannot read it) and a fresh
+    CSRF token in a cookie the pages' script reads and echoes in `X-CSRF-Token`."""
+    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    common: dict[str, Any] = {"max_age": max_age, "secure": secure, "samesite": "strict", "path": "/"}
+    response.set_cookie(STAFF_COOKIE, token, httponly=True, **common)
+    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), httponly=False, **common)
+
+
+def clear_staff_cookies(response: Response) -> None:
+    for name in (STAFF_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(name, path="/", samesite="strict")
+
+
+def _staff_user(ctx: Context, token: str, roles: tuple[str, ...]) -> User:
     with ctx.db.session() as db:
         user = repo.staff_user(db, token_hash=repo.sha256(token))
     if user is None:

@@ -27,7 +27,7 @@ from interviewer.service import Conflict, NotFound
 from interviewer.store import repo
 from interviewer.store.tables import InterviewSession, Override, User
 from interviewer.web import exports, review_doc
-from interviewer.web.deps import Context, get_context, rate_limit, require_staff
+from interviewer.web.deps import Context, get_context, staff
 from interviewer.web.input import BadInput, FinalRecommendation, ScoreOverride, parse_body
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
@@ -45,9 +45,7 @@ FORMATS: dict[str, tuple[str, str]] = {
 
 
 async def _staff(ctx: Context, request: Request, authorization: str | None, roles: tuple[str, ...]) -> User:
-    user = await asyncio.to_thread(require_staff, ctx, authorization, *roles)
-    rate_limit(ctx, request)
-    return user
+    return await staff(ctx, request, *roles)
 
 
 def _session(db: Any, session_id: str) -> InterviewSession:
