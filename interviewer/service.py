@@ -27,7 +27,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -81,6 +81,10 @@ def collect_call(record: CallRecord) -> None:
         calls.append(record)
 
 
+DeltaSink = Callable[[int, str], Awaitable[None]]
+"""Receives streamed reply text as it is generated: (the message's id — its seq —, new text)."""
+
+
 @dataclass(frozen=True)
 class Reply:
     messages: list[dict[str, Any]]
@@ -116,6 +120,8 @@ class InterviewService:
         self._invite_only = invite_only
         self._tasks: dict[int, asyncio.Task[None]] = {}
         """Answers being processed by this process, by turn id (shared by every request that waits)."""
+        self._listeners: dict[int, list[DeltaSink]] = {}
+        """Who receives the replies of a turn in progress as they stream, by turn id."""
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Database work off the event loop."""
@@ -273,7 +279,11 @@ class InterviewService:
         content: str,
         client_msg_id: str,
         on_accepted: Callable[[int], Any] | None = None,
+        on_delta: DeltaSink | None = None,
     ) -> Reply:
+        """Take an answer and return the interviewer's reply. `on_accepted` is awaited once the
+        answer is committed; `on_delta` receives model-phrased replies while they stream (they
+        are provisional: the returned messages are what was stored)."""
         body_hash = repo.sha256(content)
         if self._max_active and len(self._tasks) >= self._max_active:
             raise Overloaded(
@@ -308,13 +318,13 @@ class InterviewService:
                 if submitted.turn.status == "pending":
                     if submitted.turn.id not in self._tasks and not self._is_stale(submitted.turn):
                         raise Conflict("this answer is still being processed; retry shortly")
-                    await self._process(submitted.turn.id)
+                    await self._process(submitted.turn.id, on_delta)
                 return await self._run(self._stored_reply, session_id, client_msg_id)
             case "accepted":
                 assert submitted.turn is not None
                 if on_accepted is not None:
                     await on_accepted(submitted.turn.seq)
-                await self._process(submitted.turn.id)
+                await self._process(submitted.turn.id, on_delta)
                 return await self._run(self._stored_reply, session_id, client_msg_id)
 
     def _stored_reply(self, session_id: str, client_msg_id: str) -> Reply:
@@ -342,10 +352,20 @@ class InterviewService:
         )
         return turn.id not in self._tasks and utcnow() - created > STALE_AFTER
 
-    async def _process(self, turn_id: int) -> None:
+    async def _process(self, turn_id: int, on_delta: DeltaSink | None = None) -> None:
         """Process a pending answer, or join the processing already under way in this process.
         The work runs in its own task: a client that disconnects does not cancel it."""
-        await asyncio.shield(self._start(turn_id))
+        if on_delta is None:
+            await asyncio.shield(self._start(turn_id))
+            return
+        sinks = self._listeners.setdefault(turn_id, [])
+        sinks.append(on_delta)
+        try:
+            await asyncio.shield(self._start(turn_id))
+        finally:
+            sinks.remove(on_delta)
+            if not sinks:
+                self._listeners.pop(turn_id, None)
 
     def _start(self, turn_id: int) -> asyncio.Task[None]:
         task = self._tasks.get(turn_id)
@@ -374,8 +394,14 @@ class InterviewService:
         state = SessionState.model_validate(session.state)
         calls: list[CallRecord] = []
         token = _calls.set(calls)
+
+        async def fan_out(index: int, text: str) -> None:
+            for sink in list(self._listeners.get(turn_id, ())):
+                with contextlib.suppress(Exception):  # a listener's failure is not the turn's
+                    await sink(turn.seq + index, text)
+
         try:
-            result = await self._engine.answer(state, turn.content)
+            result = await self._engine.answer(state, turn.content, listener=fan_out)
         except SessionCompleted as exc:
             raise Conflict(str(exc)) from exc
         except Exception as exc:  # the answer is safe in the database; say so, resume later

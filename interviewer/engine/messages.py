@@ -108,3 +108,94 @@ def acceptable(
     if said_key(text) in already_said:
         return False
     return question is None or not leaks(text, question)
+
+
+_RISKY_WORDS = (
+    "score",
+    "scored",
+    "scores",
+    "scoring",
+    "rubric",
+    "key",
+    "grade",
+    "graded",
+    "grades",
+    "mark",
+    "marks",
+    "out",
+)
+_RISKY_AFTER = {"key": ("point", "points"), "out": ("of",), "of": ("five", "ten")}
+
+
+class LiveRelease:
+    """How much of a model's reply may be shown while it is still streaming.
+
+    `feed(text_so_far)` returns the newly releasable part. Complete words are released once the
+    text up to them passes every check a prefix can fail for good: too long, grading talk, a
+    6-word run shared with a key point or the model answer. Such a failure is final (a longer text
+    fails it too), so nothing more is released and the finished reply will be replaced by the
+    fallback. The unfinished last word is released at once too, unless it could still become a
+    grading word, a number or the next word of a leaking run — then it waits one token.
+    The checks that need the whole text (repeats, most of a key point's distinctive words) run on
+    the finished reply (`acceptable`); the `message` event that follows the deltas carries the
+    text the candidate keeps, which replaces what was streamed."""
+
+    def __init__(self, question: Question | None, *, report: bool = False) -> None:
+        self._report = report
+        self._max_words = MAX_REPORT_WORDS if report else MAX_WORDS
+        self._grams: set[tuple[str, ...]] = set()
+        if question is not None:
+            for source in [*(kp.text for kp in question.key_points), question.model_answer]:
+                self._grams |= _ngrams(normalize(source).casefold().split(), 6)
+        self._heads = {g[:5]: g[5] for g in self._grams}
+        self._released = 0
+        self.blocked = False
+
+    def feed(self, text: str) -> str:
+        if self.blocked:
+            return ""
+        text = text.lstrip()
+        end = len(text)
+        tail_start = len(text.rstrip()) if text[-1:].isspace() else _last_space(text) + 1
+        tail = text[tail_start:]
+        words = text[:tail_start].split()
+        if tail and not text[-1:].isspace() and self._risky_tail(tail, words):
+            end = tail_start
+        shown = text[:end]
+        if not self._prefix_ok(text[:tail_start]):
+            self.blocked = True
+            return ""
+        new = shown[self._released :]
+        self._released = max(self._released, len(shown))
+        return new
+
+    def rest(self, text: str) -> str:
+        """What is still unshown of the finished `text`, once it has passed `acceptable`."""
+        text = text.lstrip()
+        new = text[self._released :] if not self.blocked else ""
+        self._released = len(text)
+        return new
+
+    def _risky_tail(self, tail: str, words: list[str]) -> bool:
+        low = tail.casefold()
+        if any(ch.isdigit() or ch == "/" for ch in low) or len(low) < 2 and not low.isalpha():
+            return True
+        if not self._report:
+            prev = words[-1].casefold() if words else ""
+            risky = _RISKY_WORDS + _RISKY_AFTER.get(prev, ())
+            if any(w.startswith(low) for w in risky):
+                return True
+        head = tuple(normalize(" ".join(words[-5:])).casefold().split())
+        nxt = self._heads.get(head) if len(head) == 5 else None
+        return nxt is not None and nxt.startswith(low)
+
+    def _prefix_ok(self, prefix: str) -> bool:
+        if len(prefix.split()) > self._max_words:
+            return False
+        if not self._report and _GRADING_TALK.search(prefix):
+            return False
+        return not (self._grams and _ngrams(normalize(prefix).casefold().split(), 6) & self._grams)
+
+
+def _last_space(text: str) -> int:
+    return max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))

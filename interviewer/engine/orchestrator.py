@@ -15,7 +15,10 @@ message whatever the model does. With no model configured, everything comes from
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+
+from langchain_core.messages import BaseMessage
 
 from interviewer.bank.loader import Bank
 from interviewer.bank.retrieval import Retriever
@@ -34,6 +37,10 @@ from interviewer.llm.tokens import TokenCounter
 MAX_MODEL_CALLS_PER_TURN = 2
 MAX_NUDGES = 2
 MAX_CLARIFICATIONS = 2
+
+Listener = Callable[[int, str], Awaitable[None]]
+"""Receives a model-phrased message while it streams: (its index in the turn's messages — the
+candidate's answer is 0 —, the newly released text)."""
 
 
 class EngineError(Exception):
@@ -64,6 +71,7 @@ class _Turn:
     out: list[Turn] = field(default_factory=list)
     calls: int = 0
     assessment: Assessment | None = None
+    listener: Listener | None = None
 
     def say(self, turn: Turn) -> None:
         self.state.turns.append(turn)
@@ -133,10 +141,13 @@ class Orchestrator:
         await self._ask_next(turn, first_in_track=True)
         return TurnResult(state=state, messages=turn.out, model_calls=turn.calls)
 
-    async def answer(self, state: SessionState, text: str) -> TurnResult:
+    async def answer(self, state: SessionState, text: str, *, listener: Listener | None = None) -> TurnResult:
+        """One candidate turn. With `listener`, model-phrased replies stream to it as they are
+        generated (after the incremental checks of `messages.LiveRelease`); the returned
+        messages are what counts."""
         if state.status == "completed":
             raise SessionCompleted("this interview has ended; see the report")
-        turn = _Turn(state.model_copy(deep=True))
+        turn = _Turn(state.model_copy(deep=True), listener=listener)
         st = turn.state
         track, qs = st.track, st.question
         assert track is not None and qs is not None
@@ -309,6 +320,10 @@ class Orchestrator:
         st.status = "completed"
         report = build_report(st, self._bank)
         narrative = report.narrative
+        lead = (
+            f"That's the end of the interview — thank you for your time. Your overall result is "
+            f"{report.score:.1f}/5.\n\n"
+        )
         if self._model is not None and turn.calls < MAX_MODEL_CALLS_PER_TURN:
             plan = self._bank.plans[st.plan_id]
             narrative = await self._phrase(
@@ -317,13 +332,10 @@ class Orchestrator:
                 None,
                 fallback=narrative,
                 values={"plan_title": plan.title, "results": results_text(report.tracks)},
+                lead=lead,
             )
         st.report = report.model_copy(update={"narrative": narrative})
-        closing = (
-            f"That's the end of the interview — thank you for your time. Your overall result is "
-            f"{report.score:.1f}/5.\n\n{narrative}"
-        )
-        turn.say(Turn(role="interviewer", kind="report", content=closing))
+        turn.say(Turn(role="interviewer", kind="report", content=lead + narrative))
 
     async def _clarify(self, turn: _Turn, qs: QuestionState, question: Question, text: str) -> None:
         fallback = msg.clarify_offline(question, qs.clarifications)
@@ -399,27 +411,57 @@ class Orchestrator:
         *,
         fallback: str,
         values: dict[str, str],
+        lead: str = "",
     ) -> str:
         """Model-phrased text if a model is configured, the turn's call budget allows, and the
-        text passes the checks; otherwise `fallback`."""
+        text passes the checks; otherwise `fallback`. With a listener on the turn the model's
+        reply streams to it (`lead` first) as it is generated; it is then the next message said."""
         if self._model is None or turn.calls >= MAX_MODEL_CALLS_PER_TURN:
             return fallback
         prompt = self._prompts[prompt_name]
+        messages = self._prompts.render(prompt_name, **values)
+        turn.calls += 1
+        release = msg.LiveRelease(question, report=prompt_name == "final_report")
         try:
-            turn.calls += 1
-            completion = await self._model.complete(
-                self._prompts.render(prompt_name, **values), prompt=prompt.name, prompt_version=prompt.version
-            )
+            if turn.listener is None:
+                completion = await self._model.complete(
+                    messages, prompt=prompt.name, prompt_version=prompt.version
+                )
+                text = completion.text.strip()
+            else:
+                text = await self._stream(turn, messages, prompt.name, prompt.version, release, lead)
         except LLMError:
             return fallback
-        text = completion.text.strip()
         ok = msg.acceptable(
             text,
             question=question,
             already_said=turn.state.interviewer_texts(),
             report=prompt_name == "final_report",
         )
+        if ok and turn.listener is not None and (rest := release.rest(text)):
+            await turn.listener(len(turn.out), rest)  # a last word that waited for the checks
         return text if ok else fallback
+
+    async def _stream(
+        self,
+        turn: _Turn,
+        messages: Sequence[BaseMessage],
+        prompt: str,
+        version: str,
+        release: msg.LiveRelease,
+        lead: str,
+    ) -> str:
+        assert self._model is not None and turn.listener is not None
+        index = len(turn.out)  # this reply will be the turn's next message
+        if lead:
+            await turn.listener(index, lead)
+        parts: list[str] = []
+        async for piece in self._model.stream(messages, prompt=prompt, prompt_version=version):
+            parts.append(piece)
+            shown = release.feed("".join(parts))
+            if shown:
+                await turn.listener(index, shown)
+        return "".join(parts).strip()
 
 
 def _skipped(question: Question, config: TrackConfig) -> Assessment:

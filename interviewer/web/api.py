@@ -133,9 +133,16 @@ async def post_message(
         return JSONResponse({"messages": reply.messages, "state": reply.state})
 
     queue: asyncio.Queue[bytes] = asyncio.Queue()
+    streamed: set[int] = set()
 
     async def accepted(seq: int) -> None:
         await queue.put(_sse(f"{seq}-a", "accepted", {"turn": seq}))
+
+    async def delta(message_id: int, text: str) -> None:
+        # live and provisional: no event id (a resumed stream replays the stored reply instead);
+        # the `message` event that follows carries the text that was kept
+        streamed.add(message_id)
+        await queue.put(_sse(None, "delta", {"message_id": message_id, "text": text}))
 
     task = asyncio.create_task(
         ctx.service.answer(
@@ -144,11 +151,12 @@ async def post_message(
             content=body.content,
             client_msg_id=body.client_msg_id,
             on_accepted=accepted,
+            on_delta=delta,
         )
     )
     first = asyncio.ensure_future(queue.get())
     done, _ = await asyncio.wait({task, first}, return_when=asyncio.FIRST_COMPLETED)
-    if task in done and task.exception() is not None:
+    if task in done and task.exception() is not None and first not in done:
         first.cancel()
         raise task.exception()  # type: ignore[misc]  # mapped to a 4xx/5xx before any byte is sent
 
@@ -158,15 +166,26 @@ async def post_message(
                 yield first.result()
             else:
                 first.cancel()
-            while not task.done():
-                yield b": working\n\n"  # keeps proxies from timing out; ignored by clients
-                await asyncio.wait({task}, timeout=5)
+            while not task.done() or not queue.empty():
+                if not queue.empty():
+                    yield queue.get_nowait()
+                    continue
+                getter = asyncio.ensure_future(queue.get())
+                ready, _ = await asyncio.wait({task, getter}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+                if getter in ready:
+                    yield getter.result()
+                else:
+                    getter.cancel()
+                    if not ready:
+                        yield b": working\n\n"  # keeps proxies from timing out; ignored by clients
             try:
                 reply = task.result()
             except Exception as exc:  # noqa: BLE001  # already answered with 200: report in-band
                 yield _sse(None, "error", {"detail": str(exc) or type(exc).__name__})
                 return
             for event_id, event, data in _events(reply, _after(last_event_id)):
+                if event == "delta" and data["message_id"] in streamed:
+                    continue  # the client has this text live; its `message` event follows
                 yield _sse(event_id, event, data)
         finally:
             if not task.done():  # the client went away: the turn still completes and is stored
@@ -268,3 +287,9 @@ async def logout(request: Request, ctx: Ctx) -> Response:
     response = Response(status_code=204)
     clear_staff_cookies(response)
     return response
+
+
+@router.get("/auth/me", summary="HR / evaluator: who is logged in (email and role)")
+async def whoami(request: Request, ctx: Ctx) -> JSONResponse:
+    user = await staff(ctx, request, "hr", "evaluator")
+    return JSONResponse({"email": user.email, "role": user.role}, headers={"Cache-Control": "no-store"})

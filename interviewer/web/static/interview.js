@@ -135,9 +135,28 @@ function renderMessage(msg) {
   return item;
 }
 
-/** Add server messages not yet on the page (keyed by id); adopt local candidate bubbles. */
+/** Put a message's bubble in id order: a reply that streamed live may already be on the page
+ * when an earlier message of the same turn (say, practice feedback) arrives. */
+function placeInOrder(node, id) {
+  const later =
+    id == null
+      ? null
+      : [...ui.transcript.children].find((c) => c.dataset.id && Number(c.dataset.id) > Number(id));
+  if (later) ui.transcript.insertBefore(node, later);
+  else ui.transcript.append(node);
+}
+
+/** Add server messages not yet on the page (keyed by id); adopt local candidate bubbles. Text
+ * that streamed but was not kept (the server's copy is the truth) is removed. */
 function syncMessages(messages) {
   let added = false;
+  const known = new Set(messages.map((m) => String(m.id)));
+  for (const node of ui.transcript.querySelectorAll(".streaming")) {
+    if (!known.has(node.dataset.id)) {
+      session.rendered.delete(Number(node.dataset.id));
+      node.remove();
+    }
+  }
   for (const msg of messages) {
     if (msg.id != null && session.rendered.has(msg.id)) {
       const existing = session.rendered.get(msg.id);
@@ -155,7 +174,7 @@ function syncMessages(messages) {
         continue;
       }
     }
-    ui.transcript.append(renderMessage(msg));
+    placeInOrder(renderMessage(msg), msg.id);
     added = true;
   }
   if (added) scrollToEnd();
@@ -191,7 +210,7 @@ function onMessage(msg) {
   ui.thinking.hidden = true;
   const existing = msg.id != null ? session.rendered.get(msg.id) : null;
   if (existing) finishStreaming(existing, msg);
-  else ui.transcript.append(renderMessage(msg));
+  else placeInOrder(renderMessage(msg), msg.id);
   scrollToEnd();
 }
 
