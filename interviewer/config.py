@@ -73,6 +73,15 @@ class Settings(BaseSettings):
         default=False, description="take the client address from X-Forwarded-For"
     )
 
+    second_opinion: Literal["deferred", "inline", "off"] = Field(
+        default="deferred",
+        description=(
+            "with a model, the offline scorer's second opinion: computed after the reply "
+            "(deferred, off the turn's path), on the turn's path (inline), or not at all (off)"
+        ),
+    )
+    db_threads: int = Field(default=8, ge=1, le=256, description="threads for database work per process")
+
     # --- review ------------------------------------------------------------------------
     calibration_min_kappa: float = Field(
         default=0.6, ge=-1, le=1, description="below this machine-evaluator kappa, calibration warns"

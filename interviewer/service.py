@@ -23,11 +23,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import hmac
 import logging
+import os
 import secrets
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -85,6 +89,13 @@ DeltaSink = Callable[[int, str], Awaitable[None]]
 """Receives streamed reply text as it is generated: (the message's id — its seq —, new text)."""
 
 
+def _lowest_priority() -> None:
+    """Run this thread at the lowest CPU priority (Linux: a thread is a task with its own nice
+    value): background work then only takes CPU the turns leave idle."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 @dataclass(frozen=True)
 class Reply:
     messages: list[dict[str, Any]]
@@ -112,8 +123,28 @@ class InterviewService:
         bank: Bank,
         invite_only: bool = False,
         max_active_turns: int = 0,
+        db_threads: int = 8,
+        max_second_opinions: int = 1000,
     ) -> None:
         self._max_active = max_active_turns
+        # database calls get threads of their own, so that CPU-bound work (embeddings, the
+        # guard) queued elsewhere never delays a commit — nor the reverse
+        self._db_pool = ThreadPoolExecutor(max_workers=db_threads, thread_name_prefix="db")
+        # SQLite has one writer at a time and makes the others poll with growing sleeps: this
+        # process's writes queue on one thread instead (PostgreSQL locks rows: writes run anywhere)
+        self._write_pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-write")
+            if db.engine.dialect.name == "sqlite"
+            else self._db_pool
+        )
+        # the offline scorer's deferred second opinions: one thread, a bounded backlog
+        self._opinion_pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="second-opinion", initializer=_lowest_priority
+        )
+        self._opinions_waiting = 0
+        self._opinions_lock = threading.Lock()
+        self._max_opinions = max_second_opinions
+        self.opinions_skipped = 0
         self._db = db
         self._engine = engine
         self._bank = bank
@@ -124,8 +155,20 @@ class InterviewService:
         """Who receives the replies of a turn in progress as they stream, by turn id."""
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Database work off the event loop."""
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        """Database reads off the event loop, on the database threads (context vars kept)."""
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._db_pool, call)
+
+    async def _write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Database writes off the event loop, one at a time on SQLite (context vars kept)."""
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._write_pool, call)
+
+    def close(self) -> None:
+        """Stop the service's threads (second opinions not computed yet are dropped)."""
+        self._opinion_pool.shutdown(wait=False, cancel_futures=True)
+        self._write_pool.shutdown(wait=True)
+        self._db_pool.shutdown(wait=True)
 
     # --- public state -------------------------------------------------------------------
     def public_state(self, state: SessionState, *, pending: bool = False) -> dict[str, Any]:
@@ -164,7 +207,7 @@ class InterviewService:
         show_report = True
         invite_id = None
         if invite_code:
-            invite = await self._run(self._claim, invite_code)
+            invite = await self._write(self._claim, invite_code)
             if invite is None:
                 raise Forbidden("this invite code is not valid (unknown, used or expired)")
             plan, mode, show_report, invite_id = invite
@@ -176,7 +219,7 @@ class InterviewService:
         token = secrets.token_urlsafe(32)
         if mode is not None and mode != state.mode:
             state = state.model_copy(update={"mode": mode})
-        await self._run(
+        await self._write(
             self._create, session_id, token, state, result.messages, show_report, client_address, invite_id
         )
         messages = await self._run(self._messages, session_id)
@@ -307,7 +350,7 @@ class InterviewService:
                     body_hash=body_hash,
                 )
 
-        submitted = await self._run(submit)
+        submitted = await self._write(submit)
         match submitted.outcome:
             case "conflict":
                 raise Conflict("this client_msg_id was already used with a different answer")
@@ -430,8 +473,42 @@ class InterviewService:
                     calls=calls,
                 )
 
-        if not await self._run(write):
+        if not await self._write(write):
             log.info("turn %s of session %s was completed by another worker", turn.seq, session.id)
+            return
+        if result.second_opinion is not None:
+            self._second_opinion(session.id, turn.seq, result.second_opinion)
+
+    def _second_opinion(self, session_id: str, turn_seq: int, compute: Callable[[], float]) -> None:
+        """Queue the offline scorer's opinion of a stored assessment, after the reply (a bounded
+        backlog on one thread, so it takes at most one core from the turns; under sustained
+        load the excess is skipped and counted, the assessment keeps no second opinion)."""
+        with self._opinions_lock:
+            full = self._opinions_waiting >= self._max_opinions
+            self._opinions_waiting += 0 if full else 1
+        if full:
+            self.opinions_skipped += 1
+            log.warning(
+                "second opinion skipped (backlog full) for turn %s of session %s", turn_seq, session_id
+            )
+            return
+
+        def store(score: float) -> None:
+            with self._db.session() as db:
+                repo.set_offline_score(db, session_id=session_id, turn_seq=turn_seq, score=score)
+                db.commit()
+
+        def work() -> None:
+            try:
+                score = compute()
+                self._write_pool.submit(contextvars.copy_context().run, store, score).result()
+            except Exception:  # the turn is stored; a missing second opinion is shown as such
+                log.exception("second opinion failed for turn %s of session %s", turn_seq, session_id)
+            finally:
+                with self._opinions_lock:
+                    self._opinions_waiting -= 1
+
+        self._opinion_pool.submit(contextvars.copy_context().run, work)
 
     async def resume_pending(self) -> int:
         """Process answers left pending by a process that died (called at start-up)."""

@@ -4,6 +4,7 @@ settings; tests and the web app pass their own collaborators through the same do
 from __future__ import annotations
 
 from interviewer.bank import Bank, Retriever, VectorIndex, load_bank, open_index
+from interviewer.bank.embeddings import LocalMiniLM
 from interviewer.config import Settings
 from interviewer.engine.offline_scorer import OfflineScorer
 from interviewer.engine.orchestrator import EngineError, Orchestrator, SessionCompleted, TurnResult
@@ -48,14 +49,24 @@ def build_engine(
     prompts = prompts or load_prompts(settings.prompts_dir)
     if model is None and not offline_only:
         model = make_model(settings)
+    offline_embedder = index.embedder
+    if (
+        model is not None
+        and settings.second_opinion == "deferred"
+        and isinstance(offline_embedder, LocalMiniLM)
+    ):
+        # the deferred second opinions run on one low-priority thread: their own single-threaded
+        # ONNX session, so that no helper thread of it competes with the turns at normal priority
+        offline_embedder = LocalMiniLM(threads=1)
     return assemble(
         bank=bank,
         retriever=Retriever(bank, index),
-        offline=OfflineScorer(index.embedder),
+        offline=OfflineScorer(offline_embedder),
         prompts=prompts,
         model=model,
         counter=TokenCounter(settings.tokenizer_encoding),
         budget=settings.prompt_token_budget,
+        second_opinion=settings.second_opinion,
     )
 
 
@@ -68,11 +79,14 @@ def assemble(
     model: ChatModel | None = None,
     counter: TokenCounter | None = None,
     budget: int = 4000,
+    second_opinion: str = "inline",
 ) -> Orchestrator:
     """Wire the orchestrator from its parts (production and tests use this one door)."""
     counter = counter or TokenCounter()
     model_scorer = ModelScorer(model, prompts, counter=counter, budget=budget) if model is not None else None
-    assessor = Assessor(offline, model_scorer=model_scorer, retriever=retriever)
+    assessor = Assessor(
+        offline, model_scorer=model_scorer, retriever=retriever, second_opinion=second_opinion
+    )
     return Orchestrator(
         bank=bank,
         retriever=retriever,

@@ -14,6 +14,7 @@ message whatever the model does. With no model configured, everything comes from
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,9 @@ class TurnResult:
     messages: list[Turn]
     assessment: Assessment | None = None
     model_calls: int = 0
+    second_opinion: Callable[[], float] | None = None
+    """With a model and a deferred second opinion: computes the offline scorer's score of this
+    turn's assessment (CPU-bound; the caller runs it after the reply, off the event loop)."""
 
 
 @dataclass
@@ -72,6 +76,7 @@ class _Turn:
     calls: int = 0
     assessment: Assessment | None = None
     listener: Listener | None = None
+    second_opinion: Callable[[], float] | None = None
 
     def say(self, turn: Turn) -> None:
         self.state.turns.append(turn)
@@ -100,9 +105,13 @@ class Orchestrator:
 
     # --- public surface ------------------------------------------------------------------
     def warm_up(self) -> int:
-        """CPU-heavy preparation ahead of the first turns: the tokenizer and every bank question's
-        vectors for the offline scorer (run it in a thread at start-up)."""
+        """CPU-heavy preparation ahead of the first turns: the tokenizer and, when the offline
+        scorer is on the turn's path, every bank question's vectors (run it in a thread at
+        start-up)."""
         self._counter.count("warm-up")
+        warm_model = getattr(self._model, "warm", None)
+        if callable(warm_model):
+            warm_model()
         return self._assessor.warm(self._bank.questions.values())
 
     def plan(self, plan_id: str | None) -> Plan:
@@ -168,7 +177,13 @@ class Orchestrator:
             qs.exchanges.append(ExchangeRecord(prompt=qs.prompt, answer=text))
             await self._assess_and_continue(turn, track, qs, question)
         st.model_calls += turn.calls
-        return TurnResult(state=st, messages=turn.out, assessment=turn.assessment, model_calls=turn.calls)
+        return TurnResult(
+            state=st,
+            messages=turn.out,
+            assessment=turn.assessment,
+            model_calls=turn.calls,
+            second_opinion=turn.second_opinion,
+        )
 
     # --- steps ---------------------------------------------------------------------------
     async def _assess_and_continue(
@@ -179,13 +194,15 @@ class Orchestrator:
         if skipped and qs.skipped:
             assessment = _skipped(question, config)
         else:
+            exchanges = [Exchange(e.prompt, e.answer) for e in answered]
             assessment = await self._assessor.assess(
-                question,
-                [Exchange(e.prompt, e.answer) for e in answered],
-                config.rubric,
-                track_title=config.title,
+                question, exchanges, config.rubric, track_title=config.title
             )
             turn.calls += 1 if self._assessor.uses_model else 0
+            if assessment.offline_score is None and self._assessor.schedules_second_opinion:
+                turn.second_opinion = functools.partial(
+                    self._assessor.second_opinion, question, exchanges, list(config.rubric)
+                )
         qs.assessment = assessment
         turn.assessment = assessment
         decision = policy.decide(

@@ -162,19 +162,46 @@ class Assessor:
         *,
         model_scorer: ModelScorer | None = None,
         retriever: Retriever | None = None,
+        second_opinion: str = "inline",
     ) -> None:
         self._offline = offline
         self._model = model_scorer
         self._retriever = retriever
+        self._second_opinion = second_opinion if model_scorer is not None else "inline"
         self._grounding_cache: dict[str, tuple[list[str], list[str]]] = {}
 
     @property
     def uses_model(self) -> bool:
         return self._model is not None
 
+    @property
+    def defers_second_opinion(self) -> bool:
+        """With a model scorer, the offline scorer's opinion is left out of the turn (`deferred`:
+        computed later with `second_opinion`; `off`: never), unless it is needed at once — the
+        model failed, or the answer was flagged (the cap takes the lower of both)."""
+        return self._second_opinion != "inline"
+
+    @property
+    def schedules_second_opinion(self) -> bool:
+        return self._second_opinion == "deferred"
+
+    def second_opinion(
+        self, question: Question, exchanges: Sequence[Exchange], rubric: Sequence[Criterion]
+    ) -> float:
+        """The offline scorer's score for an answer (CPU-bound: run it off the event loop)."""
+        return self._offline.assess(question, candidate_text(exchanges), rubric).score
+
     def warm(self, questions: Iterable[Question]) -> int:
-        """Prepare the offline scorer's per-question vectors (CPU work; call off the event loop)."""
-        return self._offline.warm(questions)
+        """CPU work ahead of the first answers (call off the event loop): what the turn's path
+        needs of each question — the offline scorer's vectors when it is on the path, the model
+        scorer's grounding when that is."""
+        questions = list(questions)
+        if self._model is not None:
+            for q in questions:
+                self._grounding(q)
+        if not self.defers_second_opinion:
+            self._offline.warm(questions)
+        return len(questions)
 
     async def assess(
         self,
@@ -187,8 +214,12 @@ class Assessor:
         text = candidate_text(exchanges)
         findings = await asyncio.to_thread(guard.detect, text)
         clean = guard.without_flagged(text) if findings else text
-        # the offline scorer (CPU-bound) runs off the event loop, beside the model call
-        offline_task = asyncio.ensure_future(asyncio.to_thread(self._offline.assess, question, clean, rubric))
+
+        def offline_now() -> asyncio.Future[Assessment]:
+            # CPU-bound: off the event loop, beside the model call
+            return asyncio.ensure_future(asyncio.to_thread(self._offline.assess, question, clean, rubric))
+
+        offline_task = offline_now() if findings or not self.defers_second_opinion else None
         notes: list[str] = []
         model_result: Assessment | None = None
         model_flag = False
@@ -212,10 +243,14 @@ class Assessor:
                 notes.append(
                     f"model scorer unavailable ({type(exc).__name__}); offline scorer used for this answer"
                 )
-        offline = await offline_task
+        if model_result is None or model_flag:
+            offline_task = offline_task or offline_now()
+        offline = await offline_task if offline_task is not None else None
         result = model_result or offline
+        assert result is not None
         flags = list(result.flags)
         if findings or model_flag:
+            assert offline is not None
             flags.append("prompt_injection")
             flags += [f"injection:{f.category}" for f in findings]
             if model_flag and not findings:
@@ -227,7 +262,7 @@ class Assessor:
             update={
                 "flags": list(dict.fromkeys(flags)),
                 "notes": [*result.notes, *notes],
-                "offline_score": offline.score,
+                "offline_score": offline.score if offline is not None else None,
             }
         )
 

@@ -11,6 +11,7 @@ with exponential backoff) are the SDK's own, bounded by `max_retries`.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -152,6 +153,11 @@ class OpenAIChatModel:
             self._on_call(record)
         return record
 
+    def warm(self) -> None:
+        """Import what the SDK would import on the first request — its resource and type
+        modules, about a second of CPU that would otherwise block the first turns' event loop."""
+        _ = self._client.chat.completions
+
     async def _create(
         self, messages: list[dict[str, str]], schema: type[BaseModel] | None
     ) -> tuple[str, Usage]:
@@ -162,7 +168,7 @@ class OpenAIChatModel:
                     "type": "json_schema",
                     "json_schema": {
                         "name": schema.__name__,
-                        "schema": schema.model_json_schema(),
+                        "schema": _json_schema(schema),
                         "strict": False,
                     },
                 }
@@ -245,8 +251,14 @@ class OpenAIChatModel:
         self._record(prompt, prompt_version, usage, started)
 
 
+@functools.lru_cache(maxsize=64)
+def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """A schema class's JSON schema, built once (pydantic builds it anew on every call)."""
+    return schema.model_json_schema()
+
+
 def _with_schema_instruction(chat: list[dict[str, str]], schema: type[BaseModel]) -> list[dict[str, str]]:
     note = "Reply with a single JSON object, no prose, matching this JSON schema:\n" + json.dumps(
-        schema.model_json_schema()
+        _json_schema(schema)
     )
     return [*chat, {"role": "system", "content": note}]

@@ -1,7 +1,10 @@
 """Database engine and migrations.
 
-SQLite by default (a file in the data folder, WAL journal, `synchronous=FULL` so that a committed
-answer survives a killed process or a power cut), PostgreSQL via `DATABASE_URL` with the same
+SQLite by default (a file in the data folder, WAL journal; the transaction that takes a
+candidate's answer is fsynced — `synchronous=FULL` — so that an accepted answer survives a killed
+process or a power cut, and syncing it also syncs every earlier write; other writes use
+`synchronous=NORMAL`, which in WAL mode survives a killed process, and can lose only the last
+moments' replies — never an accepted answer — in a power cut), PostgreSQL via `DATABASE_URL` with the same
 code. Migrations are an ordered, named list applied at start-up and recorded in
 `schema_migrations` (as simonw/llm does): a migration runs once, in order, in a transaction,
 under a lock (several workers starting at once on one database do not race).
@@ -62,9 +65,13 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA busy_timeout=30000")
             _wal(cursor)
-            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine, "checkin")
+        def _normal(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")  # after a `durable` transaction
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -123,13 +123,17 @@ def pending_turn(db: Session, *, session_id: str) -> TurnRow | None:
     return db.scalar(select(TurnRow).where(TurnRow.session_id == session_id, TurnRow.status == "pending"))
 
 
-def lock_session(db: Session, *, session_id: str) -> None:
+def lock_session(db: Session, *, session_id: str, durable: bool = False) -> None:
     """Hold a write lock covering the session until this transaction ends: its row
     (`SELECT ... FOR UPDATE`) on PostgreSQL, the database's write lock (`BEGIN IMMEDIATE`) on
-    SQLite. What is read afterwards includes everything committed before the lock was granted."""
+    SQLite. What is read afterwards includes everything committed before the lock was granted.
+    `durable`: on SQLite this transaction's commit is fsynced (`synchronous=FULL`; see db.py)."""
     conn = db.connection()
     if conn.dialect.name == "sqlite":
-        if not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        dbapi = conn.connection.dbapi_connection
+        if not dbapi.in_transaction:  # type: ignore[union-attr]
+            if durable:
+                conn.exec_driver_sql("PRAGMA synchronous=FULL")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         return
     db.execute(select(InterviewSession.id).where(InterviewSession.id == session_id).with_for_update())
@@ -148,7 +152,7 @@ def submit_answer(
     The same client_msg_id again is a duplicate (same body) or a conflict (another body); a second
     answer while one is pending is `busy`. The checks and the insert run under a lock on the
     session, so that two answers arriving at once (in two processes) cannot both be accepted."""
-    lock_session(db, session_id=session_id)
+    lock_session(db, session_id=session_id, durable=True)  # the answer is acknowledged after this commit
     existing = find_turn(db, session_id=session_id, client_msg_id=client_msg_id)
     if existing is not None:
         return Submitted("duplicate" if existing.body_hash == body_hash else "conflict", existing)
@@ -280,6 +284,20 @@ def user_by_email(db: Session, *, email: str) -> User | None:
 
 def create_staff_session(db: Session, *, user_id: int, token_hash: str, ttl: timedelta) -> None:
     db.add(StaffSession(user_id=user_id, token_hash=token_hash, expires_at=utcnow() + ttl))
+
+
+def set_offline_score(db: Session, *, session_id: str, turn_seq: int, score: float) -> bool:
+    """Record the offline scorer's second opinion on an assessment written earlier (it is
+    computed after the reply). False when there is no such assessment."""
+    row = db.scalar(
+        select(AssessmentRow).where(
+            AssessmentRow.session_id == session_id, AssessmentRow.turn_seq == turn_seq
+        )
+    )
+    if row is None:
+        return False
+    row.data = {**row.data, "offline_score": round(score, 2)}
+    return True
 
 
 def staff_user(db: Session, *, token_hash: str) -> User | None:

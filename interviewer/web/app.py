@@ -132,6 +132,7 @@ def create_app(
             bank=the_bank,
             invite_only=settings.invite_only,
             max_active_turns=settings.max_active_turns,
+            db_threads=settings.db_threads,
         )
         app.state.ctx = Context(
             settings=settings,
@@ -175,6 +176,7 @@ def create_app(
         for task in list(app.state.ctx.background):
             task.cancel()
         await asyncio.gather(*app.state.ctx.background, return_exceptions=True)
+        service.close()
         if db is None:
             database.dispose()
 
