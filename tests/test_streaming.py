@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -202,7 +203,7 @@ def model_server(
     )
     try:
         app.wait_ready(f"http://127.0.0.1:{port}/readyz")
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", data
     finally:
         app.stop()
         fake.stop()
@@ -226,8 +227,8 @@ def _sse_timeline(
     return out
 
 
-def test_replies_stream_token_by_token_from_the_model(model_server: str) -> None:
-    with httpx.Client(base_url=model_server, timeout=60) as http:
+def test_replies_stream_token_by_token_from_the_model(model_server: tuple[str, Path]) -> None:
+    with httpx.Client(base_url=model_server[0], timeout=60) as http:
         started = http.post("/api/v1/sessions", json={"plan": "python"})
         assert started.status_code == 201, started.text
         sid, token = started.json()["session_id"], started.json()["token"]
@@ -253,3 +254,32 @@ def test_replies_stream_token_by_token_from_the_model(model_server: str) -> None
     # the live deltas carry no event id; the stored events do (Last-Event-ID resumes from those)
     assert all(eid is None for _, kind, eid, _ in timeline if kind == "delta")
     assert all(eid for _, kind, eid, _ in timeline if kind in ("message", "state", "done"))
+
+
+def test_the_second_opinion_is_stored_after_the_reply(model_server: tuple[str, Path]) -> None:
+    """With a model, the offline scorer's opinion is not computed on the turn's path: the reply
+    comes first, the assessment gets its `offline_score` shortly after (deferred, one thread)."""
+    base, data = model_server
+    with httpx.Client(base_url=base, timeout=60) as http:
+        started = http.post("/api/v1/sessions", json={"plan": "python"}).json()
+        auth = {"Authorization": f"Bearer {started['token']}"}
+        answer = "A generator is a lazy iterator: it yields values one at a time and keeps its frame."
+        r = http.post(
+            f"/api/v1/sessions/{started['session_id']}/messages",
+            headers=auth,
+            json={"content": answer, "client_msg_id": str(uuid.uuid4())},
+        )
+        assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 60
+    while True:
+        with sqlite3.connect(data / "interviewer.db") as db:
+            rows = db.execute(
+                "SELECT scorer, data FROM assessments WHERE session_id = ?", (started["session_id"],)
+            ).fetchall()
+        assert len(rows) == 1
+        scorer, stored = rows[0][0], json.loads(rows[0][1])
+        if stored.get("offline_score") is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert scorer == "model"  # so the offline score came from the deferred second opinion
+    assert 1.0 <= stored["offline_score"] <= 5.0
