@@ -169,6 +169,8 @@ class TurnResult:
     first_delta: float | None = None  # s, send -> first `delta` event
     req_nos: list[int] = field(default_factory=list)  # fake-server request numbers seen in the reply
     finished: bool = False
+    sent_wall: float | None = None  # time.time() when the answer was sent (the fake server's clock)
+    first_delta_wall: float | None = None  # time.time() of the first `delta` event
 
 
 @dataclass
@@ -194,12 +196,21 @@ def _parse_sse(buf: bytes) -> tuple[list[tuple[str, bytes]], bytes]:
 
 
 async def send_turn(
-    client: httpx.AsyncClient, sid: str, token: str, content: str, stream: bool, timeout: float
+    client: httpx.AsyncClient,
+    sid: str,
+    token: str,
+    content: str,
+    stream: bool,
+    timeout: float,
+    walls: dict[str, float],
 ) -> tuple[str, float, float | None, float | None, list[dict[str, Any]], dict[str, Any]]:
+    """One answer; `walls` gets the wall-clock times (`sent`, `first_delta`) to set beside the
+    fake server's own clock."""
     headers = {"Authorization": f"Bearer {token}"}
     body = {"content": content, "client_msg_id": str(uuid.uuid4())}
     url = f"/api/v1/sessions/{sid}/messages"
     t0 = time.perf_counter()
+    walls["sent"] = time.time()
     if not stream:
         r = await client.post(url, json=body, headers=headers, timeout=timeout)
         latency = time.perf_counter() - t0
@@ -226,6 +237,7 @@ async def send_turn(
             for name, data in events:
                 if name == "delta" and first_delta is None:
                     first_delta = now
+                    walls["first_delta"] = time.time()
                 elif name == "message":
                     messages.append(orjson.loads(data))
                 elif name == "state":
@@ -272,16 +284,19 @@ async def candidate(
             break
         marker = f"c{i}-t{j}"
         content = f"{ANSWERS[(i + j) % len(ANSWERS)]} [bench {marker}]"
+        walls: dict[str, float] = {}
         try:
             status, latency, fb, fd, messages, state = await send_turn(
-                client, sid, token, content, ns.stream, ns.timeout
+                client, sid, token, content, ns.stream, ns.timeout, walls
             )
         except httpx.HTTPError as exc:
             run.turns.append(TurnResult(i, j, marker, type(exc).__name__, float("nan")))
             continue
         nos = [int(m) for msg in messages for m in _REQ_NO.findall(msg.get("content", ""))]
         finished = state.get("status") == "completed"
-        run.turns.append(TurnResult(i, j, marker, status, latency, fb, fd, nos, finished))
+        result = TurnResult(i, j, marker, status, latency, fb, fd, nos, finished)
+        result.sent_wall, result.first_delta_wall = walls.get("sent"), walls.get("first_delta")
+        run.turns.append(result)
         if finished or status in ("404", "409"):
             break
         if ns.think_ms:
@@ -304,7 +319,7 @@ def ms(x: float) -> str:
     return "–" if x != x else f"{x * 1000:.0f} ms" if x >= 0.1 else f"{x * 1000:.1f} ms"
 
 
-def analyse(run: Run, records: list[dict[str, Any]]) -> dict[str, Any]:
+def analyse(run: Run, records: list[dict[str, Any]], ttft_s: float) -> dict[str, Any]:
     by_marker: dict[str, list[dict[str, Any]]] = {}
     by_no = {r["n"]: r for r in records}
     for r in records:
@@ -312,6 +327,7 @@ def analyse(run: Run, records: list[dict[str, Any]]) -> dict[str, Any]:
             by_marker.setdefault(r["marker"], []).append(r)
     ok = [t for t in run.turns if t.status == "200"]
     lat, model, over, ratio, fdelta, fbyte = [], [], [], [], [], []
+    lag, before = [], []  # model's first token -> client's first delta; sent -> streamed call starts
     by_turn: dict[int, list[float]] = {}
     matched_calls = Counter()
     for t in ok:
@@ -325,6 +341,11 @@ def analyse(run: Run, records: list[dict[str, Any]]) -> dict[str, Any]:
             fdelta.append(t.first_delta)
         if t.first_byte is not None:
             fbyte.append(t.first_byte)
+        streamed = [r for r in calls.values() if r.get("stream")]
+        if streamed and t.first_delta_wall is not None and t.sent_wall is not None:
+            first = min(streamed, key=lambda r: r["start"])
+            lag.append(t.first_delta_wall - (first["start"] + ttft_s))
+            before.append(first["start"] - t.sent_wall)
         if calls:
             m = sum(r["dur_ms"] for r in calls.values()) / 1000
             model.append(m)
@@ -338,6 +359,8 @@ def analyse(run: Run, records: list[dict[str, Any]]) -> dict[str, Any]:
         "ratio": ratio,
         "fdelta": fdelta,
         "fbyte": fbyte,
+        "lag": lag,
+        "before": before,
         "matched_calls": matched_calls,
         "by_turn": by_turn,
         "ok": len(ok),
@@ -398,6 +421,14 @@ def table(ns: argparse.Namespace, run: Run, a: dict[str, Any], extra: dict[str, 
             (
                 f"**first `delta` event** p50 / p99 (target ≤ TTFT + 20 = {ns.ttft_ms + 20:.0f} ms)",
                 f"{ms(pct(fd, 0.5))} / {ms(pct(fd, 0.99))}",
+            ),
+            (
+                "of which: sent → the streamed (phrasing) call starts, p50 / p99",
+                f"{ms(pct(a['before'], 0.5))} / {ms(pct(a['before'], 0.99))}",
+            ),
+            (
+                "**model's first token → first `delta` at the client** p50 / p99 (server-added; target ≤ 20 ms)",
+                f"{ms(pct(a['lag'], 0.5))} / {ms(pct(a['lag'], 0.99))}",
             ),
             (
                 "**stream duration p99 / model's own p99** (target ≤ 1.3)",
@@ -535,7 +566,7 @@ async def drive(ns: argparse.Namespace, base: str, fake: str, server: Child, fak
         cpu1 = (cpu_seconds(server.proc.pid), cpu_seconds(fake_child.proc.pid), time.process_time())
         async with httpx.AsyncClient(timeout=30) as c:
             stats = (await c.get(f"{fake}/stats")).json()
-    a = analyse(run, stats["records"])
+    a = analyse(run, stats["records"], ns.ttft_ms / 1000)
     extra = {
         "wall": wall,
         "server_cpu": cpu1[0] - cpu0[0],

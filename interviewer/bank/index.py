@@ -28,6 +28,9 @@ Progress = Callable[[int, int], None]
 """Called as `progress(done, total)` with counts of vectors embedded so far."""
 
 
+COUNT_TTL_S = 5.0
+
+
 class VectorStoreError(RuntimeError):
     """The vector store is unreachable or refused an operation."""
 
@@ -85,6 +88,7 @@ class VectorIndex:
         self._embedder = embedder
         self._prefix = prefix
         self._collections: dict[str, Any] = {}
+        self._counts: dict[str, tuple[int, float]] = {}
 
     @property
     def embedder(self) -> Embedder:
@@ -152,6 +156,7 @@ class VectorIndex:
             done += len(group)
             if progress:
                 progress(done, total)
+        self._counts.clear()  # sizes read during the ingest are stale
         return IngestReport(
             added=added,
             updated=updated,
@@ -175,6 +180,16 @@ class VectorIndex:
             items[item] = (item_hash, [*items[item][1], vid])
         return items
 
+    def _count(self, kind: str, collection: Any) -> int:
+        """The collection's size for `n_results`, re-read at most every few seconds (another
+        process's ingest shows up by then); a query does not pay a count each time."""
+        now = time.monotonic()
+        cached = self._counts.get(kind)
+        if cached is None or now - cached[1] > COUNT_TTL_S:
+            cached = (int(collection.count()), now)
+            self._counts[kind] = cached
+        return cached[0]
+
     def count(self, kind: str) -> int:
         return int(self._collection(kind).count())
 
@@ -188,7 +203,7 @@ class VectorIndex:
         limit: int,
     ) -> list[Match]:
         collection = self._collection(kind)
-        n = min(limit, collection.count())
+        n = min(limit, self._count(kind, collection))
         if n <= 0:
             return []
         result = collection.query(

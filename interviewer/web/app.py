@@ -168,6 +168,7 @@ def create_app(
         # or absent model does not hold up start-up; a client asking for one joins its processing
         resume = asyncio.create_task(service.resume_pending())
         warm = asyncio.create_task(asyncio.to_thread(engine.warm_up))  # first answers do not pay it
+        app.state.warm_up = warm  # /readyz reports ready once it is done
         for task in (resume, warm):
             app.state.ctx.background.add(task)
             task.add_done_callback(app.state.ctx.background.discard)
@@ -235,7 +236,11 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="Database and vector index reachable")
+    @app.get(
+        "/readyz",
+        summary="Database and vector index reachable, start-up warm-up done (until then 503: "
+        "a load balancer sends no turn to a cold worker)",
+    )
     async def readyz(request: Request) -> JSONResponse:
         ctx: Context | None = getattr(request.app.state, "ctx", None)
         checks: dict[str, str] = {}
@@ -250,6 +255,8 @@ def create_app(
             checks["index"] = "ok" if ctx.index.count("questions") > 0 else "empty"
         except Exception as exc:  # noqa: BLE001
             checks["index"] = f"error: {type(exc).__name__}"
+        warm: asyncio.Task[Any] | None = getattr(request.app.state, "warm_up", None)
+        checks["warm_up"] = "ok" if warm is not None and warm.done() else "running"
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503
