@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import random
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -104,7 +105,7 @@ class Orchestrator:
         self._model = model
 
     # --- public surface ------------------------------------------------------------------
-    def warm_up(self) -> int:
+    def warm_up(self, stop: threading.Event | None = None) -> int:
         """CPU-heavy preparation ahead of the first turns: the tokenizer and, when the offline
         scorer is on the turn's path, every bank question's vectors (run it in a thread at
         start-up)."""
@@ -112,7 +113,7 @@ class Orchestrator:
         warm_model = getattr(self._model, "warm", None)
         if callable(warm_model):
             warm_model()
-        return self._assessor.warm(self._bank.questions.values())
+        return self._assessor.warm(list(self._bank.questions.values()), stop)
 
     def plan(self, plan_id: str | None) -> Plan:
         plan_id = plan_id or "full"

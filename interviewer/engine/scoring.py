@@ -13,6 +13,7 @@ offline score of its text with the flagged sentences removed.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -191,17 +192,20 @@ class Assessor:
         """The offline scorer's score for an answer (CPU-bound: run it off the event loop)."""
         return self._offline.assess(question, candidate_text(exchanges), rubric).score
 
-    def warm(self, questions: Iterable[Question]) -> int:
+    def warm(self, questions: Iterable[Question], stop: threading.Event | None = None) -> int:
         """CPU work ahead of the first answers (call off the event loop): what the turn's path
         needs of each question — the offline scorer's vectors when it is on the path, the model
-        scorer's grounding when that is."""
-        questions = list(questions)
-        if self._model is not None:
-            for q in questions:
+        scorer's grounding when that is. Stops early once `stop` is set (shutdown)."""
+        n = 0
+        for q in questions:
+            if stop is not None and stop.is_set():
+                break
+            if self._model is not None:
                 self._grounding(q)
-        if not self.defers_second_opinion:
-            self._offline.warm(questions)
-        return len(questions)
+            if not self.defers_second_opinion:
+                self._offline.warm([q])
+            n += 1
+        return n
 
     async def assess(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -167,13 +168,17 @@ def create_app(
         # answers left pending by a process that died: resumed in the background, so that a slow
         # or absent model does not hold up start-up; a client asking for one joins its processing
         resume = asyncio.create_task(service.resume_pending())
-        warm = asyncio.create_task(asyncio.to_thread(engine.warm_up))  # first answers do not pay it
+        warm_stop = threading.Event()
+        warm = asyncio.create_task(
+            asyncio.to_thread(engine.warm_up, warm_stop)
+        )  # first answers do not pay it
         app.state.warm_up = warm  # /readyz reports ready once it is done
         for task in (resume, warm):
             app.state.ctx.background.add(task)
             task.add_done_callback(app.state.ctx.background.discard)
         yield
         # stop background work (resumed answers, turns whose client left) before the database goes
+        warm_stop.set()  # a thread cannot be cancelled: the warm-up checks this between questions
         for task in list(app.state.ctx.background):
             task.cancel()
         await asyncio.gather(*app.state.ctx.background, return_exceptions=True)
