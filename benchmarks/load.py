@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import platform
 import re
@@ -328,6 +329,11 @@ def analyse(run: Run, records: list[dict[str, Any]], ttft_s: float) -> dict[str,
     ok = [t for t in run.turns if t.status == "200"]
     lat, model, over, ratio, fdelta, fbyte = [], [], [], [], [], []
     lag, before = [], []  # model's first token -> client's first delta; sent -> streamed call starts
+    gaps: dict[str, list[float]] = {
+        "before the first call": [],
+        "between calls": [],
+        "after the last call": [],
+    }
     by_turn: dict[int, list[float]] = {}
     matched_calls = Counter()
     for t in ok:
@@ -346,6 +352,11 @@ def analyse(run: Run, records: list[dict[str, Any]], ttft_s: float) -> dict[str,
             first = min(streamed, key=lambda r: r["start"])
             lag.append(t.first_delta_wall - (first["start"] + ttft_s))
             before.append(first["start"] - t.sent_wall)
+        if calls and t.sent_wall is not None and all("end" in r for r in calls.values()):
+            ordered = sorted(calls.values(), key=lambda r: r["start"])
+            gaps["before the first call"].append(ordered[0]["start"] - t.sent_wall)
+            gaps["between calls"] += [b["start"] - a["end"] for a, b in itertools.pairwise(ordered)]
+            gaps["after the last call"].append(t.sent_wall + t.latency - ordered[-1]["end"])
         if calls:
             m = sum(r["dur_ms"] for r in calls.values()) / 1000
             model.append(m)
@@ -361,6 +372,7 @@ def analyse(run: Run, records: list[dict[str, Any]], ttft_s: float) -> dict[str,
         "fbyte": fbyte,
         "lag": lag,
         "before": before,
+        "gaps": gaps,
         "matched_calls": matched_calls,
         "by_turn": by_turn,
         "ok": len(ok),
@@ -408,6 +420,10 @@ def table(ns: argparse.Namespace, run: Run, a: dict[str, Any], extra: dict[str, 
             "; ".join(
                 f"{j}: {ms(pct(v, 0.5))} / {ms(pct(v, 0.99))}" for j, v in sorted(a["by_turn"].items())
             ),
+        ),
+        (
+            "where the overhead is (p50 / p99): " + ", ".join(a["gaps"]),
+            "; ".join(f"{ms(pct(v, 0.5))} / {ms(pct(v, 0.99))}" for v in a["gaps"].values()),
         ),
         (
             "**ratio** turn / model p50 / p99 (mean-based) (target ≤ 1.05)",

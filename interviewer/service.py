@@ -30,10 +30,11 @@ import os
 import secrets
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any, TypeVar
 
 from interviewer.bank.loader import Bank
@@ -49,6 +50,7 @@ T = TypeVar("T")
 STALE_AFTER = timedelta(seconds=60)
 """A pending answer no process here is working on, older than this, is taken over (its process died)."""
 WAIT_FOR_REPLY_S = 30.0
+FRESH_REPLIES = 4096
 
 
 class ServiceError(Exception):
@@ -110,7 +112,10 @@ def message_json(row: TurnRow) -> dict[str, Any]:
         "content": row.content,
         "kind": row.kind,
         "track": row.track,
-        "created_at": row.created_at.isoformat(),
+        # SQLite hands back naive datetimes; every time stored is UTC
+        "created_at": (
+            row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        ).isoformat(),
     }
 
 
@@ -153,6 +158,9 @@ class InterviewService:
         """Answers being processed by this process, by turn id (shared by every request that waits)."""
         self._listeners: dict[int, list[DeltaSink]] = {}
         """Who receives the replies of a turn in progress as they stream, by turn id."""
+        self._fresh: OrderedDict[int, Reply] = OrderedDict()
+        """Replies just written by this process, by turn id: the request that waited for one
+        returns it without reading it back (bounded; anything else reads the database)."""
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Database reads off the event loop, on the database threads (context vars kept)."""
@@ -368,6 +376,9 @@ class InterviewService:
                 if on_accepted is not None:
                     await on_accepted(submitted.turn.seq)
                 await self._process(submitted.turn.id, on_delta)
+                fresh = self._fresh.pop(submitted.turn.id, None)
+                if fresh is not None:
+                    return fresh
                 return await self._run(self._stored_reply, session_id, client_msg_id)
 
     def _stored_reply(self, session_id: str, client_msg_id: str) -> Reply:
@@ -458,7 +469,7 @@ class InterviewService:
         assessment = result.assessment.model_dump(mode="json") if result.assessment else None
         report = new_state.report.model_dump(mode="json") if new_state.report else None
 
-        def write() -> bool:
+        def write() -> list[TurnRow] | None:
             with self._db.session() as db:
                 return repo.complete_turn(
                     db,
@@ -473,9 +484,13 @@ class InterviewService:
                     calls=calls,
                 )
 
-        if not await self._write(write):
+        rows = await self._write(write)
+        if rows is None:
             log.info("turn %s of session %s was completed by another worker", turn.seq, session.id)
             return
+        self._fresh[turn_id] = Reply([message_json(r) for r in rows], self.public_state(new_state), turn.seq)
+        while len(self._fresh) > FRESH_REPLIES:
+            self._fresh.popitem(last=False)
         if result.second_opinion is not None:
             self._second_opinion(session.id, turn.seq, result.second_opinion)
 

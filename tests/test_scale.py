@@ -153,7 +153,7 @@ def test_completing_a_turn_twice_writes_it_once(stored_session: tuple[str, list[
             session = repo.get_session(db, session_id=sid)
             turn = repo.find_turn(db, session_id=sid, client_msg_id="c1")
             assert session is not None and turn is not None
-            return repo.complete_turn(
+            return None is not repo.complete_turn(
                 db,
                 session=session,
                 turn=turn,

@@ -193,9 +193,9 @@ def complete_turn(
     assessment: dict[str, Any] | None,
     report: dict[str, Any] | None,
     calls: Sequence[CallRecord],
-) -> bool:
-    """Write the outcome of a processed answer in one transaction; False if another process
-    completed it first (optimistic check on the session's version)."""
+) -> list[TurnRow] | None:
+    """Write the outcome of a processed answer in one transaction and return the reply rows;
+    None if another process completed it first (optimistic check on the session's version)."""
     updated = db.execute(
         update(InterviewSession)
         .where(InterviewSession.id == session.id, InterviewSession.version == expected_version)
@@ -203,9 +203,10 @@ def complete_turn(
     )
     if updated.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
-        return False
+        return None
     first = turn.seq + 1
-    db.add_all(_turn_row(session.id, first + n, t) for n, t in enumerate(replies))
+    rows = [_turn_row(session.id, first + n, t) for n, t in enumerate(replies)]
+    db.add_all(rows)
     db.execute(
         update(TurnRow)
         .where(TurnRow.id == turn.id)
@@ -235,7 +236,7 @@ def complete_turn(
         )
     record_calls(db, session_id=session.id, calls=calls)
     db.commit()
-    return True
+    return rows
 
 
 def record_calls(db: Session, *, session_id: str | None, calls: Sequence[CallRecord]) -> None:
