@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     requests_per_minute: int = Field(default=300, ge=1, le=100_000, description="per client address")
     sessions_per_minute: int = Field(default=20, ge=1, le=10_000, description="new sessions per address")
     max_active_turns: int = Field(
-        default=64,
+        default=512,
         ge=0,
         le=100_000,
         description="turns processed at once per process; beyond: 503 (0 = no cap)",

@@ -7,7 +7,9 @@ key point or the model answer, or most of a key point's distinctive words)."""
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
 
 from interviewer.domain import Question
 from interviewer.engine.state import said_key
@@ -70,17 +72,38 @@ def _ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
+@functools.lru_cache(maxsize=1024)
+def _rubric_text(key_points: tuple[str, ...], model_answer: str, question: str) -> _Rubric:
+    grams: set[tuple[str, ...]] = set()
+    for source in [*key_points, model_answer]:
+        grams |= _ngrams(normalize(source).casefold().split(), 6)
+    asked = set(content_words(question))
+    distinctive = tuple(frozenset(set(content_words(kp)) - asked) for kp in key_points)
+    return _Rubric(frozenset(grams), {g[:5]: g[5] for g in grams}, distinctive)
+
+
+@dataclass(frozen=True)
+class _Rubric:
+    """What a message must not give away of a question, prepared once per question."""
+
+    grams: frozenset[tuple[str, ...]]  # 6-word runs of the key points and the model answer
+    heads: dict[tuple[str, ...], str]  # a run's first five words -> its sixth
+    distinctive: tuple[frozenset[str], ...]  # per key point: its words the question does not use
+
+
+def _rubric(question: Question) -> _Rubric:
+    return _rubric_text(
+        tuple(kp.text for kp in question.key_points), question.model_answer, question.question
+    )
+
+
 def leaks(text: str, question: Question) -> bool:
     """True when `text` gives away a key point or the model answer."""
-    tokens = normalize(text).casefold().split()
-    said = _ngrams(tokens, 6)
-    for source in [*(kp.text for kp in question.key_points), question.model_answer]:
-        if said & _ngrams(normalize(source).casefold().split(), 6):
-            return True
-    asked = set(content_words(question.question))
+    rubric = _rubric(question)
+    if _ngrams(normalize(text).casefold().split(), 6) & rubric.grams:
+        return True
     have = set(content_words(text))
-    for kp in question.key_points:
-        distinctive = set(content_words(kp.text)) - asked
+    for distinctive in rubric.distinctive:
         if len(distinctive) >= 4 and len(distinctive & have) / len(distinctive) >= 0.6:
             return True
     return False
@@ -143,11 +166,9 @@ class LiveRelease:
     def __init__(self, question: Question | None, *, report: bool = False) -> None:
         self._report = report
         self._max_words = MAX_REPORT_WORDS if report else MAX_WORDS
-        self._grams: set[tuple[str, ...]] = set()
-        if question is not None:
-            for source in [*(kp.text for kp in question.key_points), question.model_answer]:
-                self._grams |= _ngrams(normalize(source).casefold().split(), 6)
-        self._heads = {g[:5]: g[5] for g in self._grams}
+        rubric = _rubric(question) if question is not None else None
+        self._grams = rubric.grams if rubric else frozenset()
+        self._heads = rubric.heads if rubric else {}
         self._released = 0
         self.blocked = False
 
