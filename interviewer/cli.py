@@ -1,6 +1,8 @@
 """The `interviewer` command.
 
 interviewer bank validate [PATH]   check the knowledge base, report every problem
+interviewer bank export PATH       the bank (files + HR's edits) as a knowledge folder or .zip
+interviewer bank import PATH       save a knowledge folder or .zip as HR's edits
 interviewer ingest                 embed questions and articles into the vector index
 interviewer search TEXT            find questions (and passages) in the index
 interviewer explore                interactive search of the bank in the terminal
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -70,6 +72,68 @@ def bank_validate(
         out.print(f"[red]{len(problems)} problem(s)[/red] in {root} — {summary}")
         raise typer.Exit(1)
     out.print(f"[green]ok[/green] {root} — {summary}")
+
+
+def _bank_sync(settings: Settings) -> object:
+    """Seed files + HR's edits in the database (no index: servers re-index when they notice)."""
+    from interviewer.bank.sync import BankSync
+    from interviewer.store.db import Database
+
+    db = Database.from_settings(settings)
+    db.migrate()
+    sync = BankSync(bank=_load(settings), db=db, index=None)  # type: ignore[arg-type]
+    sync.refresh()
+    return sync
+
+
+@bank_app.command("export")
+def bank_export(
+    path: Annotated[Path, typer.Argument(help="an empty or new folder, or a file name ending in .zip")],
+) -> None:
+    """Write the whole bank (shipped files + HR's edits) in the knowledge/ format."""
+    from interviewer.bank.archive import ArchiveError, export_folder, export_zip
+
+    sync: Any = _bank_sync(_settings())
+    try:
+        if path.suffix == ".zip":
+            path.write_bytes(export_zip(sync.bank))
+            out.print(f"wrote {path}", highlight=False)
+        else:
+            n = export_folder(sync.bank, path)
+            out.print(f"wrote {n} files to {path}", highlight=False)
+    except (ArchiveError, OSError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+@bank_app.command("import")
+def bank_import(
+    path: Annotated[Path, typer.Argument(help="a knowledge folder or a .zip of one", exists=True)],
+) -> None:
+    """Save every question, track and plan of PATH that differs from the bank as a new version in
+    the database (HR's edits; nothing is deleted, articles are not imported)."""
+    from interviewer.bank.archive import ArchiveError, read_bank
+    from interviewer.bank.sync import EditError, Invalid
+
+    settings = _settings()
+    sync: Any = _bank_sync(settings)
+    try:
+        source = path.read_bytes() if path.is_file() else path
+        incoming, problems = read_bank(source, articles_from=settings.knowledge_dir / "articles")
+        if problems:
+            for problem in problems:
+                out.print(f"[red]✗[/red] {problem}", highlight=False)
+            raise typer.Exit(1)
+        counts = sync.import_bank(incoming, author="cli")
+    except Invalid as exc:
+        for problem in exc.problems:
+            out.print(f"[red]✗[/red] {problem}", highlight=False)
+        raise typer.Exit(1) from exc
+    except (ArchiveError, EditError, OSError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    summary = "; ".join(f"{k}: " + ", ".join(f"{n} {s}" for s, n in v.items()) for k, v in counts.items())
+    out.print(f"[green]imported[/green] {summary}", highlight=False)
 
 
 @app.command()

@@ -38,6 +38,7 @@ from datetime import UTC, timedelta
 from typing import Any, TypeVar
 
 from interviewer.bank.loader import Bank
+from interviewer.bank.sync import refresh_for
 from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
 from interviewer.engine.state import SessionState, Turn
 from interviewer.llm.base import CallRecord
@@ -211,6 +212,7 @@ class InterviewService:
     async def start(
         self, *, plan: str | None, invite_code: str | None, client_address: str | None
     ) -> tuple[str, str, list[dict[str, Any]], dict[str, Any]]:
+        await refresh_for(self._bank)  # HR's latest bank edits (saved by any worker) before a new session
         mode: str | None = None
         show_report = True
         invite_id = None

@@ -562,7 +562,7 @@ def test_migration_0002_upgrades_an_existing_database(
     old.dispose()
     monkeypatch.undo()
     upgraded = Database(url)
-    assert upgraded.migrate() == ["0002_overrides_and_recommendations"]
+    assert upgraded.migrate()[0] == "0002_overrides_and_recommendations"  # and any later ones
     assert {"overrides", "recommendations"} <= set(upgraded.tables()) and upgraded.migrate() == []
     upgraded.dispose()
 

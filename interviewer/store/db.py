@@ -101,9 +101,14 @@ def _overrides_and_recommendations(conn: Connection) -> None:
     _create(conn, "overrides", "recommendations")
 
 
+def _hr_bank(conn: Connection) -> None:
+    _create(conn, "hr_questions", "hr_configs")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_overrides_and_recommendations", _overrides_and_recommendations),
+    ("0003_hr_bank", _hr_bank),
 ]
 
 

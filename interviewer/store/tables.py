@@ -194,6 +194,38 @@ class Recommendation(Base):
     __table_args__ = (Index("ix_recommendations_session", "session_id"),)
 
 
+class HrQuestion(Base):
+    """One saved version of an HR-authored question (the whole document, as in the YAML files).
+    Rows are never updated: the highest `version` per `question_id` is current; `deleted` on the
+    current row withdraws the HR version (a shipped question of the same id shows again)."""
+
+    __tablename__ = "hr_questions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer)
+    track: Mapped[str] = mapped_column(String(40))
+    document: Mapped[dict[str, Any]] = mapped_column()
+    author: Mapped[str] = mapped_column(String(254))
+    deleted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("question_id", "version"),)
+
+
+class HrConfig(Base):
+    """One saved version of a track config or an interview plan (`kind`: track | plan). Rows are
+    never updated: the highest `version` per (kind, item_id) is current, the rest is history."""
+
+    __tablename__ = "hr_configs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    item_id: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column()
+    author: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("kind", "item_id", "version"),)
+
+
 class SchemaMigration(Base):
     __tablename__ = "schema_migrations"
     name: Mapped[str] = mapped_column(String(120), primary_key=True)

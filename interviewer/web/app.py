@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from interviewer import __version__
 from interviewer.bank import Retriever, VectorIndex, load_bank, open_index
 from interviewer.bank.loader import Bank
+from interviewer.bank.sync import BankSync
 from interviewer.config import Settings, load_settings
 from interviewer.engine import build_engine
 from interviewer.engine.orchestrator import EngineError, UnknownPlan
@@ -38,7 +39,7 @@ from interviewer.service import (
 )
 from interviewer.store.db import Database
 from interviewer.store.tables import InterviewSession
-from interviewer.web import api, pages, review
+from interviewer.web import api, hr, pages, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES, BadInput
 from interviewer.web.observability import Observe, count_active_sessions_with, metrics_payload, observe_call
@@ -50,19 +51,21 @@ log = logging.getLogger("interviewer.web")
 class BodyLimit:
     """Refuse request bodies over the limit (uvicorn sets none), by header and by counting."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.limit)
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await JSONResponse(
-                    {"detail": f"request body larger than {self.limit} bytes"}, status_code=413
-                )(scope, receive, send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)(
+                    scope, receive, send
+                )
                 return
         seen = 0
 
@@ -71,8 +74,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BadInput(413, f"request body larger than {self.limit} bytes")
+                if seen > limit:
+                    raise BadInput(413, f"request body larger than {limit} bytes")
             return message
 
         await self.app(scope, counted, send)
@@ -112,6 +115,10 @@ def create_app(
             log.info("applied migrations: %s", ", ".join(applied))
         the_bank = bank or load_bank(settings.knowledge_dir)
         the_index = index or open_index(settings)
+        bank_sync = BankSync(bank=the_bank, db=database, index=the_index)
+        await asyncio.to_thread(bank_sync.refresh)  # HR's edits from the database, re-indexed
+        bank_sync.activate()
+        app.state.bank_sync = bank_sync
         if the_index.count("questions") == 0:
             log.info("building the vector index (first start)")
             the_index.ingest(the_bank)
@@ -183,6 +190,7 @@ def create_app(
             task.cancel()
         await asyncio.gather(*app.state.ctx.background, return_exceptions=True)
         service.close()
+        bank_sync.deactivate()
         if db is None:
             database.dispose()
 
@@ -192,7 +200,7 @@ def create_app(
         lifespan=lifespan,
         description="An AI mock interviewer for Senior Python Developer roles. API v1.",
     )
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, larger=hr.LARGE_BODIES)
     app.add_middleware(Observe)
 
     @app.middleware("http")
@@ -269,6 +277,7 @@ def create_app(
 
     app.include_router(api.router)
     app.include_router(review.router)
+    app.include_router(hr.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC, check_dir=False), name="static")
     return app

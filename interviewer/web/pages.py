@@ -39,6 +39,45 @@ async def report(session_id: str) -> FileResponse:
     return _page("report.html")
 
 
+# --- staff pages (HR and evaluator): the page is static, the data comes from the API with the
+# login cookie, so the pages themselves need no auth; a logged-out visitor is sent to the login.
+
+
+@router.get("/staff/login")
+async def staff_login() -> FileResponse:
+    return _page("staff-login.html")
+
+
+@router.get("/review")
+async def review_list() -> FileResponse:
+    return _page("review.html")
+
+
+@router.get("/review/{session_id}")
+async def review_session(session_id: str) -> FileResponse:
+    return _page("review-session.html")
+
+
+@router.get("/calibration")
+async def calibration() -> FileResponse:
+    return _page("calibration.html")
+
+
+@router.get("/hr")
+async def hr_tracks() -> FileResponse:
+    return _page("hr.html")
+
+
+@router.get("/hr/questions")
+async def hr_questions() -> FileResponse:
+    return _page("hr-questions.html")
+
+
+@router.get("/hr/invites")
+async def hr_invites() -> FileResponse:
+    return _page("hr-invites.html")
+
+
 _BULLET = re.compile(r"^\s*[-*]\s+")
 _CODE = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)
 

@@ -20,12 +20,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from interviewer.engine.calibration import Pair, calibrate
 from interviewer.engine.state import SessionState
 from interviewer.service import Conflict, NotFound
 from interviewer.store import repo
-from interviewer.store.tables import InterviewSession, Override, User
+from interviewer.store.tables import InterviewSession, Override, TurnRow, User
 from interviewer.web import exports, review_doc
 from interviewer.web.deps import Context, get_context, staff
 from interviewer.web.input import BadInput, FinalRecommendation, ScoreOverride, parse_body
@@ -42,6 +44,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "md": ("text/markdown; charset=utf-8", "md"),
     "html": ("text/html; charset=utf-8", "html"),
 }
+PREVIEW_CHARS = 160
 
 
 async def _staff(ctx: Context, request: Request, authorization: str | None, roles: tuple[str, ...]) -> User:
@@ -53,6 +56,24 @@ def _session(db: Any, session_id: str) -> InterviewSession:
     if row is None:
         raise NotFound("no such interview")
     return row
+
+
+def _first_answers(db: Session, session_ids: list[str]) -> dict[str, str]:
+    """The start of each session's first answer: the list's preview of what the candidate wrote."""
+    if not session_ids:
+        return {}
+    first = (
+        select(TurnRow.session_id.label("sid"), func.min(TurnRow.seq).label("seq"))
+        .where(TurnRow.session_id.in_(session_ids), TurnRow.role == "candidate")
+        .group_by(TurnRow.session_id)
+        .subquery()
+    )
+    rows = db.execute(
+        select(TurnRow.session_id, TurnRow.content).join(
+            first, (TurnRow.session_id == first.c.sid) & (TurnRow.seq == first.c.seq)
+        )
+    )
+    return {sid: content[:PREVIEW_CHARS] for sid, content in rows}
 
 
 def _cursor(row: InterviewSession) -> str:
@@ -113,6 +134,7 @@ async def list_sessions(
             for o in repo.list_overrides(db, session_ids=ids):
                 overrides.setdefault(o.session_id, []).append(o)
             assessments = repo.list_assessments(db, session_ids=list(overrides))
+            previews = _first_answers(db, ids)
             items = []
             for r in rows:
                 effective = r.score
@@ -136,6 +158,7 @@ async def list_sessions(
                         "flagged": r.flagged,
                         "answers": r.answers,
                         "overridden": r.session.id in overrides,
+                        "first_answer": previews.get(r.session.id),
                     }
                 )
             return {

@@ -1,0 +1,138 @@
+"""The whole bank in the file format of `knowledge/` — as a folder or a zip archive — and back.
+
+Export writes `questions/<track>/<id>.yaml`, `tracks/<id>.yaml` (track configs),
+`tracks/plan-<id>.yaml` (plans) and the reference articles, so an export is a knowledge folder
+that `interviewer bank validate` accepts. Import reads such a folder or zip and validates it with
+the loader's own rules (`validate_bank`), against the *shipped* articles: articles are not edited
+through the bank (an archive's articles are ignored).
+
+A zip comes from outside: members are read only when their path fits the layout above (no
+absolute paths, no `..`, one optional top folder), with a cap on their count and total size.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from interviewer.bank.loader import Bank, Problem, validate_bank
+from interviewer.bank.overlay import document
+from interviewer.domain import TRACKS
+
+MAX_MEMBERS = 2000
+MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+
+
+class ArchiveError(ValueError):
+    """Not a usable archive (not a zip, too large, nothing of the bank in it)."""
+
+
+def _yaml(doc: dict[str, Any]) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def bank_files(bank: Bank) -> dict[str, str]:
+    """Relative path -> text of every file of the bank in the knowledge format."""
+    files: dict[str, str] = {}
+    for q in sorted(bank.questions.values(), key=lambda q: (q.track, q.id)):
+        files[f"questions/{q.track}/{q.id}.yaml"] = _yaml(document(q))
+    for t in bank.tracks.values():
+        files[f"tracks/{t.id}.yaml"] = _yaml(document(t))
+    for p in bank.plans.values():
+        files[f"tracks/plan-{p.id}.yaml"] = _yaml(document(p))
+    for slug in bank.articles:
+        path = bank.root / "articles" / f"{slug}.md"
+        if path.is_file():
+            files[f"articles/{slug}.md"] = path.read_text(encoding="utf-8")
+    return files
+
+
+def export_zip(bank: Bank) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in sorted(bank_files(bank).items()):
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def export_folder(bank: Bank, target: Path) -> int:
+    if target.exists() and any(target.iterdir()):
+        raise ArchiveError(f"{target} is not empty")
+    files = bank_files(bank)
+    for name, text in files.items():
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return len(files)
+
+
+def _member_path(name: str) -> str | None:
+    """The member's path inside the knowledge layout, or None when it is not a bank file."""
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if not parts or name.startswith("/") or ".." in parts:
+        return None
+    if parts[0] not in ("questions", "tracks", "articles") and len(parts) > 1:
+        parts = parts[1:]  # one top folder ("knowledge/...")
+    if (
+        len(parts) == 3
+        and parts[0] == "questions"
+        and parts[1] in TRACKS
+        and parts[2].endswith((".yaml", ".yml"))
+    ):
+        return "/".join(parts)
+    if len(parts) == 2 and parts[0] == "tracks" and parts[1].endswith((".yaml", ".yml")):
+        return "/".join(parts)
+    return None
+
+
+def _unpack_zip(data: bytes, target: Path) -> int:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ArchiveError("not a zip archive") from exc
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise ArchiveError(f"more than {MAX_MEMBERS} files in the archive")
+        total = 0
+        written = 0
+        for info in members:
+            path = _member_path(info.filename)
+            if info.is_dir() or path is None:
+                continue
+            total += info.file_size
+            if total > MAX_UNPACKED_BYTES:
+                raise ArchiveError(f"the archive unpacks to more than {MAX_UNPACKED_BYTES} bytes")
+            with archive.open(info) as member:
+                content = member.read(MAX_UNPACKED_BYTES + 1)
+            if len(content) > info.file_size:  # the header lied about the size
+                raise ArchiveError("a member is larger than its header says")
+            out = target / path
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(content)
+            written += 1
+    return written
+
+
+def read_bank(source: bytes | Path, *, articles_from: Path) -> tuple[Bank, list[Problem]]:
+    """Validate a zip (bytes) or a knowledge folder (Path) with the shipped articles."""
+    with tempfile.TemporaryDirectory(prefix="interviewer-import-") as tmp:
+        root = Path(tmp) / "knowledge"
+        root.mkdir()
+        if isinstance(source, Path):
+            for sub in ("questions", "tracks"):
+                if (source / sub).is_dir():
+                    shutil.copytree(source / sub, root / sub)
+            if not (root / "questions").is_dir() and not (root / "tracks").is_dir():
+                raise ArchiveError(f"{source} has no questions/ or tracks/ folder")
+        elif _unpack_zip(source, root) == 0:
+            raise ArchiveError("the archive holds no question or track files (questions/, tracks/)")
+        shutil.copytree(articles_from, root / "articles")
+        bank, problems = validate_bank(root)
+    return bank, problems

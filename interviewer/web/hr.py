@@ -1,0 +1,308 @@
+"""HR API (`/api/v1/hr`): track configs, interview plans and questions — each save a new version,
+validated with the rules of the knowledge files, problems keyed by field — the whole bank as a
+zip of the file format (export and import), and the invites with their status.
+
+HR only: an evaluator is 403; no login, a wrong token or a candidate's session token is 401.
+Every change is audited. Saving brings this process's bank and the vector index up to date before
+the response (`bank/sync.py`); other workers pick the change up before their next new session.
+Running sessions keep the track configs they started with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+
+from interviewer.bank.archive import ArchiveError, export_zip, read_bank
+from interviewer.bank.overlay import document, field_path
+from interviewer.bank.sync import BankSync, Invalid, Kind, Missing, Refused, history
+from interviewer.domain import TRACKS
+from interviewer.store import repo
+from interviewer.store.tables import utcnow
+from interviewer.web.deps import Context, get_context, staff
+from interviewer.web.input import BadInput, parse_body
+
+router = APIRouter(prefix="/api/v1/hr", tags=["hr"])
+Ctx = Annotated[Context, Depends(get_context)]
+IMPORT_MAX_BYTES = 8 * 1024 * 1024
+LARGE_BODIES = {"/api/v1/hr/bank/import": IMPORT_MAX_BYTES}
+"""Paths allowed a larger body than the app-wide limit (a zip of the whole bank)."""
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class Document(BaseModel):
+    """A question, track config or plan as in the files; checked by the bank's own rules."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _sync(request: Request) -> BankSync:
+    sync: BankSync = request.app.state.bank_sync
+    return sync
+
+
+async def _fresh(request: Request) -> BankSync:
+    """The bank sync after catching up with edits saved by other workers (a cheap check)."""
+    sync = _sync(request)
+    await asyncio.to_thread(sync.refresh)
+    return sync
+
+
+def _bank_error(exc: Exception) -> BadInput:
+    if isinstance(exc, Invalid):
+        return BadInput(
+            422,
+            [
+                {
+                    "loc": ["body", *filter(None, f["field"].split("."))],
+                    "field": f["field"],
+                    "msg": f["message"],
+                    "type": "bank",
+                }
+                for f in exc.fields()
+            ],
+        )
+    if isinstance(exc, Missing):
+        return BadInput(404, str(exc))
+    return BadInput(409, str(exc))
+
+
+async def _run_edit(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except (Invalid, Missing, Refused) as exc:
+        raise _bank_error(exc) from None
+
+
+def _versions(ctx: Context, kind: Kind) -> dict[str, int]:
+    with ctx.db.session() as db:
+        if kind == "question":
+            return {r.question_id: r.version for r in repo.latest_hr_questions(db) if not r.deleted}
+        return {r.item_id: r.version for r in repo.latest_hr_configs(db) if r.kind == kind}
+
+
+async def _item(ctx: Context, sync: BankSync, kind: Kind, item_id: str) -> dict[str, Any]:
+    bank = sync.bank
+    pools: dict[str, dict[Any, Any]] = {"question": bank.questions, "track": bank.tracks, "plan": bank.plans}
+    record = pools[kind].get(item_id)
+    if record is None:
+        raise BadInput(404, f"no {kind} {item_id!r}")
+    versions = await asyncio.to_thread(history, ctx.db, kind, item_id)
+    origin = sync.origin(kind, item_id)
+    shipped = [
+        {"version": 0, "author": "knowledge/ (the shipped files)", "created_at": None, "deleted": False}
+    ]
+    saved = [
+        {"version": v.version, "author": v.author, "created_at": v.created_at, "deleted": v.deleted}
+        for v in versions
+    ]
+    return {
+        kind: document(record),
+        "origin": origin,
+        "version": versions[-1].version if origin == "hr" and versions else 0,
+        "versions": (shipped if item_id in _seed_pool(sync, kind) else []) + saved,
+    }
+
+
+def _seed_pool(sync: BankSync, kind: Kind) -> dict[Any, Any]:
+    seed = sync.seed
+    pools: dict[str, dict[Any, Any]] = {"question": seed.questions, "track": seed.tracks, "plan": seed.plans}
+    return pools[kind]
+
+
+# --- tracks and plans ------------------------------------------------------------------------
+
+
+@router.get("/tracks", summary="HR: track configs (the current version of each)")
+async def list_tracks(request: Request, ctx: Ctx) -> dict[str, Any]:
+    await staff(ctx, request, "hr")
+    sync = await _fresh(request)
+    versions = await asyncio.to_thread(_versions, ctx, "track")
+    return {
+        "tracks": [
+            {**document(t), "origin": sync.origin("track", t.id), "version": versions.get(t.id, 0)}
+            for tid in TRACKS
+            if (t := sync.bank.tracks.get(tid)) is not None
+        ]
+    }
+
+
+@router.get("/plans", summary="HR: interview plans (the current version of each)")
+async def list_plans(request: Request, ctx: Ctx) -> dict[str, Any]:
+    await staff(ctx, request, "hr")
+    sync = await _fresh(request)
+    versions = await asyncio.to_thread(_versions, ctx, "plan")
+    return {
+        "plans": [
+            {**document(p), "origin": sync.origin("plan", p.id), "version": versions.get(p.id, 0)}
+            for p in sorted(sync.bank.plans.values(), key=lambda p: p.id)
+        ]
+    }
+
+
+@router.get("/{kind}s/{item_id}", summary="HR: one track config, plan or question with its versions")
+async def get_item(
+    kind: Literal["track", "plan", "question"], item_id: str, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    await staff(ctx, request, "hr")
+    return await _item(ctx, await _fresh(request), kind, item_id)
+
+
+@router.post("/{kind}s", status_code=201, summary="HR: create a plan or question (tracks are fixed)")
+async def create_item(
+    kind: Literal["track", "plan", "question"], request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    user = await staff(ctx, request, "hr")
+    body = await parse_body(request, Document)
+    sync = _sync(request)
+    record = await _run_edit(sync.save, kind, body.model_extra or {}, author=user.email)
+    return await _item(ctx, sync, kind, record.id)
+
+
+@router.put("/{kind}s/{item_id}", summary="HR: save a new version of a track config, plan or question")
+async def update_item(
+    kind: Literal["track", "plan", "question"], item_id: str, request: Request, ctx: Ctx
+) -> dict[str, Any]:
+    user = await staff(ctx, request, "hr")
+    body = await parse_body(request, Document)
+    doc = dict(body.model_extra or {})
+    doc.setdefault("id", item_id)
+    sync = _sync(request)
+    record = await _run_edit(sync.save, kind, doc, author=user.email, item_id=item_id)
+    return await _item(ctx, sync, kind, record.id)
+
+
+# --- questions -------------------------------------------------------------------------------
+
+
+@router.get("/questions", summary="HR: the question bank (shipped and HR's questions)")
+async def list_questions(
+    request: Request, ctx: Ctx, track: Annotated[str | None, Query(max_length=40)] = None
+) -> dict[str, Any]:
+    await staff(ctx, request, "hr")
+    sync = await _fresh(request)
+    versions = await asyncio.to_thread(_versions, ctx, "question")
+    questions = sorted(sync.bank.questions.values(), key=lambda q: (q.track, q.id))
+    return {
+        "questions": [
+            {
+                "id": q.id,
+                "track": q.track,
+                "topic": q.topic,
+                "difficulty": q.difficulty,
+                "question": q.question,
+                "origin": sync.origin("question", q.id),
+                "version": versions.get(q.id, 0),
+            }
+            for q in questions
+            if track is None or q.track == track
+        ]
+    }
+
+
+@router.delete("/questions/{question_id}", summary="HR: delete HR's version of a question")
+async def delete_question(question_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    user = await staff(ctx, request, "hr")
+    current = await _run_edit(_sync(request).delete_question, question_id, author=user.email)
+    return {"deleted": question_id, "current": current or None}
+
+
+# --- the bank as files -----------------------------------------------------------------------
+
+
+@router.get("/bank/export", summary="HR: the whole effective bank as a zip of the knowledge/ format")
+async def export_bank(request: Request, ctx: Ctx) -> Response:
+    user = await staff(ctx, request, "hr")
+    sync = await _fresh(request)
+    data = await asyncio.to_thread(export_zip, sync.bank)
+
+    def audit() -> None:
+        with ctx.db.session() as db:
+            repo.audit(db, actor=user.email, action="bank.export", subject="bank")
+            db.commit()
+
+    await asyncio.to_thread(audit)
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="knowledge-{stamp}.zip"', **NO_STORE},
+    )
+
+
+@router.post(
+    "/bank/import",
+    summary="HR: import a zip of the knowledge/ format",
+    description="The body is the zip itself (`Content-Type: application/zip`). Every question, "
+    "track and plan that differs from the current bank is saved as a new version; nothing is "
+    "deleted; articles are not imported. A problem anywhere refuses the whole import (422).",
+)
+async def import_bank(request: Request, ctx: Ctx) -> dict[str, Any]:
+    user = await staff(ctx, request, "hr")
+    raw = await request.body()
+    if len(raw) > IMPORT_MAX_BYTES:
+        raise BadInput(413, f"archive larger than {IMPORT_MAX_BYTES} bytes")
+    if not raw:
+        raise BadInput(400, "send the zip archive as the request body")
+    sync = _sync(request)
+    try:
+        incoming, problems = await asyncio.to_thread(
+            read_bank, raw, articles_from=sync.bank.root / "articles"
+        )
+    except ArchiveError as exc:
+        raise BadInput(422, str(exc)) from None
+    if problems:
+        raise BadInput(
+            422,
+            [
+                {
+                    "loc": ["body", p.file],
+                    "file": p.file,
+                    "field": field_path(p.field),
+                    "msg": p.message,
+                    "type": "bank",
+                }
+                for p in problems
+            ],
+        )
+    counts = await _run_edit(sync.import_bank, incoming, author=user.email)
+    return {"imported": counts}
+
+
+# --- invites ---------------------------------------------------------------------------------
+
+
+@router.get("/invites", summary="HR: invites and their status (the codes are not kept)")
+async def list_invites(request: Request, ctx: Ctx) -> dict[str, Any]:
+    await staff(ctx, request, "hr")
+    plans = (await _fresh(request)).bank.plans
+
+    def read() -> list[dict[str, Any]]:
+        now = utcnow()
+        out = []
+        with ctx.db.session() as db:
+            for inv in repo.list_invites(db):
+                expires = (
+                    inv.expires_at if inv.expires_at.tzinfo else inv.expires_at.replace(tzinfo=now.tzinfo)
+                )
+                status = "used" if inv.used_at is not None else "expired" if expires < now else "active"
+                out.append(
+                    {
+                        "id": inv.id,
+                        "status": status,
+                        "plan": inv.plan_id,
+                        "plan_title": plans[inv.plan_id].title if inv.plan_id in plans else None,
+                        "mode": inv.mode,
+                        "show_report": inv.show_report,
+                        "created_at": inv.created_at.isoformat(),
+                        "expires_at": expires.isoformat(),
+                        "used_at": inv.used_at.isoformat() if inv.used_at else None,
+                    }
+                )
+        return out
+
+    return {"invites": await asyncio.to_thread(read)}

@@ -1,0 +1,141 @@
+// Form helpers shared by the HR pages: labelled fields that carry their field path (as the API's
+// problems name it, e.g. "key_points.0.text"), an error slot next to each, and the mapping of a
+// 422's problems onto those slots. Everything is built with DOM nodes; text stays text.
+import { element, showStatus } from "/static/staff.js";
+
+let counter = 0;
+
+/** An <input>/<textarea>/<select> wrapped with its label and error slot; returns the wrapper. */
+export function field(path, label, control, { help = "", cls = "" } = {}) {
+  counter += 1;
+  const id = `f${counter}-${path.replace(/[^a-zA-Z0-9_-]/g, "-")}`;
+  control.id = id;
+  control.dataset.path = path;
+  const error = element("p", { class: "field-error", id: `${id}-error`, hidden: true, dataset: { errorFor: path } });
+  control.setAttribute("aria-describedby", `${id}-error`);
+  return element(
+    "div",
+    { class: `field ${cls}`.trim() },
+    element("label", { for: id }, label),
+    control,
+    help ? element("p", { class: "help" }, help) : null,
+    error,
+  );
+}
+
+export const input = (value, attrs = {}) =>
+  element("input", { type: "text", value: value == null ? "" : String(value), ...attrs });
+
+export const number = (value, attrs = {}) =>
+  element("input", { type: "number", value: value == null ? "" : String(value), ...attrs });
+
+export function textarea(value, attrs = {}) {
+  const node = element("textarea", { rows: 3, ...attrs });
+  node.value = value == null ? "" : String(value);
+  return node;
+}
+
+export function select(value, options, attrs = {}) {
+  return element(
+    "select",
+    attrs,
+    options.map(([v, text]) => element("option", { value: v, selected: String(v) === String(value) }, text)),
+  );
+}
+
+/** A number when the text is one, else the raw text (the server then names the field). */
+export function num(node) {
+  const text = node.value.trim();
+  if (text === "") return null;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : text;
+}
+
+export const list = (node) =>
+  node.value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** An error message next to its field: the deepest slot whose path is a prefix of the problem's. */
+export function showProblems(form, problems, status) {
+  clearProblems(form);
+  const general = [];
+  for (const problem of problems) {
+    const path = String(problem.field || "");
+    const parts = path ? path.split(".") : [];
+    let slot = null;
+    while (parts.length && !slot) {
+      slot = form.querySelector(`[data-error-for="${CSS.escape(parts.join("."))}"]`);
+      parts.pop();
+    }
+    if (!slot) {
+      general.push(path ? `${path}: ${problem.msg}` : problem.msg);
+      continue;
+    }
+    slot.hidden = false;
+    slot.textContent = slot.textContent ? `${slot.textContent} ${problem.msg}` : problem.msg;
+    const control = form.querySelector(`[data-path="${CSS.escape(slot.dataset.errorFor)}"]`);
+    if (control) control.setAttribute("aria-invalid", "true");
+  }
+  const text = general.length
+    ? `Not saved: ${general.join(" · ")}`
+    : "Not saved: fix the fields marked below.";
+  showStatus(status, text, "error");
+  const first = form.querySelector('[aria-invalid="true"]');
+  if (first) first.focus();
+}
+
+export function clearProblems(form) {
+  for (const slot of form.querySelectorAll(".field-error")) {
+    slot.hidden = true;
+    slot.textContent = "";
+  }
+  for (const node of form.querySelectorAll('[aria-invalid="true"]')) node.removeAttribute("aria-invalid");
+}
+
+/** The problems of a failed save: 422 details as [{field, msg}], anything else as one message. */
+export function problemsOf(err) {
+  if (err && err.status === 422 && Array.isArray(err.detail)) {
+    return err.detail.map((d) => ({ field: d.field || "", msg: String(d.msg || "invalid") }));
+  }
+  return [{ field: "", msg: err && err.message ? err.message : "the save failed" }];
+}
+
+/** A group of repeated rows ("Key points") with an Add button; `make(item, i)` builds a row. */
+export function rows(path, title, items, make, { empty }) {
+  const body = element("div", { class: "rows" });
+  const error = element("p", { class: "field-error", hidden: true, dataset: { errorFor: path } });
+  const add = element("button", { type: "button", class: "button" }, `Add ${title.toLowerCase().replace(/s$/, "")}`);
+  const group = element("fieldset", { class: "row-group", dataset: { path } }, element("legend", {}, title), error, body, add);
+  const renumber = () => {
+    [...body.children].forEach((row, i) => {
+      for (const node of row.querySelectorAll("[data-path]")) {
+        node.dataset.path = node.dataset.path.replace(/^([a-z_]+)\.\d+/, `$1.${i}`);
+      }
+      for (const node of row.querySelectorAll("[data-error-for]")) {
+        node.dataset.errorFor = node.dataset.errorFor.replace(/^([a-z_]+)\.\d+/, `$1.${i}`);
+      }
+    });
+  };
+  const append = (item) => {
+    const i = body.children.length;
+    const remove = element("button", { type: "button", class: "link-button" }, "Remove");
+    const row = element("div", { class: "row card" }, make(item, i), remove);
+    remove.addEventListener("click", () => {
+      row.remove();
+      renumber();
+    });
+    body.append(row);
+  };
+  for (const item of items) append(item);
+  add.addEventListener("click", () => append(empty()));
+  group.rowsBody = body;
+  return group;
+}
+
+/** The value of the control with this path inside `scope`. */
+export function valueAt(scope, path) {
+  const node = scope.querySelector(`[data-path="${CSS.escape(path)}"]`);
+  return node ? node : null;
+}

@@ -1,0 +1,220 @@
+"""The HR pages in a real browser (Chromium via Playwright) against a real server of their own
+(its own data folder, so HR's edits here touch no other test; the index is a copy of the
+session's whole-bank index). HR logs in, edits a track on the page, and a new candidate session
+follows it; a refused question shows its problems next to the fields; question text that looks
+like HTML or script shows literally and never runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from interviewer.bank import VectorIndex, load_bank
+from tests.conftest import KNOWLEDGE, ROOT, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} is missing (CI installs it: apt-get install chromium); browser tests skipped",
+        allow_module_level=True,
+    )
+pytest.importorskip("playwright.sync_api", reason="the playwright package is missing (dev extra)")
+
+from playwright.sync_api import expect  # noqa: E402
+
+HR_EMAIL = "hr@example.com"
+PASSWORD = "correct horse battery"
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def hr_server(
+    tmp_path_factory: pytest.TempPathFactory, full_index: VectorIndex, full_data_dir: Path
+) -> Iterator[str]:
+    """`interviewer serve` with an HR account, on a copy of the whole-bank index."""
+    from interviewer.store import repo
+    from interviewer.store.db import Database
+    from interviewer.web.security import hash_password
+
+    data = tmp_path_factory.mktemp("hr-live") / "data"
+    shutil.copytree(full_data_dir / "chroma", data / "chroma")
+    db = Database(f"sqlite:///{data / 'interviewer.db'}")
+    db.migrate()
+    with db.session() as s:
+        repo.create_user(s, email=HR_EMAIL, role="hr", password_hash=hash_password(PASSWORD))
+        s.commit()
+    db.dispose()
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "INTERVIEWER_MODEL", "DATABASE_URL")
+    }
+    env.update(
+        INTERVIEWER_DATA_DIR=str(data),
+        INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE),
+        INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"),
+    )
+    log_path = data.parent / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "interviewer.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            cwd=str(data.parent),
+            stdout=log,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:  # noqa: S310
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.3)
+        try:
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def login(page: Any, base: str, target: str) -> None:
+    """Log in as HR on the login page, landing on `target` (a logged-out visit to an HR page is
+    sent to the login page: the first test checks that)."""
+    page.goto(f"{base}/staff/login?next={target}")
+    page.get_by_label("Email").fill(HR_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(re.escape(target) + r"$"))
+
+
+def post_json(page: Any, url: str, body: dict[str, Any], *, method: str = "POST", staff: bool = True) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if staff:
+        csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "interviewer_csrf")
+        headers["X-CSRF-Token"] = csrf
+    return page.request.fetch(url, method=method, data=json.dumps(body), headers=headers)
+
+
+def test_hr_edits_a_track_and_a_new_session_follows(hr_server: str, page: Any, problems: Any) -> None:
+    page.goto(f"{hr_server}/hr")
+    page.wait_for_url(re.compile(r"/staff/login\?next=%2Fhr$"))  # not logged in yet
+    login(page, hr_server, "/hr")
+    row = page.locator('#tracks-body tr[data-track="python"]')
+    expect(row).to_contain_text("Python proficiency")
+    row.get_by_role("button", name="Edit track python").click()
+    editor = page.locator("#editor")
+    expect(editor).to_be_visible()
+    editor.get_by_label("Main questions (3–5)").fill("3")
+    editor.get_by_label("Follow-ups per question (0–3)").fill("1")
+    editor.get_by_role("button", name="Save new version").click()
+    expect(page.locator("#editor-status")).to_contain_text("Saved as version 1")
+    expect(page.locator("#versions li")).to_have_count(2)
+    expect(row.locator("td").nth(0)).to_have_text("3")
+    expect(row.locator("td").nth(1)).to_have_text("1")
+
+    # a refused edit shows its problem next to the field, and saves nothing
+    editor.get_by_label("Main questions (3–5)").fill("9")
+    editor.get_by_role("button", name="Save new version").click()
+    error = editor.locator('.field-error[data-error-for="questions"]')
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("less than or equal to 5")
+    expect(page.locator("#versions li")).to_have_count(2)
+
+    # a new candidate session follows the edit: 3 main questions, 1 follow-up per question
+    started = post_json(page, f"{hr_server}/api/v1/sessions", {"plan": "python"}, staff=False)
+    assert started.status == 201
+    session = started.json()
+    assert session["state"]["questions_total"] == 3
+    auth = {"Authorization": f"Bearer {session['token']}", "Content-Type": "application/json"}
+    review = page.request.get(f"{hr_server}/api/v1/review/sessions/{session['session_id']}")  # HR may read
+    assert review.status == 200, review.text()
+    question_id = review.json()["questions"][-1]["question_id"]
+    partial = "I think that " + load_bank(KNOWLEDGE).questions[question_id].key_points[0].text
+    kinds = []
+    for n in range(2):
+        r = page.request.post(
+            f"{hr_server}/api/v1/sessions/{session['session_id']}/messages",
+            data=json.dumps({"content": partial, "client_msg_id": f"m{n}"}),
+            headers=auth,
+        )
+        assert r.status == 200, r.text()
+        kinds.append(r.json()["messages"][-1]["kind"])
+    assert kinds == ["follow_up", "question"]
+    problems.check()
+
+
+def test_question_text_is_inert_and_problems_sit_next_to_fields(
+    hr_server: str, page: Any, problems: Any
+) -> None:
+    login(page, hr_server, "/hr/questions")
+    doc = load_bank(KNOWLEDGE).questions["py-asyncio-blocking-cancellation"].model_dump()
+    doc.update(id="hr-xss", topic="xss", question=f"What does {SCRIPT} do in a page?")
+    doc["key_points"][0]["text"] = f"An image tag like {IMG} runs its handler when the image fails."
+    r = post_json(page, f"{hr_server}/api/v1/hr/questions", doc)
+    assert r.status == 201, r.text()
+    page.reload()
+    row = page.locator('#questions-body tr[data-question="hr-xss"]')
+    expect(row.locator(".question-text")).to_have_text(f"What does {SCRIPT} do in a page?")
+    row.get_by_role("button", name="Edit").click()
+    editor = page.locator("#editor")
+    expect(editor.get_by_label("Question", exact=True)).to_have_value(f"What does {SCRIPT} do in a page?")
+    kp = editor.locator('[data-path="key_points.0.text"]')
+    expect(kp).to_have_value(re.compile(re.escape(IMG)))
+    assert page.locator("#questions-body img, #editor img, #questions-body script").count() == 0
+
+    # invalid fields: each problem next to its field
+    editor.get_by_label("Difficulty (1–3)").fill("7")
+    editor.locator('[data-path="follow_ups.0.key_point"]').fill("no-such-point")
+    kp.fill(f"{IMG} {SCRIPT}")  # still valid text: saved as text
+    editor.get_by_role("button", name="Save question").click()
+    expect(editor.locator('.field-error[data-error-for="difficulty"]')).to_be_visible()
+    expect(page.locator("#editor-status")).to_contain_text("Not saved")
+    editor.get_by_label("Difficulty (1–3)").fill("2")
+    editor.get_by_role("button", name="Save question").click()
+    expect(editor.locator('.field-error[data-error-for="follow_ups.0.key_point"]')).to_contain_text(
+        "not a key point"
+    )
+    editor.locator('[data-path="follow_ups.0.key_point"]').fill(doc["follow_ups"][0]["key_point"])
+    editor.get_by_role("button", name="Save question").click()
+    expect(page.locator("#editor-status")).to_contain_text("Saved as version 2")
+    expect(editor.locator('[data-path="key_points.0.text"]')).to_have_value(f"{IMG} {SCRIPT}")
+    assert page.locator("#editor img, #editor script:not([src])").count() == 0
+    page.wait_for_timeout(300)  # an injected handler would have fired by now
+    problems.check()
+
+
+def test_invites_page_creates_and_lists(hr_server: str, page: Any, problems: Any) -> None:
+    login(page, hr_server, "/hr/invites")
+    page.get_by_label("Plan").select_option("python")
+    page.get_by_role("button", name="Create invite").click()
+    code = page.locator("#invite-code")
+    expect(code).not_to_be_empty()
+    expect(page.locator('#invites-body tr[data-status="active"]')).to_have_count(1)
+    started = post_json(page, f"{hr_server}/api/v1/sessions", {"invite_code": code.inner_text()}, staff=False)
+    assert started.status == 201
+    page.reload()
+    expect(page.locator('#invites-body tr[data-status="used"]')).to_have_count(1)
+    expect(page.locator("#invite-created")).to_be_hidden()  # the code was shown once
+    problems.check()
