@@ -144,15 +144,16 @@ def server_env(data_dir: Path, fake_port: int, ns: argparse.Namespace) -> dict[s
         INTERVIEWER_DATA_DIR=str(data_dir),
         INTERVIEWER_KNOWLEDGE_DIR=str(ROOT / "knowledge"),
         INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"),
-        OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
-        OPENAI_API_KEY="x",
-        INTERVIEWER_MODEL="fake",
         INTERVIEWER_LLM_MAX_RETRIES=str(ns.llm_retries),
         INTERVIEWER_ANSWERS_PER_MINUTE=str(ns.answers_per_minute),
         INTERVIEWER_REQUESTS_PER_MINUTE=str(ns.requests_per_minute),
         INTERVIEWER_SESSIONS_PER_MINUTE=str(ns.sessions_per_minute),
         PYTHONUNBUFFERED="1",
     )
+    if not ns.offline:
+        env.update(
+            OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1", OPENAI_API_KEY="x", INTERVIEWER_MODEL="fake"
+        )
     return env
 
 
@@ -388,8 +389,13 @@ def table(ns: argparse.Namespace, run: Run, a: dict[str, Any], extra: dict[str, 
     rows = [
         (
             "scenario",
-            f"{ns.candidates} candidates × {ns.turns} turns, {mode}, fake model TTFT {ns.ttft_ms:.0f} ms, "
-            f"{ns.tps:.0f} tok/s, one worker"
+            f"{ns.candidates} candidates × {ns.turns} turns, {mode}, "
+            + (
+                "offline engine (no model)"
+                if ns.offline
+                else f"fake model TTFT {ns.ttft_ms:.0f} ms, {ns.tps:.0f} tok/s"
+            )
+            + ", one worker"
             + (
                 f", after a warm-up of {ns.warmup_candidates} × {ns.warmup_turns} turns"
                 if ns.warmup_candidates
@@ -607,6 +613,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--candidates", type=int, default=100)
     p.add_argument("--turns", type=int, default=4, help="answers per candidate (fewer if the interview ends)")
     p.add_argument("--stream", action="store_true", help="Accept: text/event-stream turns")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="no model: the offline engine (CPU-bound embeddings) answers; for its CPU cost per turn",
+    )
     p.add_argument("--ttft-ms", type=float, default=500.0)
     p.add_argument("--tps", type=float, default=50.0)
     p.add_argument("--reply-tokens", type=int, default=20)
