@@ -504,3 +504,28 @@ def test_concurrent_turns_on_one_session_from_two_workers(workers: tuple[Worker,
     assert retries[0].json() == retries[1].json()
     winner = next(r for r in responses if r.status_code == 200)
     assert winner.json()["messages"] == retries[0].json()["messages"]
+
+
+@pytest.mark.parametrize("fsync_answers", [True, False])
+def test_only_the_answer_commit_is_fsynced_on_sqlite(tmp_path: Path, fsync_answers: bool) -> None:
+    """SQLite runs at synchronous=NORMAL (WAL: survives a killed process); the transaction that
+    takes an answer runs at FULL (survives a power cut) unless `fsync_answers` is off, and the
+    connection goes back to NORMAL after it."""
+    database = Database(f"sqlite:///{tmp_path / 'sync.db'}", fsync_answers=fsync_answers)
+    database.migrate()
+    normal, full = 1, 2
+
+    def level(db: Any) -> int:
+        return int(db.connection().exec_driver_sql("PRAGMA synchronous").scalar())
+
+    try:
+        with database.session() as db:
+            assert level(db) == normal
+        with database.session() as db:
+            repo.lock_session(db, session_id="any", durable=True)
+            assert level(db) == (full if fsync_answers else normal)
+            db.commit()
+        with database.session() as db:
+            assert level(db) == normal
+    finally:
+        database.dispose()

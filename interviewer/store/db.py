@@ -55,7 +55,9 @@ def _wal(cursor: Any) -> None:
             time.sleep(0.05)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, fsync_answers: bool = True) -> Engine:
+    """`fsync_answers` (SQLite): the transaction that takes an answer is fsynced (survives a
+    power cut); False leaves every commit at `synchronous=NORMAL` (survives a killed process)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -68,10 +70,12 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            _record.info["fsync_answers"] = fsync_answers
 
         @event.listens_for(engine, "checkin")
-        def _normal(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.execute("PRAGMA synchronous=NORMAL")  # after a `durable` transaction
+        def _normal(dbapi_connection: Any, record: Any) -> None:
+            if record.info.pop("durable", False):  # back from a fsynced transaction (repo.lock_session)
+                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -145,14 +149,14 @@ def migrate(engine: Engine) -> list[str]:
 class Database:
     """The engine and a session factory; `migrate()` is called by the app at start-up."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, fsync_answers: bool = True) -> None:
         self.url = normalize_url(url)
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, fsync_answers=fsync_answers)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(database_url(settings))
+        return cls(database_url(settings), fsync_answers=settings.sqlite_fsync_answers)
 
     def migrate(self) -> list[str]:
         return migrate(self.engine)

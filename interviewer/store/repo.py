@@ -134,8 +134,10 @@ def lock_session(db: Session, *, session_id: str, durable: bool = False) -> None
     if conn.dialect.name == "sqlite":
         dbapi = conn.connection.dbapi_connection
         if not dbapi.in_transaction:  # type: ignore[union-attr]
-            if durable:
+            info = conn.connection.info
+            if durable and info.get("fsync_answers", True):
                 conn.exec_driver_sql("PRAGMA synchronous=FULL")
+                info["durable"] = True  # db.py's checkin hook sets NORMAL again
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         return
     db.execute(select(InterviewSession.id).where(InterviewSession.id == session_id).with_for_update())
