@@ -29,6 +29,7 @@ import contextlib
 import itertools
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -150,6 +151,9 @@ def server_env(data_dir: Path, fake_port: int, ns: argparse.Namespace) -> dict[s
         INTERVIEWER_SESSIONS_PER_MINUTE=str(ns.sessions_per_minute),
         PYTHONUNBUFFERED="1",
     )
+    for pair in ns.server_env:
+        key, _, value = pair.partition("=")
+        env[key] = value
     if not ns.offline:
         env.update(
             OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1", OPENAI_API_KEY="x", INTERVIEWER_MODEL="fake"
@@ -281,6 +285,8 @@ async def candidate(
     run.sessions += 1
     ready.append(i)
     await started.wait()
+    if ns.think_jitter_ms:  # candidates do not all answer at the same instant
+        await asyncio.sleep(random.uniform(0, ns.think_jitter_ms) / 1000)
     for j in range(ns.turns):
         if time.monotonic() > deadline:
             break
@@ -301,8 +307,8 @@ async def candidate(
         run.turns.append(result)
         if finished or status in ("404", "409"):
             break
-        if ns.think_ms:
-            await asyncio.sleep(ns.think_ms / 1000)
+        if ns.think_ms or ns.think_jitter_ms:
+            await asyncio.sleep((ns.think_ms + random.uniform(0, ns.think_jitter_ms)) / 1000)
 
 
 # --- stats -----------------------------------------------------------------------------------
@@ -400,6 +406,11 @@ def table(ns: argparse.Namespace, run: Run, a: dict[str, Any], extra: dict[str, 
                 f", after a warm-up of {ns.warmup_candidates} × {ns.warmup_turns} turns"
                 if ns.warmup_candidates
                 else ""
+            )
+            + (
+                f", think time {ns.think_ms:.0f} + U(0, {ns.think_jitter_ms:.0f}) ms"
+                if ns.think_ms or ns.think_jitter_ms
+                else ", no think time (answers in lockstep)"
             ),
         ),
         ("sessions started / turns done (ok)", f"{run.sessions} / {len(run.turns)} ({a['ok']})"),
@@ -614,6 +625,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--turns", type=int, default=4, help="answers per candidate (fewer if the interview ends)")
     p.add_argument("--stream", action="store_true", help="Accept: text/event-stream turns")
     p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for the server, e.g. INTERVIEWER_SECOND_OPINION=off (repeatable)",
+    )
+    p.add_argument(
         "--offline",
         action="store_true",
         help="no model: the offline engine (CPU-bound embeddings) answers; for its CPU cost per turn",
@@ -624,6 +642,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--error-rate", type=float, default=0.0)
     p.add_argument("--plan", default=None, help="interview plan (default: the server's, 'full')")
     p.add_argument("--think-ms", type=float, default=0.0, help="pause between a reply and the next answer")
+    p.add_argument(
+        "--think-jitter-ms",
+        type=float,
+        default=0.0,
+        help="plus a uniform random pause up to this (candidates stop answering in lockstep)",
+    )
     p.add_argument("--timeout", type=float, default=120.0, help="per request (s)")
     p.add_argument("--max-seconds", type=float, default=300.0, help="no new turn starts after this (s)")
     p.add_argument("--start-concurrency", type=int, default=25, help="session starts in flight at once")
