@@ -68,6 +68,18 @@ class Settings(BaseSettings):
         le=100_000,
         description="turns processed at once per process; beyond: 503 (0 = no cap)",
     )
+    max_loop_lag_ms: float = Field(
+        default=250,
+        ge=0,
+        le=60_000,
+        description="when the event loop runs this late (out of CPU), new answers get 503 (0 = off)",
+    )
+    max_write_queue: int = Field(
+        default=48,
+        ge=0,
+        le=100_000,
+        description="database writes waiting in this worker beyond which new answers get 503 (0 = off)",
+    )
     staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     trust_proxy_headers: bool = Field(
         default=False, description="take the client address from X-Forwarded-For"

@@ -129,10 +129,17 @@ class InterviewService:
         bank: Bank,
         invite_only: bool = False,
         max_active_turns: int = 0,
+        max_loop_lag_s: float = 0.0,
+        max_write_queue: int = 0,
         db_threads: int = 8,
         max_second_opinions: int = 1000,
     ) -> None:
         self._max_active = max_active_turns
+        self._max_lag = max_loop_lag_s
+        self._max_writes = max_write_queue
+        self._writes_waiting = 0
+        self.loop_lag = 0.0
+        """Smoothed lateness of this process's event loop (s), kept by `watch_loop`."""
         # database calls get threads of their own, so that CPU-bound work (embeddings, the
         # guard) queued elsewhere never delays a commit — nor the reverse
         self._db_pool = ThreadPoolExecutor(max_workers=db_threads, thread_name_prefix="db")
@@ -169,9 +176,14 @@ class InterviewService:
         return await asyncio.get_running_loop().run_in_executor(self._db_pool, call)
 
     async def _write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Database writes off the event loop, one at a time on SQLite (context vars kept)."""
+        """Database writes off the event loop, one at a time on SQLite (context vars kept). How
+        many are waiting is the database's backlog: beyond `max_write_queue`, answers are shed."""
         call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._write_pool, call)
+        self._writes_waiting += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._write_pool, call)
+        finally:
+            self._writes_waiting -= 1
 
     def close(self) -> None:
         """Stop the service's threads (second opinions not computed yet are dropped)."""
@@ -338,7 +350,11 @@ class InterviewService:
         answer is committed; `on_delta` receives model-phrased replies while they stream (they
         are provisional: the returned messages are what was stored)."""
         body_hash = repo.sha256(content)
-        if self._max_active and len(self._tasks) >= self._max_active:
+        if (
+            (self._max_active and len(self._tasks) >= self._max_active)
+            or (self._max_lag and self.loop_lag > self._max_lag)
+            or (self._max_writes and self._writes_waiting >= self._max_writes)
+        ):
             raise Overloaded(
                 "the interviewer is at capacity right now; your answer was not taken — "
                 "send it again in a few seconds"
@@ -526,6 +542,16 @@ class InterviewService:
                     self._opinions_waiting -= 1
 
         self._opinion_pool.submit(contextvars.copy_context().run, work)
+
+    async def watch_loop(self, interval: float = 0.05) -> None:
+        """Keep `loop_lag`: how late a timer fires (smoothed). A late loop means this process is
+        out of CPU; new answers are then refused (503) rather than slowing every turn down."""
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(interval)
+            late = max(0.0, loop.time() - start - interval)
+            self.loop_lag = 0.8 * self.loop_lag + 0.2 * late  # a lone hiccup does not trip it
 
     async def resume_pending(self) -> int:
         """Process answers left pending by a process that died (called at start-up)."""

@@ -359,3 +359,28 @@ def test_sheds_load_beyond_capacity_without_taking_the_answer(
         assert transcript(c, sid, auth) == before  # nothing was committed
         del c.app.state.ctx.service._tasks[-1]  # type: ignore[attr-defined]
         assert send(c, sid, auth, "An answer that arrives while the worker is full.").status_code == 200
+
+
+def test_sheds_load_when_the_event_loop_runs_late(
+    tmp_path: Path, bank: Bank, full_index: VectorIndex
+) -> None:
+    """Out of CPU (its event loop's timers fire late), a worker refuses new answers with 503
+    instead of slowing every turn down; once the loop is on time again they are taken."""
+    with make_client(tmp_path, bank, full_index, max_loop_lag_ms=200) as c:
+        sid, auth, _ = start(c)
+        before = transcript(c, sid, auth)
+        service = c.app.state.ctx.service  # type: ignore[attr-defined]
+        service.loop_lag = 1000.0  # as `watch_loop` would smooth it under a sustained overload
+        r = send(c, sid, auth, "An answer that arrives while the worker is out of CPU.")
+        assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
+        assert transcript(c, sid, auth) == before  # nothing was committed
+        service.loop_lag = 0.0
+        service._writes_waiting = 10_000  # the database's backlog in this worker
+        r = send(c, sid, auth, "An answer that arrives while the worker is out of CPU.")
+        assert r.status_code == 503 and transcript(c, sid, auth) == before
+        service._writes_waiting = 0
+        service.loop_lag = 1000.0
+        deadline = time.monotonic() + 30
+        while service.loop_lag > 0.2 and time.monotonic() < deadline:  # the watcher sees an idle loop
+            time.sleep(0.05)
+        assert send(c, sid, auth, "An answer that arrives while the worker is out of CPU.").status_code == 200

@@ -140,6 +140,8 @@ def create_app(
             bank=the_bank,
             invite_only=settings.invite_only,
             max_active_turns=settings.max_active_turns,
+            max_loop_lag_s=settings.max_loop_lag_ms / 1000,
+            max_write_queue=settings.max_write_queue,
             db_threads=settings.db_threads,
         )
         app.state.ctx = Context(
@@ -180,7 +182,8 @@ def create_app(
             asyncio.to_thread(engine.warm_up, warm_stop)
         )  # first answers do not pay it
         app.state.warm_up = warm  # /readyz reports ready once it is done
-        for task in (resume, warm):
+        watch = asyncio.create_task(service.watch_loop())
+        for task in (resume, warm, watch):
             app.state.ctx.background.add(task)
             task.add_done_callback(app.state.ctx.background.discard)
         yield
