@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         description="when the event loop runs this late (out of CPU), new answers get 503 (0 = off)",
     )
     max_write_queue: int = Field(
-        default=48,
+        default=128,
         ge=0,
         le=100_000,
         description="database writes waiting in this worker beyond which new answers get 503 (0 = off)",
