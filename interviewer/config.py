@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         default="deferred",
         description=(
             "with a model, the offline scorer's second opinion: computed after the reply "
-            "(deferred, off the turn's path), on the turn's path (inline), or not at all (off)"
+            "(deferred: a low-priority child process), on the turn's path (inline), or not at all (off)"
         ),
     )
     db_threads: int = Field(default=8, ge=1, le=256, description="threads for database work per process")

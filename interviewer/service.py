@@ -26,9 +26,7 @@ import contextvars
 import functools
 import hmac
 import logging
-import os
 import secrets
-import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -40,6 +38,7 @@ from typing import Any, TypeVar
 from interviewer.bank.loader import Bank
 from interviewer.bank.sync import refresh_for
 from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
+from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
 from interviewer.engine.state import SessionState, Turn
 from interviewer.llm.base import CallRecord
 from interviewer.store import repo
@@ -92,13 +91,6 @@ DeltaSink = Callable[[int, str], Awaitable[None]]
 """Receives streamed reply text as it is generated: (the message's id — its seq —, new text)."""
 
 
-def _lowest_priority() -> None:
-    """Run this thread at the lowest CPU priority (Linux: a thread is a task with its own nice
-    value): background work then only takes CPU the turns leave idle."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-
-
 @dataclass(frozen=True)
 class Reply:
     messages: list[dict[str, Any]]
@@ -132,7 +124,7 @@ class InterviewService:
         max_loop_lag_s: float = 0.0,
         max_write_queue: int = 0,
         db_threads: int = 8,
-        max_second_opinions: int = 1000,
+        second_opinions: SecondOpinions | None = None,
     ) -> None:
         self._max_active = max_active_turns
         self._max_lag = max_loop_lag_s
@@ -150,14 +142,7 @@ class InterviewService:
             if db.engine.dialect.name == "sqlite"
             else self._db_pool
         )
-        # the offline scorer's deferred second opinions: one thread, a bounded backlog
-        self._opinion_pool = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="second-opinion", initializer=_lowest_priority
-        )
-        self._opinions_waiting = 0
-        self._opinions_lock = threading.Lock()
-        self._max_opinions = max_second_opinions
-        self.opinions_skipped = 0
+        self._opinions = second_opinions
         self._db = db
         self._engine = engine
         self._bank = bank
@@ -187,7 +172,8 @@ class InterviewService:
 
     def close(self) -> None:
         """Stop the service's threads (second opinions not computed yet are dropped)."""
-        self._opinion_pool.shutdown(wait=False, cancel_futures=True)
+        if self._opinions is not None:
+            self._opinions.close()
         self._write_pool.shutdown(wait=True)
         self._db_pool.shutdown(wait=True)
 
@@ -512,18 +498,10 @@ class InterviewService:
         if result.second_opinion is not None:
             self._second_opinion(session.id, turn.seq, result.second_opinion)
 
-    def _second_opinion(self, session_id: str, turn_seq: int, compute: Callable[[], float]) -> None:
-        """Queue the offline scorer's opinion of a stored assessment, after the reply (a bounded
-        backlog on one thread, so it takes at most one core from the turns; under sustained
-        load the excess is skipped and counted, the assessment keeps no second opinion)."""
-        with self._opinions_lock:
-            full = self._opinions_waiting >= self._max_opinions
-            self._opinions_waiting += 0 if full else 1
-        if full:
-            self.opinions_skipped += 1
-            log.warning(
-                "second opinion skipped (backlog full) for turn %s of session %s", turn_seq, session_id
-            )
+    def _second_opinion(self, session_id: str, turn_seq: int, job: SecondOpinionJob) -> None:
+        """Queue the offline scorer's opinion of a stored assessment, after the reply (in its own
+        low-priority process, bounded backlog; see engine/second_opinion.py) and store it."""
+        if self._opinions is None:
             return
 
         def store(score: float) -> None:
@@ -531,17 +509,13 @@ class InterviewService:
                 repo.set_offline_score(db, session_id=session_id, turn_seq=turn_seq, score=score)
                 db.commit()
 
-        def work() -> None:
-            try:
-                score = compute()
-                self._write_pool.submit(contextvars.copy_context().run, store, score).result()
-            except Exception:  # the turn is stored; a missing second opinion is shown as such
-                log.exception("second opinion failed for turn %s of session %s", turn_seq, session_id)
-            finally:
-                with self._opinions_lock:
-                    self._opinions_waiting -= 1
+        def on_score(score: float) -> None:
+            self._write_pool.submit(contextvars.copy_context().run, store, score)
 
-        self._opinion_pool.submit(contextvars.copy_context().run, work)
+        if not self._opinions.submit(job, on_score):
+            log.warning(
+                "second opinion skipped (backlog full) for turn %s of session %s", turn_seq, session_id
+            )
 
     async def watch_loop(self, interval: float = 0.05) -> None:
         """Keep `loop_lag`: how late a timer fires (smoothed). A late loop means this process is

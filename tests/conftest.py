@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -145,52 +146,62 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `interviewer serve` process (offline engine, whole bank, its own data folder)."""
+@contextlib.contextmanager
+def running_server(data: Path, *, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real `interviewer serve` process on `data` (offline engine unless `env` names a model),
+    ready (`/readyz` 200) when its base URL is yielded; stopped afterwards."""
     import os
     import subprocess
     import sys
     import time
     import urllib.request
 
-    data = tmp_path_factory.mktemp("live") / "data"
     port = free_port()
-    env = {
+    environ = {
         k: v
         for k, v in os.environ.items()
         if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "INTERVIEWER_MODEL", "DATABASE_URL")
     }
-    env.update(
+    environ.update(
         INTERVIEWER_DATA_DIR=str(data),
         INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE),
         INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"),
+        **(env or {}),
     )
-    log = (data.parent / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "interviewer.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        cwd=str(data.parent),
-        stdout=log,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
+    log_path = data.parent / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "interviewer.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            env=environ,
+            cwd=str(data.parent),
+            stdout=log,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:  # noqa: S310
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.3)
         try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:  # noqa: S310
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"server did not start: {(data.parent / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.3)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `interviewer serve` process (offline engine, whole bank, its own data folder)."""
+    with running_server(tmp_path_factory.mktemp("live") / "data") as base:
+        yield base

@@ -24,7 +24,7 @@ from langchain_core.messages import BaseMessage
 from interviewer.bank import Bank, Retriever
 from interviewer.engine.messages import LiveRelease, acceptable
 from interviewer.llm.fakes import FunctionModel
-from tests.conftest import KNOWLEDGE, ROOT, free_port, make_orchestrator
+from tests.conftest import ROOT, free_port, make_orchestrator, running_server
 
 
 def feed_all(release: LiveRelease, pieces: Sequence[str]) -> list[str]:
@@ -165,7 +165,7 @@ def model_server(
     """`interviewer serve` (one worker, SQLite, the session's index copied) pointed at the fake
     model server: 300 ms to the first token, 50 tokens/s."""
     root = tmp_path_factory.mktemp("streaming")
-    fake_port, port = free_port(), free_port()
+    fake_port = free_port()
     fake = _Proc(
         [
             sys.executable,
@@ -186,26 +186,15 @@ def model_server(
     data = root / "data"
     data.mkdir()
     shutil.copytree(full_data_dir / "chroma", data / "chroma")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "INTERVIEWER_"))}
-    env.pop("DATABASE_URL", None)
-    env.update(
-        INTERVIEWER_DATA_DIR=str(data),
-        INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE),
-        INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"),
-        OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
-        OPENAI_API_KEY="test",
-        INTERVIEWER_MODEL="fake",
-    )
-    app = _Proc(
-        [sys.executable, "-m", "interviewer.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        env,
-        root / "app.log",
-    )
+    model = {
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
+        "OPENAI_API_KEY": "test",
+        "INTERVIEWER_MODEL": "fake",
+    }
     try:
-        app.wait_ready(f"http://127.0.0.1:{port}/readyz")
-        yield f"http://127.0.0.1:{port}", data
+        with running_server(data, env=model) as base:
+            yield base, data
     finally:
-        app.stop()
         fake.stop()
 
 

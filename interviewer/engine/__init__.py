@@ -4,7 +4,6 @@ settings; tests and the web app pass their own collaborators through the same do
 from __future__ import annotations
 
 from interviewer.bank import Bank, Retriever, VectorIndex, load_bank, open_index
-from interviewer.bank.embeddings import LocalMiniLM
 from interviewer.config import Settings
 from interviewer.engine.offline_scorer import OfflineScorer
 from interviewer.engine.orchestrator import EngineError, Orchestrator, SessionCompleted, TurnResult
@@ -49,19 +48,10 @@ def build_engine(
     prompts = prompts or load_prompts(settings.prompts_dir)
     if model is None and not offline_only:
         model = make_model(settings)
-    offline_embedder = index.embedder
-    if (
-        model is not None
-        and settings.second_opinion == "deferred"
-        and isinstance(offline_embedder, LocalMiniLM)
-    ):
-        # the deferred second opinions run on one low-priority thread: their own single-threaded
-        # ONNX session, so that no helper thread of it competes with the turns at normal priority
-        offline_embedder = LocalMiniLM(threads=1)
     return assemble(
         bank=bank,
         retriever=Retriever(bank, index),
-        offline=OfflineScorer(offline_embedder),
+        offline=OfflineScorer(index.embedder),
         prompts=prompts,
         model=model,
         counter=TokenCounter(settings.tokenizer_encoding),

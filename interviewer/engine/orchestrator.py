@@ -14,7 +14,6 @@ message whatever the model does. With no model configured, everything comes from
 
 from __future__ import annotations
 
-import functools
 import random
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,7 +29,8 @@ from interviewer.engine import messages as msg
 from interviewer.engine.classify import classify
 from interviewer.engine.prompts import PromptLibrary
 from interviewer.engine.report import build_report, results_text
-from interviewer.engine.scoring import Assessor, Exchange, render_transcript
+from interviewer.engine.scoring import Assessor, Exchange, candidate_text, render_transcript
+from interviewer.engine.second_opinion import SecondOpinionJob
 from interviewer.engine.state import ExchangeRecord, QuestionState, SessionState, TrackState, Turn, said_key
 from interviewer.llm.base import ChatModel
 from interviewer.llm.errors import LLMError
@@ -63,9 +63,9 @@ class TurnResult:
     messages: list[Turn]
     assessment: Assessment | None = None
     model_calls: int = 0
-    second_opinion: Callable[[], float] | None = None
-    """With a model and a deferred second opinion: computes the offline scorer's score of this
-    turn's assessment (CPU-bound; the caller runs it after the reply, off the event loop)."""
+    second_opinion: SecondOpinionJob | None = None
+    """With a model and a deferred second opinion: what the offline scorer needs to score this
+    turn's answer; the caller runs it after the reply (engine/second_opinion.py)."""
 
 
 @dataclass
@@ -77,7 +77,7 @@ class _Turn:
     calls: int = 0
     assessment: Assessment | None = None
     listener: Listener | None = None
-    second_opinion: Callable[[], float] | None = None
+    second_opinion: SecondOpinionJob | None = None
 
     def say(self, turn: Turn) -> None:
         self.state.turns.append(turn)
@@ -201,8 +201,8 @@ class Orchestrator:
             )
             turn.calls += 1 if self._assessor.uses_model else 0
             if assessment.offline_score is None and self._assessor.schedules_second_opinion:
-                turn.second_opinion = functools.partial(
-                    self._assessor.second_opinion, question, exchanges, list(config.rubric)
+                turn.second_opinion = SecondOpinionJob(
+                    question, candidate_text(exchanges), tuple(config.rubric)
                 )
         qs.assessment = assessment
         turn.assessment = assessment

@@ -186,12 +186,6 @@ class Assessor:
     def schedules_second_opinion(self) -> bool:
         return self._second_opinion == "deferred"
 
-    def second_opinion(
-        self, question: Question, exchanges: Sequence[Exchange], rubric: Sequence[Criterion]
-    ) -> float:
-        """The offline scorer's score for an answer (CPU-bound: run it off the event loop)."""
-        return self._offline.assess(question, candidate_text(exchanges), rubric).score
-
     def warm(self, questions: Iterable[Question], stop: threading.Event | None = None) -> int:
         """CPU work ahead of the first answers (call off the event loop): what the turn's path
         needs of each question — the offline scorer's vectors when it is on the path, the model

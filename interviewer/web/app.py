@@ -27,6 +27,7 @@ from interviewer.bank.sync import BankSync
 from interviewer.config import Settings, load_settings
 from interviewer.engine import build_engine
 from interviewer.engine.orchestrator import EngineError, UnknownPlan
+from interviewer.engine.second_opinion import SecondOpinions
 from interviewer.llm.base import CallRecord, ChatModel
 from interviewer.service import (
     Conflict,
@@ -142,6 +143,11 @@ def create_app(
             max_active_turns=settings.max_active_turns,
             max_loop_lag_s=settings.max_loop_lag_ms / 1000,
             max_write_queue=settings.max_write_queue,
+            second_opinions=(
+                SecondOpinions(settings)
+                if the_model is not None and settings.second_opinion == "deferred"
+                else None
+            ),
             db_threads=settings.db_threads,
         )
         app.state.ctx = Context(

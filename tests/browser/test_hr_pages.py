@@ -7,13 +7,8 @@ like HTML or script shows literally and never runs."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +16,7 @@ from typing import Any
 import pytest
 
 from interviewer.bank import VectorIndex, load_bank
-from tests.conftest import KNOWLEDGE, ROOT, free_port
+from tests.conftest import KNOWLEDGE, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -56,47 +51,8 @@ def hr_server(
         repo.create_user(s, email=HR_EMAIL, role="hr", password_hash=hash_password(PASSWORD))
         s.commit()
     db.dispose()
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "INTERVIEWER_MODEL", "DATABASE_URL")
-    }
-    env.update(
-        INTERVIEWER_DATA_DIR=str(data),
-        INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE),
-        INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"),
-    )
-    log_path = data.parent / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "interviewer.cli", "serve", "--port", str(port), "--log-level", "warning"],
-            env=env,
-            cwd=str(data.parent),
-            stdout=log,
-            stderr=log,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.3)
-        try:
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with running_server(data) as base:
+        yield base
 
 
 def login(page: Any, base: str, target: str) -> None:
