@@ -335,9 +335,9 @@ def test_health_openapi_and_security_headers(client: TestClient) -> None:
         assert path in schema["paths"]
         for op in schema["paths"][path].values():
             assert op.get("summary")
-    r = client.get("/")
-    assert "default-src 'self'" in r.headers["content-security-policy"]
-    assert r.headers["x-content-type-options"] == "nosniff"
+    for r in (client.get("/"), client.get("/api/v1/sessions/nope"), client.get("/static/app.css")):
+        assert "default-src 'self'" in r.headers["content-security-policy"]  # pages, errors, assets
+        assert r.headers["x-content-type-options"] == "nosniff"
 
 
 def test_articles_render_escaped(client: TestClient) -> None:
