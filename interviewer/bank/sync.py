@@ -212,18 +212,7 @@ class BankSync:
             self._check(edits, item=name)
 
             def write(db: Session) -> None:
-                if isinstance(record, Question):
-                    repo.add_hr_question(
-                        db,
-                        question_id=record.id,
-                        track=record.track,
-                        document=document(record),
-                        author=author,
-                    )
-                else:
-                    repo.add_hr_config(
-                        db, kind=kind, item_id=record.id, document=document(record), author=author
-                    )
+                _store(db, record, author=author)
                 repo.audit(
                     db,
                     actor=author,
@@ -294,22 +283,7 @@ class BankSync:
 
                 def write(db: Session) -> None:
                     for record in changes:
-                        if isinstance(record, Question):
-                            repo.add_hr_question(
-                                db,
-                                question_id=record.id,
-                                track=record.track,
-                                document=document(record),
-                                author=author,
-                            )
-                        else:
-                            repo.add_hr_config(
-                                db,
-                                kind=record.kind,
-                                item_id=record.id,
-                                document=document(record),
-                                author=author,
-                            )
+                        _store(db, record, author=author)
                     repo.audit(db, actor=author, action="bank.import", subject="bank", data=counts)
 
                 self._write(write)
@@ -396,3 +370,13 @@ def _tolerant(model: type[M], doc: dict[str, Any], what: str) -> M | None:
     except ValidationError as exc:
         log.warning("HR's %s in the database is no longer valid, ignored: %s", what, exc)
         return None
+
+
+def _store(db: Session, record: Question | TrackConfig | Plan, *, author: str) -> None:
+    """Insert a new version of one HR-edited record."""
+    if isinstance(record, Question):
+        repo.add_hr_question(
+            db, question_id=record.id, track=record.track, document=document(record), author=author
+        )
+    else:
+        repo.add_hr_config(db, kind=record.kind, item_id=record.id, document=document(record), author=author)
