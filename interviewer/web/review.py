@@ -27,7 +27,7 @@ from interviewer.engine.calibration import Pair, calibrate
 from interviewer.engine.state import SessionState
 from interviewer.service import Conflict, NotFound
 from interviewer.store import repo
-from interviewer.store.tables import InterviewSession, Override, TurnRow, User
+from interviewer.store.tables import InterviewSession, Override, TurnRow
 from interviewer.web import exports, review_doc
 from interviewer.web.deps import Context, get_context, staff
 from interviewer.web.input import BadInput, FinalRecommendation, ScoreOverride, parse_body
@@ -45,10 +45,6 @@ FORMATS: dict[str, tuple[str, str]] = {
     "html": ("text/html; charset=utf-8", "html"),
 }
 PREVIEW_CHARS = 160
-
-
-async def _staff(ctx: Context, request: Request, authorization: str | None, roles: tuple[str, ...]) -> User:
-    return await staff(ctx, request, *roles)
 
 
 def _session(db: Any, session_id: str) -> InterviewSession:
@@ -105,7 +101,7 @@ async def list_sessions(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     cursor: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
 ) -> JSONResponse:
-    await _staff(ctx, request, authorization, READ)
+    await staff(ctx, request, *READ)
     if cursor is not None and offset:
         raise BadInput(400, "use either a cursor or an offset, not both")
     after = _decode_cursor(cursor) if cursor is not None else None
@@ -197,7 +193,7 @@ def _document(ctx: Context, session_id: str) -> dict[str, Any]:
     "effective scores; the report, the recommendations and the audit trail.",
 )
 async def get_review(session_id: str, request: Request, ctx: Ctx, authorization: Auth = None) -> JSONResponse:
-    await _staff(ctx, request, authorization, READ)
+    await staff(ctx, request, *READ)
     return JSONResponse(await asyncio.to_thread(_document, ctx, session_id), headers=NO_STORE)
 
 
@@ -209,7 +205,7 @@ async def get_review(session_id: str, request: Request, ctx: Ctx, authorization:
     '"reason" (5-2000 characters)}`. The latest override of a score wins.',
 )
 async def override(session_id: str, request: Request, ctx: Ctx, authorization: Auth = None) -> JSONResponse:
-    user = await _staff(ctx, request, authorization, WRITE)
+    user = await staff(ctx, request, *WRITE)
     body = await parse_body(request, ScoreOverride)
 
     def write() -> dict[str, Any]:
@@ -287,7 +283,7 @@ async def override(session_id: str, request: Request, ctx: Ctx, authorization: A
     '"note": str?}`. The latest one counts; 409 while the interview is still running.',
 )
 async def recommend(session_id: str, request: Request, ctx: Ctx, authorization: Auth = None) -> JSONResponse:
-    user = await _staff(ctx, request, authorization, WRITE)
+    user = await staff(ctx, request, *WRITE)
     body = await parse_body(request, FinalRecommendation)
 
     def write() -> dict[str, Any]:
@@ -336,7 +332,7 @@ async def export(
     authorization: Auth = None,
     format: Annotated[Literal["json", "csv", "md", "html"], Query()] = "json",  # noqa: A002
 ) -> Response:
-    await _staff(ctx, request, authorization, READ)
+    await staff(ctx, request, *READ)
     doc = await asyncio.to_thread(_document, ctx, session_id)
     match format:
         case "json":
@@ -371,7 +367,7 @@ async def calibration(
     authorization: Auth = None,
     min_pairs: Annotated[int, Query(ge=1, le=100_000)] = 3,
 ) -> JSONResponse:
-    await _staff(ctx, request, authorization, READ)
+    await staff(ctx, request, *READ)
 
     def read() -> list[Override]:
         with ctx.db.session() as db:
