@@ -202,16 +202,22 @@ def test_track_edit_new_session_follows_running_keeps(world: World) -> None:
     sid, auth, body = _start(c, "python")
     assert body["state"]["questions_total"] == 3
     assert _state(world, sid).track_configs["python"].follow_up_budget == 1
-    first = _state(world, sid).question
-    assert first is not None
-    partial = "I think that " + world.bank.questions[first.question_id].key_points[0].text
-    replies = [send(c, sid, auth, partial).json()["messages"] for _ in range(2)]
-    assert replies[0][-1]["kind"] == "follow_up" and replies[1][-1]["kind"] == "question"  # 1 follow-up
+    # answer every question with one of its key points only: a follow-up may probe the rest, and
+    # after that one the interview moves on (a second partial answer would earn a second one with
+    # the seed budget of 2). Whether the offline scorer sees a given answer as partial varies by
+    # question, so the budget is checked on every follow-up the session asks, and at least one is.
+    kinds: list[str] = []
     state = body["state"]
     while state["status"] == "active":
-        r = send(c, sid, auth, "I don't know")
+        current_q = _state(world, sid).question
+        assert current_q is not None
+        partial = "I think that " + world.bank.questions[current_q.question_id].key_points[0].text
+        r = send(c, sid, auth, partial)
         assert r.status_code == 200, r.text
+        kinds.append(r.json()["messages"][-1]["kind"])
         state = r.json()["state"]
+    assert "follow_up" in kinds
+    assert all(b != "follow_up" for a, b in zip(kinds, kinds[1:], strict=False) if a == "follow_up"), kinds
     asked = [q for t in _state(world, sid).tracks for q in t.questions]
     assert len(asked) == 3 and all(len(q.follow_ups) <= 1 for q in asked)
     with world.db.session() as s:
