@@ -99,6 +99,22 @@ def main() -> None:
         f"points, pitfalls and model answers included); {single_rate:.1f} answers/s one at a time.\n"
     )
 
+    # every key point of the bank stated alone: credited with it, and how often with a sibling
+    probes = [
+        (q, kp.id, ("I think that " + kp.text.strip(), q, bank.tracks[q.track].rubric))
+        for q in bank.questions.values()
+        for kp in q.key_points
+    ]
+    results = scorer.assess_many([(q, text, rubric) for _, _, (text, q, rubric) in probes])
+    own = sum(kp in a.covered for (_, kp, _), a in zip(probes, results, strict=True)) / len(probes)
+    extra = sum(len(set(a.covered) - {kp}) for (_, kp, _), a in zip(probes, results, strict=True))
+    siblings = sum(len(q.key_points) - 1 for q, _, _ in probes)
+    print(f"### One key point stated alone ({len(probes)} answers, every key point of the bank)\n")
+    print("| measure | result | target |\n| --- | --- | --- |")
+    print(f"| its own key point credited | {own:.3f} | ≥ 0.95 |")
+    print(f"| another key point of the question credited | {extra / siblings:.3f} | ≤ 0.05 |")
+    print(f"| mean score | {sum(a.score for a in results) / len(results):.2f} | — |\n")
+
     attacks = yaml.safe_load((DATA / "attacks.yaml").read_text(encoding="utf-8"))
     honest = yaml.safe_load((DATA / "honest.yaml").read_text(encoding="utf-8"))
     per_cat: dict[str, list[bool]] = defaultdict(list)

@@ -102,3 +102,27 @@ def test_known_pitfall_is_named(bank: Bank, offline_scorer: Any) -> None:
         "counter. Threads are fine for CPU-bound work too since the GIL schedules them fairly.",
     )
     assert a.pitfalls and a.score <= 2.0
+
+
+def test_one_key_point_is_not_credited_as_its_siblings(bank: Bank, offline_scorer: Any) -> None:
+    """Key points of one question are close to each other (the GIL's five are 0.6-0.7 apart), so a
+    sentence stating one of them is near the rest; only its closeness beyond what that one key
+    point explains counts. Over the whole bank, an answer that states a single key point must be
+    credited with it and hardly ever with another, and stating two credits both."""
+    batch, meta = [], []
+    for q in bank.questions.values():
+        for kp in q.key_points:
+            batch.append((q, "I think that " + kp.text.strip(), bank.tracks[q.track].rubric))
+            meta.append((q, kp.id))
+    results = offline_scorer.assess_many(batch)
+    own = sum(kp in a.covered for (_, kp), a in zip(meta, results, strict=True)) / len(meta)
+    others = sum(len(set(a.covered) - {kp}) for (_, kp), a in zip(meta, results, strict=True))
+    siblings = sum(len(q.key_points) - 1 for q, _ in meta)
+    assert own >= 0.95 and others / siblings <= 0.05, (own, others / siblings)
+
+    gil = bank.questions["py-gil-cpu-io-bound"]
+    rubric = bank.tracks["python"].rubric
+    first, second = (gil.key_points[0].text.strip(), gil.key_points[1].text.strip())
+    assert offline_scorer.assess(gil, "I think that " + first, rubric).covered == [gil.key_points[0].id]
+    both = offline_scorer.assess(gil, f"{first} {second}", rubric)
+    assert {gil.key_points[0].id, gil.key_points[1].id} <= set(both.covered)

@@ -8,6 +8,10 @@ How an answer is read (deterministic, no network):
   answer's own similarity ("as well as the model answer says it") onto 0..1. Sentences that merely
   restate the question earn less (`RESTATE_PENALTY`). The best sentence per key point counts, so
   padding and repetition earn nothing, and key points are weighted by their weight.
+- **One point is not its siblings.** A question's key points are close to each other, so a
+  sentence that states one of them is also near the rest. Its closeness to key point k counts only
+  beyond what its closeness to another key point j explains (about sim_j × cos(j, k)), reaching
+  full credit `EXCLUSIVE_SPAN` above that; a sentence that really states two key points keeps both.
 - **Misconceptions.** A sentence *asserts a known pitfall* when it is closer to the pitfall's claim
   than to the pitfall's correction (`why`), and closer to the claim than any sentence of the model
   answer gets. Measuring against those two correct texts, rather than against a fixed threshold,
@@ -39,6 +43,7 @@ from interviewer.engine.text import looks_like_code, sentences, stopword_ratio, 
 
 COVER_LO = 0.30
 ALIGNED_DISCOUNT = 0.03
+EXCLUSIVE_SPAN = 0.10
 RESTATE_FROM = 0.30
 RESTATE_PENALTY = 0.5
 WRONG_LO = 0.05
@@ -65,6 +70,7 @@ class _QuestionVectors:
     claims: Vectors
     corrections: Vectors
     claim_baseline: Vectors  # per pitfall: how close the model answer gets to the claim
+    siblings: Vectors  # key point x key point similarity, zero on the diagonal
 
 
 _SHARED_VECTORS: OrderedDict[str, _QuestionVectors] = OrderedDict()
@@ -129,6 +135,7 @@ class OfflineScorer:
             claims=claims,
             corrections=fixes,
             claim_baseline=(model @ claims.T).max(axis=0) if npf else np.zeros(0, np.float32),
+            siblings=np.clip(kps @ kps.T, 0, 1) * (1 - np.eye(nk, dtype=np.float32)),
         )
         self._cache[key] = qv
         if len(self._cache) > self._cache_size:
@@ -165,6 +172,11 @@ class OfflineScorer:
         sim = np.maximum(u @ qv.key_points.T, u @ qv.aligned.T - ALIGNED_DISCOUNT)
         if float(max(to_question.max(), sim.max())) < OFF_TOPIC:
             return _floor(question, rubric, track, note="off-topic", flags=["off_topic"])
+        # what a sentence's closeness to one key point already explains of its closeness to the
+        # others: a sentence that states key point j sits at about sim_j * cos(j, k) from a sibling
+        # k, so only the excess over that is evidence for k (one point about the GIL is not five)
+        explained = (sim[:, :, None] * qv.siblings[None, :, :]).max(axis=1)
+        exclusive = np.clip((sim - explained) / EXCLUSIVE_SPAN, 0, 1)
         sim = sim - RESTATE_PENALTY * np.maximum(to_question - RESTATE_FROM, 0)[:, None]
 
         wrongness = np.zeros(len(units))
@@ -181,7 +193,9 @@ class OfflineScorer:
             [1.0 if looks_like_code(t) else min(1.0, stopword_ratio(t) / FLUENT_RATIO) for t in units]
         )
         span = np.maximum(qv.reference - COVER_LO, 0.05)
-        grades = np.clip((sim - COVER_LO) / span, 0, 1) * fluency[:, None] * (1 - wrongness)[:, None]
+        grades = (
+            np.clip((sim - COVER_LO) / span, 0, 1) * exclusive * fluency[:, None] * (1 - wrongness)[:, None]
+        )
         coverage = []
         for k, kp in enumerate(question.key_points):
             best = int(grades[:, k].argmax())
