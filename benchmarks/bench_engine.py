@@ -115,6 +115,23 @@ def main() -> None:
     print(f"| another key point of the question credited | {extra / siblings:.3f} | ≤ 0.05 |")
     print(f"| mean score | {sum(a.score for a in results) / len(results):.2f} | — |\n")
 
+    # known misconceptions: each pitfall's claim alone is named; no correct text of the bank is one
+    claims = [(q, p.claim.strip(), p.id) for q in bank.questions.values() for p in q.pitfalls]
+    named = scorer.assess_many([(q, c, bank.tracks[q.track].rubric) for q, c, _ in claims])
+    hits = sum(pid in a.pitfalls for (_, _, pid), a in zip(claims, named, strict=True))
+    correct = [
+        (q, text.strip(), bank.tracks[q.track].rubric)
+        for q in bank.questions.values()
+        for text in [*(kp.text for kp in q.key_points), q.model_answer, *(p.why for p in q.pitfalls)]
+    ]
+    wrongly = sum(bool(a.pitfalls) for a in scorer.assess_many(correct))
+    print("### Known misconceptions (every pitfall of the bank)\n")
+    print("| measure | result | target |\n| --- | --- | --- |")
+    print(f"| a pitfall's claim stated alone is named | {hits} of {len(claims)} | ≥ 95% |")
+    print(
+        f"| correct bank text (key points, model answers, corrections) read as one | {wrongly} of {len(correct)} | 0 |\n"
+    )
+
     attacks = yaml.safe_load((DATA / "attacks.yaml").read_text(encoding="utf-8"))
     honest = yaml.safe_load((DATA / "honest.yaml").read_text(encoding="utf-8"))
     per_cat: dict[str, list[bool]] = defaultdict(list)

@@ -104,6 +104,34 @@ def test_known_pitfall_is_named(bank: Bank, offline_scorer: Any) -> None:
     assert a.pitfalls and a.score <= 2.0
 
 
+def test_misconceptions_are_named_and_correct_text_is_not_one(bank: Bank, offline_scorer: Any) -> None:
+    """Over the whole bank: each pitfall's claim stated alone is named; no correct text of the bank
+    (key points, model answers, the pitfalls' corrections) is read as a misconception; and a
+    sentence that states a key point in the words of a pitfall's topic is not punished for the
+    resemblance (it was: an excellent answer fell to 2.3 for one such sentence)."""
+    claims = [(q, p.claim.strip(), p.id) for q in bank.questions.values() for p in q.pitfalls]
+    named = offline_scorer.assess_many([(q, c, bank.tracks[q.track].rubric) for q, c, _ in claims])
+    hit = sum(pid in a.pitfalls for (_, _, pid), a in zip(claims, named, strict=True)) / len(claims)
+    assert hit >= 0.95, hit
+    correct = [
+        (q, text.strip(), bank.tracks[q.track].rubric)
+        for q in bank.questions.values()
+        for text in [*(kp.text for kp in q.key_points), q.model_answer, *(p.why for p in q.pitfalls)]
+    ]
+    flagged = [
+        t for (_, t, _), a in zip(correct, offline_scorer.assess_many(correct), strict=True) if a.pitfalls
+    ]
+    assert flagged == []
+    a = _assess(
+        bank,
+        offline_scorer,
+        "arch-notification-service",
+        "Connections live in their own tier of async gateway servers, separate from the normal API, "
+        "each holding maybe 50 to 100k WebSockets, or SSE if we only ever push one way.",
+    )
+    assert a.pitfalls == []
+
+
 def test_one_key_point_is_not_credited_as_its_siblings(bank: Bank, offline_scorer: Any) -> None:
     """Key points of one question are close to each other (the GIL's five are 0.6-0.7 apart), so a
     sentence stating one of them is near the rest; only its closeness beyond what that one key

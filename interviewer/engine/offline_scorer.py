@@ -13,8 +13,9 @@ How an answer is read (deterministic, no network):
   beyond what its closeness to another key point j explains (about sim_j × cos(j, k)), reaching
   full credit `EXCLUSIVE_SPAN` above that; a sentence that really states two key points keeps both.
 - **Misconceptions.** A sentence *asserts a known pitfall* when it is closer to the pitfall's claim
-  than to the pitfall's correction (`why`), and closer to the claim than any sentence of the model
-  answer gets. Measuring against those two correct texts, rather than against a fixed threshold,
+  than to the pitfall's correction (`why`), closer to the claim than any sentence of the model
+  answer gets, and not clearly closer to a key point or the model answer than to the claim
+  (`CORRECT_SLACK`): a sentence that states a key point in a pitfall's vocabulary is not wrong. Measuring against those two correct texts, rather than against a fixed threshold,
   is what separates "the GIL makes code thread-safe" from "the GIL does not make code
   thread-safe" — sentence embeddings alone barely see the negation. Wrongness is graded
   (`WRONG_LO`..`WRONG_HI`): a wrong sentence covers nothing and pulls every criterion toward 1.
@@ -49,6 +50,7 @@ RESTATE_PENALTY = 0.5
 WRONG_LO = 0.05
 WRONG_HI = 0.20
 WRONG_PULL = 0.9
+CORRECT_SLACK = 0.15  # a claim may sit this much below the closest correct text and still count
 OFF_TOPIC = 0.25
 FLUENT_RATIO = 0.18
 DISORDER_OK = 0.12  # prose stays below this share of broken determiner/preposition transitions
@@ -183,7 +185,13 @@ class OfflineScorer:
         wrong: dict[str, str] = {}
         if len(question.pitfalls):
             to_claim = u @ qv.claims.T
-            margin = np.minimum(to_claim - u @ qv.corrections.T, to_claim - qv.claim_baseline)
+            # and closer to it than to anything correct the question knows: a sentence that states
+            # a key point (or the model answer) is not read as a misconception it merely resembles
+            correct = np.maximum((u @ qv.key_points.T).max(axis=1), (u @ qv.aligned.T).max(axis=1))
+            margin = np.minimum(
+                np.minimum(to_claim - u @ qv.corrections.T, to_claim - qv.claim_baseline),
+                to_claim - correct[:, None] + CORRECT_SLACK,
+            )
             wrongness = np.clip((margin.max(axis=1) - WRONG_LO) / (WRONG_HI - WRONG_LO), 0, 1)
             for i in np.argsort(-wrongness):
                 if wrongness[i] >= 0.5:
