@@ -13,7 +13,7 @@ import respx
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from interviewer.llm.base import CallLog
+from interviewer.llm.base import CallLog, strip_reasoning
 from interviewer.llm.errors import (
     LLMConnectionError,
     LLMOutputError,
@@ -197,6 +197,74 @@ def test_streaming(respx_mock: respx.MockRouter) -> None:
     sent = body(route.calls.last)
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
     assert log.records[-1].usage.completion_tokens == 3 and log.records[-1].prompt == "ask"
+
+
+def _chunks(*pieces: str | None) -> bytes:
+    out = ""
+    for text in pieces:
+        choices = [] if text is None else [{"index": 0, "delta": {"content": text}, "finish_reason": None}]
+        data = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices}
+        out += f"data: {json.dumps(data)}\n\n"
+    return (out + "data: [DONE]\n\n").encode()
+
+
+def test_reasoning_models_thoughts_are_not_the_reply(respx_mock: respx.MockRouter) -> None:
+    """Reasoning models served without a reasoning parser write `<think>…</think>` into the
+    reply: it is neither parsed as the JSON nor streamed to the candidate, even when the tag is
+    split across chunks."""
+    thought = '<think>The answer is weak, maybe {"score": 1}? The key point is the GIL.</think>\n'
+    respx_mock.post(URL).respond(200, json=completion(thought + '{"score": 4, "reason": "clear"}'))
+    done = run(model().complete(MESSAGES, schema=Verdict))
+    assert done.parsed == Verdict(score=4, reason="clear")
+
+    respx_mock.post(URL).respond(
+        200,
+        headers={"content-type": "text/event-stream"},
+        content=_chunks(
+            "<thi", "nk>They missed the GIL", " key point.</th", "ink>\n\nWhat ", "happens next?"
+        ),
+    )
+
+    async def collect() -> list[str]:
+        return [piece async for piece in model().stream(MESSAGES)]
+
+    assert "".join(run(collect())) == "What happens next?"
+
+    respx_mock.post(URL).respond(
+        200, headers={"content-type": "text/event-stream"}, content=_chunks("<b>Bold", "</b> start")
+    )
+    assert "".join(run(collect())) == "<b>Bold</b> start"  # not a reasoning tag: passes through
+
+
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        ("<think>plan</think>\n\nHello", "Hello"),
+        ("<Thinking>plan</Thinking>Hello", "Hello"),
+        ("the template opened the tag</think>Hello", "Hello"),  # only the closing tag is in the reply
+        ("<think>ran out of tokens while thinking", ""),
+        ("Tags like <think> are mentioned here.", "Tags like <think> are mentioned here."),
+        ("Plain reply.", "Plain reply."),
+    ],
+)
+def test_strip_reasoning(reply: str, shown: str) -> None:
+    assert strip_reasoning(reply) == shown
+
+
+def test_stream_without_stream_options_for_servers_that_refuse_it(respx_mock: respx.MockRouter) -> None:
+    refused = httpx.Response(
+        400, json={"error": {"message": "Unrecognized request argument: stream_options"}}
+    )
+    ok = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_chunks("Hi ", "there"))
+    route = respx_mock.post(URL).mock(side_effect=[refused, ok, ok])
+    chat = model()
+
+    async def collect() -> str:
+        return "".join([piece async for piece in chat.stream(MESSAGES)])
+
+    assert run(collect()) == "Hi there"
+    assert "stream_options" in body(route.calls[0]) and "stream_options" not in body(route.calls[1])
+    assert run(collect()) == "Hi there" and "stream_options" not in body(route.calls[2])  # remembered
 
 
 @pytest.mark.parametrize(

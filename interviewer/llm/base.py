@@ -89,6 +89,61 @@ class CallLog:
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
+REASONING_TAGS = ("think", "thinking", "reasoning")
+"""Reasoning models served without a reasoning parser (vLLM, llama.cpp, Ollama, LM Studio) write
+their chain of thought into the reply itself, inside one of these tags, before the answer."""
+_OPEN = tuple(f"<{t}>" for t in REASONING_TAGS)
+_CLOSE = re.compile("</(?:" + "|".join(REASONING_TAGS) + ")>", re.IGNORECASE)
+
+
+def strip_reasoning(text: str) -> str:
+    """The reply without a leading reasoning block: `<think>…</think>` (or thinking/reasoning),
+    also when the server's chat template already opened the tag so that only the closing one is
+    in the reply. An unterminated block is all reasoning: nothing is left."""
+    opened = text.lstrip().lower().startswith(_OPEN)
+    close = _CLOSE.search(text)
+    if close is None:
+        return "" if opened else text
+    return text[close.end() :].lstrip()
+
+
+class ReasoningFilter:
+    """`strip_reasoning` for a stream: feed the pieces as they arrive, get back what may be shown.
+    A reply that starts with a reasoning tag is held back until the tag closes; anything else
+    passes through at once (only the opening few characters wait, to tell which it is)."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._state = "start"  # start | inside | pass
+
+    def feed(self, piece: str) -> str:
+        if self._state == "pass":
+            return piece
+        self._buffer += piece
+        if self._state == "start":
+            head = self._buffer.lstrip().lower()
+            if not head:
+                return ""
+            if any(tag.startswith(head) for tag in _OPEN):  # maybe a tag, not sure yet
+                return ""
+            if not head.startswith(_OPEN):
+                self._state = "pass"
+                out, self._buffer = self._buffer, ""
+                return out
+            self._state = "inside"
+        close = _CLOSE.search(self._buffer)
+        if close is None:
+            return ""
+        self._state = "pass"
+        out, self._buffer = self._buffer[close.end() :].lstrip(), ""
+        return out
+
+    def flush(self) -> str:
+        """At the end of the stream: text still held back that is not reasoning."""
+        out = self._buffer if self._state == "start" else ""
+        self._buffer = ""
+        return out
+
 
 def parse_json_reply(text: str, schema: type[T]) -> T:
     """Tolerant parsing for servers without structured output: strips code fences and prose

@@ -27,8 +27,10 @@ from interviewer.llm.base import (
     CallRecord,
     CallSink,
     Completion,
+    ReasoningFilter,
     Usage,
     complete_via,
+    strip_reasoning,
 )
 from interviewer.llm.errors import (
     LLMConnectionError,
@@ -110,6 +112,8 @@ class OpenAIChatModel:
         self._on_call = on_call
         self._temperature = temperature
         self._mode: Mode = "json_schema"
+        self._stream_usage = True
+        """Ask for usage in the stream (`stream_options`); off once a server refuses the option."""
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> OpenAIChatModel:
@@ -192,7 +196,7 @@ class OpenAIChatModel:
                 raise map_error(exc) from exc
             except openai.OpenAIError as exc:
                 raise map_error(exc) from exc
-            text = (response.choices[0].message.content or "") if response.choices else ""
+            text = strip_reasoning((response.choices[0].message.content or "") if response.choices else "")
             usage = (
                 Usage(response.usage.prompt_tokens, response.usage.completion_tokens)
                 if response.usage
@@ -230,25 +234,44 @@ class OpenAIChatModel:
     ) -> AsyncIterator[str]:
         started = time.perf_counter()
         usage = Usage()
+        visible = ReasoningFilter()
         try:
-            stream = await self._client.chat.completions.create(
-                model=self._model,
-                messages=cast(Any, to_openai_messages(messages)),
-                stream=True,
-                stream_options={"include_usage": True},
-                temperature=openai.omit if self._temperature is None else self._temperature,
-            )
+            stream = await self._open_stream(messages)
             async for chunk in stream:
                 if chunk.usage:
                     usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
                 for choice in chunk.choices:
-                    if choice.delta and choice.delta.content:
-                        yield choice.delta.content
+                    if choice.delta and choice.delta.content and (text := visible.feed(choice.delta.content)):
+                        yield text
+            if rest := visible.flush():
+                yield rest
         except openai.OpenAIError as exc:
             error = map_error(exc)
             self._record(prompt, prompt_version, usage, started, error=type(error).__name__)
             raise error from exc
         self._record(prompt, prompt_version, usage, started)
+
+    async def _open_stream(self, messages: Sequence[BaseMessage]) -> Any:
+        """The streamed request; without `stream_options` for a server that refuses it (some
+        OpenAI-compatible servers reject unknown options with 400/422)."""
+        while True:
+            try:
+                return await self._client.chat.completions.create(
+                    model=self._model,
+                    messages=cast(Any, to_openai_messages(messages)),
+                    stream=True,
+                    stream_options={"include_usage": True} if self._stream_usage else openai.omit,
+                    temperature=openai.omit if self._temperature is None else self._temperature,
+                )
+            except openai.APIStatusError as exc:
+                if (
+                    self._stream_usage
+                    and exc.status_code in (400, 422)
+                    and "stream_options" in (f"{exc.message} {exc.body!r}")
+                ):
+                    self._stream_usage = False
+                    continue
+                raise
 
 
 @functools.lru_cache(maxsize=64)
