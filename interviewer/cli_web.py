@@ -91,13 +91,20 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
         from interviewer.web.security import new_token
 
         settings = settings_factory()
-        if plan not in load_bank(settings.knowledge_dir).plans or mode not in ("practice", "assessment"):
-            err.print("unknown plan or mode")
+        if mode not in ("practice", "assessment"):
+            err.print(f"unknown mode {mode!r}; use practice or assessment")
             raise typer.Exit(2)
         db = Database.from_settings(settings)
         db.migrate()
         code = new_token()[:16]
         with db.session() as session:
+            # the shipped plans and the ones HR saved in the database (the `/hr` pages)
+            known = set(load_bank(settings.knowledge_dir).plans) | {
+                row.item_id for row in repo.latest_hr_configs(session) if row.kind == "plan"
+            }
+            if plan not in known:
+                err.print(f"unknown plan {plan!r}; known: {', '.join(sorted(known))}")
+                raise typer.Exit(2)
             repo.create_invite(
                 session,
                 code_hash=repo.sha256(code),

@@ -37,9 +37,10 @@ from typing import Any, TypeVar
 
 from interviewer.bank.loader import Bank
 from interviewer.bank.sync import refresh_for
+from interviewer.domain import Question
 from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
 from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
-from interviewer.engine.state import SessionState, Turn
+from interviewer.engine.state import SessionState, Turn, question_revision
 from interviewer.llm.base import CallRecord
 from interviewer.store import repo
 from interviewer.store.db import Database
@@ -151,6 +152,9 @@ class InterviewService:
         """Answers being processed by this process, by turn id (shared by every request that waits)."""
         self._listeners: dict[int, list[DeltaSink]] = {}
         """Who receives the replies of a turn in progress as they stream, by turn id."""
+        self._kept: set[str] = set()
+        """Question revisions known to be stored (`repo.keep_question_versions`), so that a turn
+        asking an already stored one writes nothing for it."""
         self._fresh: OrderedDict[int, Reply] = OrderedDict()
         """Replies just written by this process, by turn id: the request that waited for one
         returns it without reading it back (bounded; anything else reads the database)."""
@@ -228,7 +232,15 @@ class InterviewService:
         if mode is not None and mode != state.mode:
             state = state.model_copy(update={"mode": mode})
         await self._write(
-            self._create, session_id, token, state, result.messages, show_report, client_address, invite_id
+            self._create,
+            session_id,
+            token,
+            state,
+            result.messages,
+            show_report,
+            client_address,
+            invite_id,
+            result.asked,
         )
         messages = await self._run(self._messages, session_id)
         return session_id, token, messages, self.public_state(state)
@@ -250,8 +262,10 @@ class InterviewService:
         show_report: bool,
         client_address: str | None,
         invite_id: int | None,
+        asked: list[Question],
     ) -> None:
         with self._db.session() as db:
+            self._keep(db, asked)
             config = {
                 "plan": state.plan_id,
                 "tracks": {k: v.model_dump(mode="json") for k, v in state.track_configs.items()},
@@ -278,6 +292,14 @@ class InterviewService:
                 data={"plan": state.plan_id, "invite": invite_id is not None},
             )
             db.commit()
+
+    def _keep(self, db: Any, questions: list[Question]) -> None:
+        """Store the revisions of newly asked questions (once per process and revision)."""
+        new = [q for q in questions if question_revision(q) not in self._kept]
+        if new:
+            self._kept.update(repo.keep_question_versions(db, new))
+            if len(self._kept) > 100_000:
+                self._kept.clear()
 
     # --- reading ------------------------------------------------------------------------
     def _owned(self, db: Any, session_id: str, token: str) -> InterviewSession:
@@ -450,6 +472,11 @@ class InterviewService:
             return
         session, turn = loaded
         state = SessionState.model_validate(session.state)
+        pinned: dict[str, Question] = {}
+        stale = state.stale_revisions(self._bank.questions)
+        if stale:  # HR changed or withdrew a question this session asked: go on with its text
+            stored = await self._run(self._question_versions, list(stale.values()))
+            pinned = {qid: stored[rev] for qid, rev in stale.items() if rev in stored}
         calls: list[CallRecord] = []
         token = _calls.set(calls)
 
@@ -459,7 +486,9 @@ class InterviewService:
                     await sink(turn.seq + index, text)
 
         try:
-            result = await self._engine.answer(state, turn.content, listener=fan_out)
+            result = await self._engine.answer(
+                state, turn.content, listener=fan_out, pinned=pinned, owned=True
+            )
         except SessionCompleted as exc:
             raise Conflict(str(exc)) from exc
         except Exception as exc:  # the answer is safe in the database; say so, resume later
@@ -475,6 +504,7 @@ class InterviewService:
 
         def write() -> list[TurnRow] | None:
             with self._db.session() as db:
+                self._keep(db, result.asked)
                 return repo.complete_turn(
                     db,
                     session=session,
@@ -497,6 +527,10 @@ class InterviewService:
             self._fresh.popitem(last=False)
         if result.second_opinion is not None:
             self._second_opinion(session.id, turn.seq, result.second_opinion)
+
+    def _question_versions(self, revisions: list[str]) -> dict[str, Question]:
+        with self._db.session() as db:
+            return repo.question_versions(db, revisions)
 
     def _second_opinion(self, session_id: str, turn_seq: int, job: SecondOpinionJob) -> None:
         """Queue the offline scorer's opinion of a stored assessment, after the reply (in its own

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import shutil
 import uuid
 import zipfile
@@ -376,6 +377,88 @@ def test_saved_question_is_reindexed_and_used_by_the_next_session(world: World) 
     assert all(h.question.id != spare for h in retriever.find_questions(texts[ids.index(spare)], limit=5))
 
 
+def test_running_session_keeps_the_question_it_asked(world: World) -> None:
+    """HR rewrites a question while a candidate is answering it: that interview goes on with the
+    text, key points and follow-ups it asked (its revision is stored once, by content), the
+    review shows the key points that were scored, and the next interview asks the new text."""
+    c = world.client
+    sid, auth, _ = _start(c, "python")
+    asked = _state(world, sid).question
+    assert asked is not None and asked.revision is not None
+    old = world.bank.questions[asked.question_id]
+    doc = c.get(f"/api/v1/hr/questions/{old.id}", headers=world.hr).json()["question"]
+    doc["question"] = old.question.strip() + " Answer for a payments team."
+    for kp in doc["key_points"]:
+        kp["text"] = "Edited: " + kp["text"]
+    for fu in doc["follow_ups"]:
+        fu["text"] = "Edited follow-up: " + fu["text"]
+    r = c.put(f"/api/v1/hr/questions/{old.id}", headers=world.hr, json=doc)
+    assert r.status_code == 200, r.text
+    assert world.bank.questions[old.id].question.endswith("payments team.")
+    with world.db.session() as s:
+        stored = repo.question_versions(s, [asked.revision])
+    assert stored == {asked.revision: old}  # kept when it was asked
+
+    r = send(c, sid, auth, "I think that " + old.key_points[0].text)
+    assert r.status_code == 200, r.text
+    reply = r.json()["messages"][-1]
+    assert reply["kind"] == "follow_up", reply
+    probed = _state(world, sid).question
+    assert probed is not None and probed.question_id == old.id and probed.revision == asked.revision
+    expected = next(fu.text for fu in old.follow_ups if fu.key_point == probed.follow_ups[-1])
+    assert " ".join(reply["content"].split()) == " ".join(expected.split())  # the old follow-up
+    assessment = probed.assessment
+    assert assessment is not None and old.key_points[0].id in assessment.covered
+
+    review = c.get(f"/api/v1/review/sessions/{sid}", headers=world.ev).json()
+    entry = next(q for q in review["questions"] if q["question_id"] == old.id)
+    assert entry["question"] == old.question
+    shown = json.dumps(entry)
+    assert "Edited" not in shown and old.key_points[0].text.strip() in shown
+    follow_up = next(t for t in review["transcript"] if t["kind"] == "follow_up")
+    assert follow_up["key_point_text"] == next(
+        k.text for k in old.key_points if k.id == follow_up["key_point"]
+    )
+
+    # the shipped text back (a new version with the old content): other tests see the bank as it was
+    r = c.put(f"/api/v1/hr/questions/{old.id}", headers=world.hr, json=old.model_dump(mode="json"))
+    assert r.status_code == 200, r.text
+    assert world.bank.questions[old.id] == old
+
+
+def test_a_save_based_on_an_old_version_is_refused(world: World) -> None:
+    """Two HR editors open the same item; the first saves; the second's save, based on the version
+    it loaded (If-Match, as the pages send it), is refused with 412 and changes nothing."""
+    c = world.client
+    for kind, item_id in (("question", "py-decorators"), ("track", "architecture"), ("plan", "full")):
+        got = c.get(f"/api/v1/hr/{kind}s/{item_id}", headers=world.hr)
+        assert got.status_code == 200, got.text
+        version = got.json()["version"]
+        assert got.headers["etag"] == f'"{version}"'
+        doc = got.json()[kind]
+        first = c.put(
+            f"/api/v1/hr/{kind}s/{item_id}", headers={**world.hr, "If-Match": f'"{version}"'}, json=doc
+        )
+        assert first.status_code == 200, first.text
+        assert first.json()["version"] == version + 1 and first.headers["etag"] == f'"{version + 1}"'
+        before = _counts(world)
+        second = c.put(
+            f"/api/v1/hr/{kind}s/{item_id}", headers={**world.hr, "If-Match": str(version)}, json=doc
+        )
+        assert second.status_code == 412, second.text
+        assert "changed by hr@example.com since you opened it" in second.json()["detail"]
+        assert _counts(world) == before  # nothing saved, nothing audited
+        bad = c.put(f"/api/v1/hr/{kind}s/{item_id}", headers={**world.hr, "If-Match": "latest"}, json=doc)
+        assert bad.status_code == 400 and _counts(world) == before
+        again = c.put(
+            f"/api/v1/hr/{kind}s/{item_id}", headers={**world.hr, "If-Match": f'W/"{version + 1}"'}, json=doc
+        )
+        assert again.status_code == 200 and again.json()["version"] == version + 2
+        assert (
+            c.put(f"/api/v1/hr/{kind}s/{item_id}", headers=world.hr, json=doc).status_code == 200
+        )  # last wins
+
+
 def test_editing_and_deleting_a_shipped_question(world: World) -> None:
     c = world.client
     qid = "py-asyncio-blocking-cancellation"
@@ -505,6 +588,14 @@ def test_cli_export_and_import(world: World, tmp_path: Path, monkeypatch: pytest
     assert body["state"]["plan_title"] == "Backend screen (CLI)"
     result = runner.invoke(app, ["bank", "export", str(tmp_path / "out.zip")])
     assert result.exit_code == 0 and zipfile.is_zipfile(tmp_path / "out.zip")
+
+    # an invite for HR's plan (it lives in the database, not in the files); unknown plans refused
+    result = runner.invoke(app, ["invites", "create", "--plan", "backend-screen"])
+    assert result.exit_code == 0, result.output
+    r = world.client.post("/api/v1/sessions", json={"invite_code": result.output.strip()})
+    assert r.status_code == 201 and r.json()["state"]["plan_title"] == "Backend screen (CLI)", r.text
+    result = runner.invoke(app, ["invites", "create", "--plan", "no-such-plan"])
+    assert result.exit_code == 2 and "unknown plan 'no-such-plan'" in result.output
 
 
 # --- invites ---------------------------------------------------------------------------------

@@ -85,6 +85,11 @@ class Refused(EditError):
     pass
 
 
+class Stale(EditError):
+    """The item changed since the editor loaded it (its version is not the one the save was
+    based on): nothing is saved, so that nobody's edit is silently overwritten."""
+
+
 _SEEDS: dict[int, tuple[Bank, Seed]] = {}
 """The seed of every bank object a sync was built for (kept with the bank, so the id is not
 reused): a second app built on the same, already overlaid `Bank` (a restart in tests) still
@@ -179,10 +184,20 @@ class BankSync:
         return "hr" if hr else "seed" if seed else ""
 
     # --- writing --------------------------------------------------------------------------
-    def save(self, kind: Kind, doc: Any, *, author: str, item_id: str | None = None) -> Any:
+    def save(
+        self,
+        kind: Kind,
+        doc: Any,
+        *,
+        author: str,
+        item_id: str | None = None,
+        based_on: int | None = None,
+    ) -> Any:
         """Validate and save a new version of a question, track config or plan; `item_id` None
         creates (the id must be new), else updates that item (the document's id must match).
-        Returns the saved record; the bank and the index are up to date when this returns."""
+        `based_on`: the version the edit started from (0 = the shipped file's); if the item is
+        at another version now, `Stale` and nothing is saved. Returns the saved record; the bank
+        and the index are up to date when this returns."""
         model: type[Question] | type[TrackConfig] | type[Plan]
         match kind:
             case "question":
@@ -212,6 +227,13 @@ class BankSync:
             self._check(edits, item=name)
 
             def write(db: Session) -> None:
+                if based_on is not None and item_id is not None:
+                    current, by = current_version(db, kind, item_id)
+                    if current != based_on:
+                        raise Stale(
+                            f"this {kind} was changed by {by} since you opened it (version {based_on}; "
+                            f"now version {current}); nothing was saved — reload it and apply your edit again"
+                        )
                 _store(db, record, author=author)
                 repo.audit(
                     db,
@@ -312,6 +334,19 @@ class Version:
     created_at: str
     deleted: bool
     document: dict[str, Any]
+
+
+def current_version(db: Session, kind: Kind, item_id: str) -> tuple[int, str]:
+    """The version HR sees as current and who saved it: HR's latest, or 0 (the shipped file's)
+    when there is none or HR's question was withdrawn."""
+    rows: list[Any] = (
+        repo.hr_question_versions(db, question_id=item_id)
+        if kind == "question"
+        else repo.hr_config_versions(db, kind=kind, item_id=item_id)
+    )
+    if not rows or getattr(rows[-1], "deleted", False):
+        return 0, "knowledge/ (the shipped files)" if not rows else rows[-1].author
+    return rows[-1].version, rows[-1].author
 
 
 def history(db: Database, kind: Kind, item_id: str) -> list[Version]:

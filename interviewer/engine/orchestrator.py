@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.messages import BaseMessage
@@ -31,8 +31,16 @@ from interviewer.engine.prompts import PromptLibrary
 from interviewer.engine.report import build_report, results_text
 from interviewer.engine.scoring import Assessor, Exchange, candidate_text, render_transcript
 from interviewer.engine.second_opinion import SecondOpinionJob
-from interviewer.engine.state import ExchangeRecord, QuestionState, SessionState, TrackState, Turn, said_key
-from interviewer.llm.base import ChatModel
+from interviewer.engine.state import (
+    ExchangeRecord,
+    QuestionState,
+    SessionState,
+    TrackState,
+    Turn,
+    question_revision,
+    said_key,
+)
+from interviewer.llm.base import ChatModel, strip_reasoning
 from interviewer.llm.errors import LLMError
 from interviewer.llm.tokens import TokenCounter
 
@@ -66,6 +74,9 @@ class TurnResult:
     second_opinion: SecondOpinionJob | None = None
     """With a model and a deferred second opinion: what the offline scorer needs to score this
     turn's answer; the caller runs it after the reply (engine/second_opinion.py)."""
+    asked: list[Question] = field(default_factory=list)
+    """The main questions first asked in this turn, as asked: the caller keeps each revision
+    (`QuestionState.revision`) so that the session can go on with it whatever HR edits."""
 
 
 @dataclass
@@ -78,6 +89,9 @@ class _Turn:
     assessment: Assessment | None = None
     listener: Listener | None = None
     second_opinion: SecondOpinionJob | None = None
+    pinned: Mapping[str, Question] = field(default_factory=dict)
+    """Questions this session asked in a revision the bank no longer has (by id)."""
+    asked: list[Question] = field(default_factory=list)
 
     def say(self, turn: Turn) -> None:
         self.state.turns.append(turn)
@@ -149,19 +163,30 @@ class Orchestrator:
             )
         )
         await self._ask_next(turn, first_in_track=True)
-        return TurnResult(state=state, messages=turn.out, model_calls=turn.calls)
+        return TurnResult(state=state, messages=turn.out, model_calls=turn.calls, asked=turn.asked)
 
-    async def answer(self, state: SessionState, text: str, *, listener: Listener | None = None) -> TurnResult:
+    async def answer(
+        self,
+        state: SessionState,
+        text: str,
+        *,
+        listener: Listener | None = None,
+        pinned: Mapping[str, Question] | None = None,
+        owned: bool = False,
+    ) -> TurnResult:
         """One candidate turn. With `listener`, model-phrased replies stream to it as they are
         generated (after the incremental checks of `messages.LiveRelease`); the returned
-        messages are what counts."""
+        messages are what counts. `pinned`: the revisions this session asked of questions the
+        bank has changed or withdrawn since (`SessionState.stale_revisions` names them).
+        `owned`: the caller hands `state` over (it parsed it for this turn and keeps no other
+        reference), so it is worked on in place instead of deep-copied first."""
         if state.status == "completed":
             raise SessionCompleted("this interview has ended; see the report")
-        turn = _Turn(state.model_copy(deep=True), listener=listener)
+        turn = _Turn(state if owned else state.model_copy(deep=True), listener=listener, pinned=pinned or {})
         st = turn.state
         track, qs = st.track, st.question
         assert track is not None and qs is not None
-        question = self._bank.questions[qs.question_id]
+        question = self._question(turn, qs.question_id)
         turn.say(
             Turn(role="candidate", kind="answer", content=text, track=track.track, question_id=qs.question_id)
         )
@@ -184,6 +209,7 @@ class Orchestrator:
             assessment=turn.assessment,
             model_calls=turn.calls,
             second_opinion=turn.second_opinion,
+            asked=turn.asked,
         )
 
     # --- steps ---------------------------------------------------------------------------
@@ -261,7 +287,7 @@ class Orchestrator:
         track = st.track
         assert track is not None
         config = st.config(track.track, self._bank)
-        question = self._choose(st, track, config)
+        question = self._choose(turn, track, config)
         fallback = msg.ask_offline(
             question, len(st.turns), first_in_track=first_in_track, track_title=config.title.lower()
         )
@@ -280,19 +306,31 @@ class Orchestrator:
                 },
             )
         track.questions.append(
-            QuestionState(question_id=question.id, difficulty=question.difficulty, prompt=text)
+            QuestionState(
+                question_id=question.id,
+                difficulty=question.difficulty,
+                prompt=text,
+                revision=question_revision(question),
+            )
         )
+        turn.asked.append(question)
         turn.say(
             Turn(
                 role="interviewer", kind="question", content=text, track=track.track, question_id=question.id
             )
         )
 
-    def _choose(self, st: SessionState, track: TrackState, config: TrackConfig) -> Question:
+    def _question(self, turn: _Turn, question_id: str) -> Question:
+        """A question of this session as it was asked (its pinned revision if the bank changed)."""
+        return turn.pinned.get(question_id) or self._bank.questions[question_id]
+
+    def _choose(self, turn: _Turn, track: TrackState, config: TrackConfig) -> Question:
         """Next main question: the track's topics and the target difficulty (nearest level if
         that one is exhausted), never a question or a topic already asked in this session."""
+        st = turn.state
         asked = {q.question_id for t in st.tracks for q in t.questions}
-        topics_seen = {self._bank.questions[q].topic for q in asked}
+        seen = (turn.pinned.get(q) or self._bank.questions.get(q) for q in asked)
+        topics_seen = {q.topic for q in seen if q is not None}
         rng = random.Random(st.seed * 1009 + len(asked))
         for spread in (0, 1, 2):
             for level in sorted({track.difficulty - spread, track.difficulty + spread}):
@@ -336,7 +374,7 @@ class Orchestrator:
             await self._ask_next(turn, first_in_track=True)
             return
         st.status = "completed"
-        report = build_report(st, self._bank)
+        report = build_report(st, self._bank, questions=turn.pinned)
         narrative = report.narrative
         lead = (
             f"That's the end of the interview — thank you for your time. Your overall result is "
@@ -479,7 +517,7 @@ class Orchestrator:
             shown = release.feed("".join(parts))
             if shown:
                 await turn.listener(index, shown)
-        return "".join(parts).strip()
+        return strip_reasoning("".join(parts)).strip()  # a block whose opening tag the server sent
 
 
 def _skipped(question: Question, config: TrackConfig) -> Assessment:

@@ -6,14 +6,20 @@ answers, and the study list is the reference articles of those questions."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from interviewer.bank.loader import Bank
+from interviewer.domain import Question
 from interviewer.engine.state import Report, SessionState, TrackReport
 
 STRONG = 3.8
 
 
-def build_report(state: SessionState, bank: Bank, *, narrative: str = "") -> Report:
+def build_report(
+    state: SessionState, bank: Bank, *, narrative: str = "", questions: Mapping[str, Question] | None = None
+) -> Report:
+    """`questions`: revisions of asked questions that the bank has changed since (they win)."""
+    pinned = questions or {}
     tracks: list[TrackReport] = []
     for ts in state.tracks:
         config = state.config(ts.track, bank)
@@ -27,7 +33,10 @@ def build_report(state: SessionState, bank: Bank, *, narrative: str = "") -> Rep
                 crit[c.id].append(c.score)
         strengths, gaps, study, flags = [], [], [], []
         for qs, a in assessed:
-            question = bank.questions[qs.question_id]
+            question = pinned.get(qs.question_id) or bank.questions.get(qs.question_id)
+            if question is None:  # withdrawn, and asked before revisions were kept
+                flags += [f for f in a.flags if f not in flags]
+                continue
             if a.score >= STRONG:
                 strengths.append(f"{question.topic.replace('-', ' ')}: strong answer ({a.score:.1f}/5)")
             for kp in question.key_points:

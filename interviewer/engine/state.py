@@ -4,12 +4,15 @@ state it was given; it returns a new one."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from interviewer.bank.loader import Bank
-from interviewer.domain import Assessment, TrackConfig, TrackId
+from interviewer.domain import Assessment, Question, TrackConfig, TrackId
 
 TurnKind = Literal[
     "greeting",
@@ -50,6 +53,10 @@ class QuestionState(BaseModel):
     clarifications: int = 0
     skipped: bool = False
     assessment: Assessment | None = None
+    revision: str | None = None
+    """`question_revision` of the question as it was asked: the session keeps that text, key
+    points and follow-ups even if HR edits or withdraws the question meanwhile (the service
+    stores each revision once, `store.tables.QuestionVersion`). None in states from before."""
 
 
 class TrackState(BaseModel):
@@ -112,6 +119,37 @@ class SessionState(BaseModel):
 
     def interviewer_texts(self) -> set[str]:
         return {said_key(t.content) for t in self.turns if t.role == "interviewer"}
+
+    def stale_revisions(self, questions: Mapping[str, Question]) -> dict[str, str]:
+        """The questions this session asked whose current bank version (`questions`) is not the
+        one it asked, or is gone: question id -> the revision it asked."""
+        stale = {}
+        for track in self.tracks:
+            for qs in track.questions:
+                if qs.revision is None:
+                    continue
+                current = questions.get(qs.question_id)
+                if current is None or question_revision(current) != qs.revision:
+                    stale[qs.question_id] = qs.revision
+        return stale
+
+
+_REVISIONS: dict[int, tuple[Question, str]] = {}
+_REVISIONS_LOCK = threading.Lock()
+
+
+def question_revision(question: Question) -> str:
+    """A question's content hash (the JSON of every field). Cached per question object: bank
+    questions are replaced, never mutated, when HR edits them."""
+    hit = _REVISIONS.get(id(question))
+    if hit is not None and hit[0] is question:
+        return hit[1]
+    digest = hashlib.sha256(question.model_dump_json().encode()).hexdigest()[:32]
+    with _REVISIONS_LOCK:
+        if len(_REVISIONS) > 4096:  # bank churn: start over rather than keep every old object
+            _REVISIONS.clear()
+        _REVISIONS[id(question)] = (question, digest)
+    return digest
 
 
 def said_key(text: str) -> str:

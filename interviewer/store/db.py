@@ -109,10 +109,15 @@ def _hr_bank(conn: Connection) -> None:
     _create(conn, "hr_questions", "hr_configs")
 
 
+def _question_versions(conn: Connection) -> None:
+    _create(conn, "question_versions")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_overrides_and_recommendations", _overrides_and_recommendations),
     ("0003_hr_bank", _hr_bank),
+    ("0004_question_versions", _question_versions),
 ]
 
 

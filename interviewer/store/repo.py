@@ -13,7 +13,8 @@ from sqlalchemy import String, and_, case, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from interviewer.engine.state import Turn
+from interviewer.domain import Question
+from interviewer.engine.state import Turn, question_revision
 from interviewer.llm.base import CallRecord
 from interviewer.store.tables import (
     AssessmentRow,
@@ -24,6 +25,7 @@ from interviewer.store.tables import (
     Invite,
     ModelCall,
     Override,
+    QuestionVersion,
     Recommendation,
     ReportRow,
     StaffSession,
@@ -53,6 +55,34 @@ def pin_track_version(db: Session, *, plan_id: str, config: dict[str, Any]) -> i
         db.rollback()
         return pin_track_version(db, plan_id=plan_id, config=config)
     return row.id
+
+
+def keep_question_versions(db: Session, questions: Sequence[Question]) -> list[str]:
+    """Store each question's revision once (content-addressed; commits on its own). Returns the
+    revisions now stored."""
+    kept = []
+    for question in questions:
+        revision = question_revision(question)
+        if db.scalar(select(QuestionVersion.id).where(QuestionVersion.revision == revision)) is None:
+            db.add(
+                QuestionVersion(
+                    question_id=question.id, revision=revision, document=question.model_dump(mode="json")
+                )
+            )
+            try:
+                db.commit()
+            except IntegrityError:  # another process stored the same revision concurrently
+                db.rollback()
+        kept.append(revision)
+    return kept
+
+
+def question_versions(db: Session, revisions: Sequence[str]) -> dict[str, Question]:
+    """The stored questions of these revisions, by revision (missing ones are left out)."""
+    if not revisions:
+        return {}
+    rows = db.scalars(select(QuestionVersion).where(QuestionVersion.revision.in_(list(revisions))))
+    return {row.revision: Question.model_validate(row.document) for row in rows}
 
 
 def _turn_row(session_id: str, seq: int, turn: Turn) -> TurnRow:

@@ -50,6 +50,19 @@ class TrackVersion(Base):
     __table_args__ = (UniqueConstraint("plan_id", "content_hash"),)
 
 
+class QuestionVersion(Base):
+    """An immutable snapshot of a bank question as a session asked it, by content (`revision`, see
+    `engine.state.question_revision`): an HR edit or withdrawal later changes nothing for the
+    sessions that asked the earlier text, and reviews show the key points that were scored."""
+
+    __tablename__ = "question_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(80))
+    revision: Mapped[str] = mapped_column(String(64), unique=True)
+    document: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Invite(Base):
     __tablename__ = "invites"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from interviewer.bank.archive import ArchiveError, export_zip, read_bank
 from interviewer.bank.overlay import document, field_path
-from interviewer.bank.sync import BankSync, Invalid, Kind, Missing, Refused, history
+from interviewer.bank.sync import BankSync, Invalid, Kind, Missing, Refused, Stale, history
 from interviewer.domain import TRACKS
 from interviewer.store import repo
 from interviewer.store.tables import utcnow
@@ -68,13 +68,15 @@ def _bank_error(exc: Exception) -> BadInput:
         )
     if isinstance(exc, Missing):
         return BadInput(404, str(exc))
+    if isinstance(exc, Stale):
+        return BadInput(412, str(exc))
     return BadInput(409, str(exc))
 
 
 async def _run_edit(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return await asyncio.to_thread(fn, *args, **kwargs)
-    except (Invalid, Missing, Refused) as exc:
+    except (Invalid, Missing, Refused, Stale) as exc:
         raise _bank_error(exc) from None
 
 
@@ -146,10 +148,12 @@ async def list_plans(request: Request, ctx: Ctx) -> dict[str, Any]:
 
 @router.get("/{kind}s/{item_id}", summary="HR: one track config, plan or question with its versions")
 async def get_item(
-    kind: Literal["track", "plan", "question"], item_id: str, request: Request, ctx: Ctx
+    kind: Literal["track", "plan", "question"], item_id: str, request: Request, response: Response, ctx: Ctx
 ) -> dict[str, Any]:
     await staff(ctx, request, "hr")
-    return await _item(ctx, await _fresh(request), kind, item_id)
+    item = await _item(ctx, await _fresh(request), kind, item_id)
+    response.headers["ETag"] = f'"{item["version"]}"'  # send it back as If-Match when saving
+    return item
 
 
 @router.post("/{kind}s", status_code=201, summary="HR: create a plan or question (tracks are fixed)")
@@ -163,17 +167,38 @@ async def create_item(
     return await _item(ctx, sync, kind, record.id)
 
 
-@router.put("/{kind}s/{item_id}", summary="HR: save a new version of a track config, plan or question")
+@router.put(
+    "/{kind}s/{item_id}",
+    summary="HR: save a new version of a track config, plan or question",
+    description="With `If-Match: <version>` (the `version`/`ETag` the edit started from) the save is "
+    "refused with 412 if someone saved another version meanwhile; without it the last save wins.",
+)
 async def update_item(
-    kind: Literal["track", "plan", "question"], item_id: str, request: Request, ctx: Ctx
+    kind: Literal["track", "plan", "question"], item_id: str, request: Request, response: Response, ctx: Ctx
 ) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")
+    based_on = _if_match(request)
     body = await parse_body(request, Document)
     doc = dict(body.model_extra or {})
     doc.setdefault("id", item_id)
     sync = _sync(request)
-    record = await _run_edit(sync.save, kind, doc, author=user.email, item_id=item_id)
-    return await _item(ctx, sync, kind, record.id)
+    record = await _run_edit(sync.save, kind, doc, author=user.email, item_id=item_id, based_on=based_on)
+    item = await _item(ctx, sync, kind, record.id)
+    response.headers["ETag"] = f'"{item["version"]}"'
+    return item
+
+
+def _if_match(request: Request) -> int | None:
+    """`If-Match: <version>` (as GET returns it in `version` and `ETag`; quotes and W/ allowed):
+    the save must be based on the current version, else 412 and nothing is saved. Absent: the
+    last save wins."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise BadInput(400, "If-Match must be the version number the edit is based on, e.g. If-Match: 3")
+    return int(value)
 
 
 # --- questions -------------------------------------------------------------------------------

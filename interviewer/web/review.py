@@ -171,7 +171,10 @@ async def list_sessions(
 def _document(ctx: Context, session_id: str) -> dict[str, Any]:
     with ctx.db.session() as db:
         session = _session(db, session_id)
+        stale = SessionState.model_validate(session.state).stale_revisions(ctx.bank.questions)
+        stored = repo.question_versions(db, list(stale.values()))
         return review_doc.build(
+            pinned={qid: stored[rev] for qid, rev in stale.items() if rev in stored},
             session=session,
             turns=repo.list_turns(db, session_id=session_id),
             assessments=repo.list_assessments(db, session_ids=[session_id]),

@@ -10,13 +10,13 @@ the mean of the question scores before.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import ChainMap, defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from interviewer.bank.loader import Bank
-from interviewer.domain import Criterion
+from interviewer.domain import Criterion, Question
 from interviewer.engine.evidence import locate
 from interviewer.engine.state import SessionState
 from interviewer.store.tables import (
@@ -162,7 +162,7 @@ def _recommendation_json(row: Recommendation) -> dict[str, Any]:
     }
 
 
-def _transcript(turns: Sequence[TurnRow], bank: Bank) -> list[dict[str, Any]]:
+def _transcript(turns: Sequence[TurnRow], questions: Mapping[str, Question]) -> list[dict[str, Any]]:
     """Every turn in order; a candidate turn gets the question it answers (the last interviewer
     turn that named one) and a follow-up the text of the key point it probes (why it was asked)."""
     out: list[dict[str, Any]] = []
@@ -183,7 +183,7 @@ def _transcript(turns: Sequence[TurnRow], bank: Bank) -> list[dict[str, Any]]:
             "status": t.status,
             "created_at": iso(t.created_at),
         }
-        question = bank.questions.get(t.question_id or "")
+        question = questions.get(t.question_id or "")
         if t.key_point and question is not None:
             item["key_point_text"] = next(
                 (kp.text for kp in question.key_points if kp.id == t.key_point), None
@@ -252,9 +252,13 @@ def build(
     recommendations: Sequence[Recommendation],
     audit: Sequence[AuditLog],
     bank: Bank,
+    pinned: Mapping[str, Question] | None = None,
 ) -> dict[str, Any]:
+    """`pinned`: the revisions this session asked of questions the bank has changed since (by
+    id; `SessionState.stale_revisions`): the review shows the key points that were scored."""
     state = SessionState.model_validate(session.state)
-    transcript = _transcript(turns, bank)
+    asked: Mapping[str, Question] = ChainMap(dict(pinned or {}), bank.questions)
+    transcript = _transcript(turns, asked)
     latest = latest_by_question(assessments)
     versions: dict[str, int] = defaultdict(int)
     for a in assessments:
@@ -269,7 +273,7 @@ def build(
         qid, track = t["question_id"], t["track"] or ""
         if any(q["question_id"] == qid for q in questions):
             continue
-        question = bank.questions.get(qid)
+        question = asked.get(qid)
         answers = [
             (x["seq"], x["content"])
             for x in transcript

@@ -167,6 +167,17 @@ def test_question_text_is_inert_and_problems_sit_next_to_fields(
     expect(editor.locator('[data-path="key_points.0.text"]')).to_have_value(f"{IMG} {SCRIPT}")
     assert page.locator("#editor img, #editor script:not([src])").count() == 0
     page.wait_for_timeout(300)  # an injected handler would have fired by now
+
+    # a colleague saves meanwhile: this editor's save (based on version 2) is refused, not lost
+    theirs = {**doc, "question": "What does a colleague's edit look like?"}
+    theirs["key_points"][0]["text"] = f"{IMG} {SCRIPT}"
+    r = post_json(page, f"{hr_server}/api/v1/hr/questions/hr-xss", theirs, method="PUT")
+    assert r.status == 200 and r.json()["version"] == 3, r.text()
+    editor.get_by_label("Question", exact=True).fill("What does my own edit look like?")
+    editor.get_by_role("button", name="Save question").click()
+    expect(page.locator("#editor-status")).to_contain_text("since you opened it")
+    got = page.request.get(f"{hr_server}/api/v1/hr/questions/hr-xss").json()
+    assert got["version"] == 3 and got["question"]["question"] == theirs["question"]
     problems.check()
 
 

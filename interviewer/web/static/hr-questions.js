@@ -155,7 +155,12 @@ async function openQuestion(id) {
       references: list(value("references")),
     };
     return id
-      ? api(`/hr/questions/${encodeURIComponent(id)}`, { method: "PUT", body: doc })
+      ? api(`/hr/questions/${encodeURIComponent(id)}`, {
+          method: "PUT",
+          body: doc,
+          // the version shown: someone else's save meanwhile is refused (412), not overwritten
+          headers: { "If-Match": `"${item.version}"` },
+        })
       : api("/hr/questions", { method: "POST", body: doc });
   };
   $("editor").hidden = false;

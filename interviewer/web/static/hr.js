@@ -69,6 +69,9 @@ function showVersions(item) {
 let saveHandler = null;
 let reopen = null;
 
+/** The version an edit starts from, sent back on save (the server refuses a stale one with 412). */
+const ifMatch = (item) => (item ? { "If-Match": `"${item.version}"` } : {});
+
 function openEditor(title, children, onSave, item, again) {
   clearProblems(form);
   showStatus(status, "");
@@ -175,7 +178,8 @@ async function openTrack(id) {
         };
       }),
     };
-    return api(`/hr/tracks/${encodeURIComponent(t.id)}`, { method: "PUT", body: doc });
+    // based on the version shown: someone else's save meanwhile is refused (412), not overwritten
+    return api(`/hr/tracks/${encodeURIComponent(t.id)}`, { method: "PUT", body: doc, headers: ifMatch(item) });
   }, item, (saved) => openTrack(saved.track.id));
 }
 
@@ -215,7 +219,7 @@ async function openPlan(id) {
       mode: value("mode").value,
     };
     return id
-      ? api(`/hr/plans/${encodeURIComponent(id)}`, { method: "PUT", body: doc })
+      ? api(`/hr/plans/${encodeURIComponent(id)}`, { method: "PUT", body: doc, headers: ifMatch(item) })
       : api("/hr/plans", { method: "POST", body: doc });
   }, item, (saved) => openPlan(saved.plan.id));
 }

@@ -55,9 +55,9 @@ export function loginUrl(next = location.pathname + location.search) {
  * "/api/"). JSON in and out; 204 → null. A 401 sends the browser to the login page (and the
  * promise never settles); other failures throw StaffApiError with `status` and the server's `detail`.
  */
-export async function api(path, { method = "GET", body = undefined, signal, redirect = true } = {}) {
+export async function api(path, { method = "GET", body = undefined, signal, redirect = true, headers: extra = {} } = {}) {
   const url = path.startsWith("/api/") ? path : API + path;
-  const headers = { Accept: "application/json" };
+  const headers = { ...extra, Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (!SAFE.has(method.toUpperCase())) headers["X-CSRF-Token"] = cookie("interviewer_csrf");
   let res;
