@@ -701,6 +701,42 @@ def test_migration_0003_upgrades_an_existing_database(
     upgraded.dispose()
 
 
+def test_migration_0004_upgrades_an_existing_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bank: Bank
+) -> None:
+    """A database from before question revisions: the table is added, and a state saved then
+    (no `revision`) still reads, with nothing stale to look up."""
+    from interviewer.store import db as store_db
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    monkeypatch.setattr(store_db, "MIGRATIONS", store_db.MIGRATIONS[:3])
+    old = Database(url)
+    assert old.migrate()[-1] == "0003_hr_bank" and "question_versions" not in old.tables()
+    old.dispose()
+    monkeypatch.undo()
+    upgraded = Database(url)
+    assert upgraded.migrate() == ["0004_question_versions"] and "question_versions" in upgraded.tables()
+    question = bank.questions["py-decorators"]
+    with upgraded.session() as s:
+        assert repo.question_versions(s, ["nope"]) == {}
+        stored = repo.keep_question_versions(s, [question, question])
+        assert len(set(stored)) == 1 and repo.question_versions(s, stored) == {stored[0]: question}
+    upgraded.dispose()
+    before = {
+        "plan_id": "python",
+        "mode": "practice",
+        "seed": 1,
+        "tracks": [
+            {
+                "track": "python",
+                "difficulty": 2,
+                "questions": [{"question_id": "gone", "difficulty": 2, "prompt": "?"}],
+            }
+        ],
+    }
+    assert SessionState.model_validate(before).stale_revisions(bank.questions) == {}
+
+
 def test_scorer_cache_follows_an_edited_question(offline_scorer: Any) -> None:
     """The offline scorer prepares each question once per process; an edit (same id, new
     content) must be scored against its new text, not the cached vectors of the old one."""
