@@ -8,8 +8,8 @@ Two jobs:
 2. `detect()`: heuristics flag manipulation attempts by category — instruction overrides, fake
    system/assistant turns, fake scores or rubrics, role play, delimiter escapes, encoded
    instructions (base64, hex, rot13, reversed text, leetspeak, look-alike letters, hidden
-   characters), prompt/rubric extraction, authority claims. Each pattern runs over the text and
-   over its decoded variants. A model-based check (the scorer's own `manipulation` verdict) is
+   characters, letters spread out), prompt/rubric extraction, authority claims. Each pattern runs
+   over the text and over its decoded variants; "encoded" is said only of what a variant adds. A model-based check (the scorer's own `manipulation` verdict) is
    added where a model is configured. A flag is shown to evaluators; it never raises a score.
 """
 
@@ -211,8 +211,10 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             r"requirements|rubric)",
             _I,
         ),
-        re.compile(
-            r"\b(?:pre-?check|pre-?screen|automated check|previous grader|prior grader|grading result)", _I
+        re.compile(  # a claimed earlier verdict; "automated checks" alone is everyday CI vocabulary
+            r"\b(?:pre-?check|pre-?screen(?:ing)?|automated (?:check|grading|review)|previous grader|prior grader|"
+            r"grading)(?:['\u2019]s)?\s+(?:results?|assessment|verdict|score|grade|rating|outcome)\b",
+            _I,
         ),
         re.compile(
             r"\b(?:output|give|assign|record|set|return)\s+(?:a\s+)?(?:score|grade|rating)\s+(?:of\s+)?"
@@ -267,7 +269,7 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
     "extraction": [
         re.compile(
             r"\b(?:reveal|show|print|repeat|output|tell|give|share|list|display|dump|leak|paste|copy|"
-            r"provide|disclose|what (?:is|are|were))\b[^.\n]{0,40}?\b(?:system prompt|your (?:instructions|"
+            r"provide|disclose|recite|reply with|respond (?:only )?with|answer with|what (?:is|are|were))\b[^.\n]{0,40}?\b(?:system prompt|your (?:instructions|"
             r"prompt|rubric|guidelines|rules|configuration)|the (?:rubric|scoring guide|grading "
             r"criteria)|hidden (?:criteria|rubric|key points|instructions)|key points|model answer|"
             r"reference answer|expected answer|ideal answer|pass(?:ing)? threshold|initial prompt)",
@@ -279,6 +281,11 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             _I,
         ),
         re.compile(r"\bstarting (?:from|with) ['\"]you are", _I),
+        re.compile(
+            r"\b(?:system prompt|your (?:instructions|prompt|rubric|notes)|the (?:rubric|scoring guide|model "
+            r"answer|reference answer|key points))\b[^.\n]{0,30}\b(?:verbatim|word[- ]for[- ]word)",
+            _I,
+        ),
         re.compile(
             r"\b(?:word[- ]for[- ]word|verbatim)\b[^.\n]{0,60}\b(?:notes|instructions|prompt|rubric|"
             r"key points|criteria|weights)",
@@ -347,6 +354,9 @@ def wrap(text: str, tag: str) -> str:
     return f"<{tag}>\n{for_model(text, tag)}\n</{tag}>"
 
 
+_SPACED = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z][ .\-_*|]){3,}[A-Za-z](?![A-Za-z0-9])")
+
+
 def _variants(text: str) -> list[tuple[str, str]]:
     base = unicodedata.normalize("NFKC", strip_invisible(text))
     out = [("text", base)]
@@ -377,6 +387,8 @@ def _variants(text: str) -> list[tuple[str, str]]:
     leet = base.translate(_LEET)
     if leet != base:
         out.append(("leet", leet))
+    if _SPACED.search(base):  # "i g n o r e  a l l", "s.c.o.r.e": letters spread out to dodge patterns
+        out.append(("spaced", _SPACED.sub(lambda m: re.sub(r"[^A-Za-z]", "", m.group(0)), base)))
     return out
 
 
@@ -385,20 +397,24 @@ def detect(text: str) -> list[Finding]:
     findings: dict[str, Finding] = {}
     if _HIDDEN.search(text) or len(_ZERO_WIDTH.findall(text)) >= 3:
         findings["encoded"] = Finding("encoded", "hidden characters", "hidden")
-    seen_in_text: set[str] = set()
+    in_text: set[str] = set()  # everything the plain text itself matches
     for via, variant in _variants(text):
         for category, patterns in PATTERNS.items():
             for pattern in patterns:
-                match = pattern.search(variant)
-                if not match:
-                    continue
                 if via == "text":
-                    seen_in_text.add(match.group(0).lower())
-                elif match.group(0).lower() in seen_in_text:
-                    continue  # the plain text already says it; the variant adds nothing hidden
-                else:
-                    findings.setdefault("encoded", Finding("encoded", match.group(0)[:120], via))
-                findings.setdefault(category, Finding(category, match.group(0)[:120], via))
+                    said = [m.group(0) for m in pattern.finditer(variant)]
+                    if said:
+                        in_text.update(x.lower() for x in said)
+                        findings.setdefault(category, Finding(category, said[0][:120], via))
+                    continue
+                # a decoded variant counts only for what the plain text does not already say
+                hidden = next(
+                    (m.group(0) for m in pattern.finditer(variant) if m.group(0).lower() not in in_text), None
+                )
+                if hidden is None:
+                    continue
+                findings.setdefault("encoded", Finding("encoded", hidden[:120], via))
+                findings.setdefault(category, Finding(category, hidden[:120], via))
                 break
     return list(findings.values())
 
