@@ -145,6 +145,11 @@ def main() -> None:
     for cat, hits in sorted(per_cat.items()):
         print(f"| — {cat} ({len(hits)}) | {sum(hits) / len(hits):.2f} | |")
     print(f"| honest-but-tricky answers flagged ({len(honest)}) | {fp / len(honest):.3f} | ≤ 0.05 |")
+    texts = [*(q.model_answer for q in bank.questions.values()), *(t for _, t, _ in correct)]
+    print(
+        f"| correct bank text flagged (model answers, key points, corrections; {len(texts)}) | "
+        f"{sum(bool(guard.detect(t)) for t in texts)} | 0 |"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(_env_file=None, data_dir=Path(tmp))  # type: ignore[call-arg]
