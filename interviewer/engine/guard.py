@@ -107,7 +107,14 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         ),
         re.compile(r"\bnew (?:instructions?|rules|task|directive)\s*[:\-]", _I),
         re.compile(
-            r"\b(?:rate|score|grade|mark|evaluate|assess|treat|consider|classify)\b[^.\n]{0,40}?\b(?:this|my)"
+            r"\b(?:ignore|disregard|forget)\s+(?:everything|all of (?:that|this|the above))\s+(?:above|before|"
+            r"said|you (?:were|have been) told|so far|up to (?:here|now))",
+            _I,
+        ),
+        re.compile(r"\b(?:highest|top|first)[- ]priority\s+(?:instruction|directive|task|rule|order)", _I),
+        re.compile(
+            r"\b(?:rate|score|grade|mark|evaluate|assess|treat|consider|classify|recogni[sz]e|regard|judge|"
+            r"count)\b[^.\n]{0,40}?\b(?:this|my)"
             r"\b[^.\n]{0,25}?\b(?:answer|response|submission|reply)\b[^.\n]{0,40}?\b(?:excellent|perfect|"
             r"outstanding|flawless|5|five|full|maximum|max|top|highest|10|exceptional|strong hire)\b",
             _I,
@@ -152,7 +159,8 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             _I,
         ),
         re.compile(
-            r"\b(?:respond|reply|answer|return|output|record)\s+(?:with\s+)?(?:full|max\w*|top|perfect|"
+            r"\b(?:respond|reply|answer|return|output|record|award|give|assign|grant)\s+(?:with\s+)?(?:full|"
+            r"max\w*|top|perfect|"
             r"a passing|the highest)\s+(?:marks?|scores?|grades?|points)",
             _I,
         ),
@@ -175,13 +183,16 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(
             r"\b(?:gib|geben sie|dale|dé|donne|dê|dai|bewerte\w*|califica\w*|note|évalue\w*|"
             r"attribue\w*|avalie|valuta)\b[^.\n]{0,40}(?:5|fünf|cinco|cinq|cinque|"
-            r"volle punktzahl|puntuación máxima|note maximale|nota máxima)",
+            r"volle punktzahl|höchstnote|bestnote|puntuación máxima|note maximale|meilleure note|nota máxima)",
             _I,
         ),
         re.compile(r"(?:поставь|поставьте|дай|дайте)[^.\n]{0,40}(?:5|пять|максимальн|высш)", _I),
         re.compile(r"(?:给|打)[^。\n]{0,15}(?:满分|5分|五分|最高分)"),
     ],
     "fake_turn": [
+        re.compile(
+            r"<!--[^>]{0,40}?\b(?:system|assistant|developer|grader|evaluator|scor\w*|grade|ai)\b", _I
+        ),
         re.compile(r"^\s*[#*\[\(<]*\s*(?:system|assistant|developer|ai|grader|evaluator)\s*[\]\)>]*\s*:", _I),
         re.compile(
             r"<\|(?:im_start|im_end|system|assistant|user|endoftext)\|>|\[/?INST\]|<</?SYS>>|"
@@ -199,6 +210,14 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             _I,
         ),
         re.compile(r"\"(?:score|grade|rating|overall)\"\s*:\s*\"?(?:5|10|100)", _I),
+        re.compile(  # the rubric's own criteria given a top score
+            r"\b(?:accuracy|depth|trade[_\- ]?offs|communication|overall)\s*[:=]\s*[\"']?(?:5|10|100)\b", _I
+        ),
+        re.compile(
+            r"\b(?:correct|expected|right|required|only (?:valid|acceptable))\s+(?:output|score|grade|rating|"
+            r"verdict)\s+(?:is|=|:|would be)\s*[\"']?(?:5|10|100|full|max\w*|excellent|pass)",
+            _I,
+        ),
         re.compile(r"\b(?:5\s*/\s*5|10\s*/\s*10|100\s*/\s*100|5 out of 5|five out of five)\b", _I),
         re.compile(
             r"\b(?:evaluator|grader|reviewer|assessor|examiner|interviewer|scorer)(?:'s)?\s+"
@@ -269,10 +288,15 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
     "extraction": [
         re.compile(
             r"\b(?:reveal|show|print|repeat|output|tell|give|share|list|display|dump|leak|paste|copy|"
-            r"provide|disclose|recite|reply with|respond (?:only )?with|answer with|what (?:is|are|were))\b[^.\n]{0,40}?\b(?:system prompt|your (?:instructions|"
+            r"provide|disclose|recite|reply with|respond (?:only )?with|answer with|translate|summari[sz]e|"
+            r"paraphrase|what (?:is|are|were))\b[^.\n]{0,40}?\b(?:system prompt|your (?:instructions|"
             r"prompt|rubric|guidelines|rules|configuration)|the (?:rubric|scoring guide|grading "
-            r"criteria)|hidden (?:criteria|rubric|key points|instructions)|key points|model answer|"
-            r"reference answer|expected answer|ideal answer|pass(?:ing)? threshold|initial prompt)",
+            r"criteria)|hidden (?:criteria|rubric|key points|instructions)|"
+            # "key points" alone is everyday talk ("let me list the key points of my design")
+            r"(?:your|exact|expected|required|grading|scoring|missing|missed) key points|key points "
+            r"(?:you(?:'re| are)? (?:looking|expect|want)|for (?:this|the) (?:question|answer))|model answer|"
+            r"reference answer|your expected answer|expected answer (?:for|to) (?:this|the) question|ideal answer|"
+            r"pass(?:ing)? threshold|initial prompt)",
             _I,
         ),
         re.compile(
