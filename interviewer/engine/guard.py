@@ -98,6 +98,23 @@ _TARGETS = (
     r"(?:instructions?|rules?|rubric|guidelines?|prompts?|criteria|directions?|constraints?|"
     r"directives?|orders|system message|grading|scoring)"
 )
+_PROCESS_ROLE = (
+    r"(?:hiring manager|recruiter|hr|human resources|developer of (?:this|the) (?:system|tool|app)|"
+    r"lead evaluator|interviewer)"
+)
+"""Roles over this interview itself: claiming one is claiming authority."""
+_TITLE = (
+    r"(?:system administrator|admin(?:istrator)?|ceo|cto|vp|head of \w+|owner|creator|security team|"
+    r"engineering manager)"
+)
+"""Job titles a senior candidate may well have held ("as the engineering manager I led the
+migration"): a claim only together with this interview or a verdict in the same sentence."""
+_OVER_THIS = (
+    r"[^.\n]{0,60}?\b(?:this (?:interview|assessment|test|answer|evaluation|candidate|session|question|platform|"
+    r"system|tool)|confirm|approv\w*|authori[sz]\w*|instruct\w*|rubric|(?:full|top|max\w*|highest|perfect) "
+    r"(?:marks?|score|grade|rating))\b"
+)
+
 PATTERNS: dict[str, list[re.Pattern[str]]] = {
     "instruction_override": [
         re.compile(
@@ -105,10 +122,20 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             r"above|earlier|all|any|the|your|these|those|existing|original)\b[^.\n]{0,30}?\b" + _TARGETS,
             _I,
         ),
-        re.compile(r"\bnew (?:instructions?|rules|task|directive)\s*[:\-]", _I),
+        re.compile(r"\bnew (?:instructions?|task|directive|system prompt)\s*[:\-]", _I),
         re.compile(
             r"\b(?:ignore|disregard|forget)\s+(?:everything|all of (?:that|this|the above))\s+(?:above|before|"
             r"said|you (?:were|have been) told|so far|up to (?:here|now))",
+            _I,
+        ),
+        re.compile(
+            r"\bset\b[^.\n]{0,30}\b(?:score|grade|rating|marks?)\b[^.\n]{0,15}?\bto\s+(?:the\s+)?(?:max\w*|5|10|100|"
+            r"full|highest|top)\b",
+            _I,
+        ),
+        re.compile(
+            r"\b(?:don't|do not|never)\s+(?:mention|reveal|disclose|say|tell anyone)\b[^.\n]{0,25}\bthis "
+            r"(?:note|message|instruction|request)",
             _I,
         ),
         re.compile(r"\b(?:highest|top|first)[- ]priority\s+(?:instruction|directive|task|rule|order)", _I),
@@ -126,7 +153,12 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             r"\b(?:marks?|score|points?|stars?|grade|rating|/\s*5|out of)",
             _I,
         ),
-        re.compile(r"\b(?:from now on|henceforth)\b[^.\n]{0,30}\byou\b", _I),
+        re.compile(  # "from now on, every request you make..." is not addressed to the interviewer
+            r"\b(?:from now on|henceforth|for the rest of this (?:session|interview|conversation)),?\s+"
+            r"(?:you|your|the (?:interviewer|grader|model|assistant|evaluator)|respond|reply|answer|act|behave|"
+            r"grade|score|rate)\b",
+            _I,
+        ),
         re.compile(
             r"\b(?:note|message|memo|instructions?)\s+(?:to|for)\s+(?:whoever|the|any|all)\s+(?:\w+\s+)?"
             r"(?:grades?|grading|grader|evaluat\w+|review\w+|assess\w+|scor\w+|interviewer|model|ai|llm)",
@@ -219,9 +251,10 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             _I,
         ),
         re.compile(r"\b(?:5\s*/\s*5|10\s*/\s*10|100\s*/\s*100|5 out of 5|five out of five)\b", _I),
-        re.compile(
-            r"\b(?:evaluator|grader|reviewer|assessor|examiner|interviewer|scorer)(?:'s)?\s+"
-            r"(?:note|comment|assessment|verdict|feedback|override)\b",
+        re.compile(  # a label ("Evaluator note:"), or an earlier grader's; "the reviewer's comment on my PR" is not
+            r"\b(?:evaluator|grader|reviewer|assessor|examiner|interviewer|scorer)(?:['\u2019]s)?\s+"
+            r"(?:note|comment|assessment|verdict|feedback|override)s?\s*[:\-\u2014(]|\b(?:previous|prior|"
+            r"earlier|first|human|senior|lead)\s+(?:evaluator|grader|reviewer|assessor|examiner|scorer)",
             _I,
         ),
         re.compile(r"\brubric\s+(?:update|override|change|amendment|v\d)", _I),
@@ -242,7 +275,14 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         ),
     ],
     "role_play": [
-        re.compile(r"\b(?:pretend|imagine|suppose)\b[^.\n]{0,20}\byou(?:'re| are| were)?\b", _I),
+        re.compile(  # "imagine you are on call at 3am" is an explanation, not a role
+            r"\b(?:pretend|imagine|suppose)\b[^.\n]{0,20}\byou(?:'re| are| were)\s+(?:now\s+|just\s+|really\s+)?"
+            r"(?:a|an|the|my|not|no longer)\b[^.\n]{0,40}?\b(?:interviewer|grader|evaluator|assessor|examiner|"
+            r"assistant|ai|model|bot|chatbot|friend|mentor|teacher|judge|reviewer|recruiter|manager|human|"
+            r"persona|character|version)s?\b",
+            _I,
+        ),
+        re.compile(r"\bpretend (?:to be|that you(?:'re| are))\b", _I),
         re.compile(
             r"\byou\b[^.\n]{0,15}\b(?:are now|will now|must now|shall now|now act|act as|play the role|"
             r"take on the role|are no longer)\b",
@@ -254,7 +294,8 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         ),
         re.compile(r"\b(?:a persona|the persona|you play|you will play|you'll play)\b", _I),
         re.compile(
-            r"\b(?:let'?s play|role[- ]?play|stay in character|in character as|jailbreak|"
+            r"\b(?:let'?s play (?:a|the|an)\s+(?:\w+\s+)?(?:game|role|character)|role[- ]?play|stay in "
+            r"character|in character as|jailbreak|"
             r"do anything now|developer mode)",
             _I,
         ),
@@ -317,16 +358,19 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         ),
     ],
     "authority": [
-        re.compile(
-            r"\b(?:i am|i'm|this is|speaking as|as)\s+(?:the|your|a|an)?\s*(?:hiring manager|recruiter|"
-            r"hr|human resources|developer of (?:this|the) (?:system|tool|app)|system administrator|admin"
-            r"(?:istrator)?|ceo|cto|vp|head of \w+|owner|creator|security team|lead evaluator|"
-            r"interviewer|engineering manager)\b",
+        re.compile(r"\b(?:i am|i'm|this is|speaking as)\s+(?:the|your|a|an)?\s*" + _PROCESS_ROLE + r"\b", _I),
+        re.compile(  # "as the hiring manager(,) I ..."; not "as an admin you can override a flag"
+            r"\bas\s+(?:the|your)\s+" + _PROCESS_ROLE + r"\b(?:,?\s+(?:reviewing|approving|overseeing|"
+            r"responsible|in charge|for this)|[^.\n]{0,50}?\bI(?:'m|'ve| am| can| have| confirm| approve)?\b)",
             _I,
         ),
         re.compile(
+            r"\b(?:i am|i'm|this is|speaking as|as)\s+(?:the|your|a|an)?\s*" + _TITLE + _OVER_THIS, _I
+        ),
+        re.compile(
             r"\b(?:approved|authori[sz]ed|sanctioned|signed off)\b[^.\n]{0,50}\b(?:full marks|max(?:imum)? "
-            r"score|pass|5/5|top score|override|exception)",
+            r"(?:score|grade|marks)|pass|5/5|top (?:score|grade|marks)|highest (?:score|grade)|override|exception|"
+            r"skip (?:your|the) (?:checks|rubric|criteria))",
             _I,
         ),
         re.compile(r"\b(?:admin|override|bypass)\s+(?:code|token|key|password)\b", _I),
