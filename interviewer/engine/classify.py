@@ -19,6 +19,30 @@ _SKIP = re.compile(
     r"[\s.!,]*(?:sorry|please|,? next|\W)*$",
     re.IGNORECASE,
 )
+_SKIP_PHRASE = re.compile(
+    r"\b(?:(?:don'?t|do not|dont) (?:really )?know|idk|no idea|no clue|dunno|not sure|skip (?:this|it|that|the "
+    r"question|please)|(?:let'?s|can we|could we|i'?ll|i'?d like to|please) (?:skip|move on|pass)|pass on "
+    r"(?:this|that|it)|next question|give up|can'?t answer|cannot answer|rather not (?:answer|say)|not familiar "
+    r"with|never (?:used|heard of|worked with)|no experience with|haven'?t (?:used|worked with|heard of)|"
+    # the same in the languages candidates fall back to
+    r"je ne sais pas|aucune idée|no (?:lo )?s[eé]|ni idea|keine ahnung|wei(?:ß|ss) (?:ich )?nicht|non lo so|"
+    r"n[aã]o sei)\b|не знаю|不知道",
+    re.IGNORECASE,
+)
+"""A short reply built around one of these says "I can't answer this" in other words."""
+_HEDGED = re.compile(
+    r"\b(?:but|because|although|though|however|maybe|perhaps|probably|i think|i guess|i believe|i'?d say|"
+    r"might|could be|something like)\b",
+    re.IGNORECASE,
+)
+_STALL = re.compile(
+    r"^(?:h+m+|u+m+|e+r+m*|uh+|well|ok(?:ay)?|so|right|sure|let me (?:think|see)|give me a (?:sec(?:ond)?|"
+    r"moment|minute)|one (?:sec(?:ond)?|moment)|thinking|good question|hold on|wait)(?:[\s,.!…-]+(?:h+m+|u+m+|"
+    r"let me (?:think|see)(?: about it)?|give me a (?:sec(?:ond)?|moment|minute)|one (?:sec(?:ond)?|moment)|"
+    r"thinking|good question|hold on|wait|ok(?:ay)?|so|well))*[\s.!…-]*$",
+    re.IGNORECASE,
+)
+"""Thinking out loud before an answer: a nudge, not an answer to score."""
 _CLARIFY_START = re.compile(
     r"^(?:sorry,?\s*)?(?:do you mean|did you mean|what do you mean|could you (?:clarify|explain|"
     r"rephrase|repeat|give)|can you (?:clarify|explain|rephrase|repeat|give)|should i|are you asking|"
@@ -55,8 +79,11 @@ def classify(text: str, question: str) -> Kind:
     clean = normalize(text)
     if not clean or not any(c.isalnum() for c in clean):
         return "empty"
-    if _SKIP.match(clean):
+    n_words = len(clean.split())
+    if _SKIP.match(clean) or (n_words <= 8 and _SKIP_PHRASE.search(clean) and not _HEDGED.search(clean)):
         return "skip"
+    if _STALL.match(clean):
+        return "too_short"
     if looks_like_code(text):
         return "answer"
     if _is_gibberish(clean):
@@ -67,7 +94,6 @@ def classify(text: str, question: str) -> Kind:
         overlap = len(set(tokens) & set(q_tokens)) / len(set(tokens))
         if overlap >= 0.85 and len(tokens) <= len(q_tokens) * 1.2:
             return "repeat"
-    n_words = len(clean.split())
     if clean.endswith("?") and n_words <= 40 and (_CLARIFY_START.match(clean) or n_words <= 15):
         return "clarify"
     if n_words < 4:
