@@ -43,8 +43,8 @@ Q = "What is the GIL in CPython, and how does it affect whether threads speed up
         ("We skip the cache for writes.", "answer"),
         ("I've never used the multiprocessing module, I always used threads.", "answer"),
         # thinking out loud: a nudge
-        ("hmm let me think", "too_short"),
-        ("Hmm, good question. Let me think.", "too_short"),
+        ("hmm let me think", "thinking"),
+        ("Hmm, good question. Let me think.", "thinking"),
         ("Okay so the GIL is a lock that lets one thread run bytecode at a time.", "answer"),
     ],
 )

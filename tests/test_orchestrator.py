@@ -131,6 +131,8 @@ def test_assessment_mode_gives_no_feedback(engine: Any, bank: Bank) -> None:
         ("ok", "nudge", False),
         ("Do you mean at what scale, roughly how many users?", "clarification", False),
         ("I don't know", "question", True),
+        ("Sorry, I don't know this one.", "question", True),  # a skip: moved on, no follow-up
+        ("Hmm, let me think.", "nudge", False),
         (
             "def top(ips):\n    from collections import Counter\n    return Counter(ips).most_common(10)",
             None,

@@ -9,7 +9,7 @@ from typing import Literal
 
 from interviewer.engine.text import looks_like_code, normalize, words
 
-Kind = Literal["empty", "skip", "gibberish", "repeat", "clarify", "too_short", "answer"]
+Kind = Literal["empty", "skip", "gibberish", "repeat", "clarify", "thinking", "too_short", "answer"]
 
 _SKIP = re.compile(
     r"^(?:i\s+)?(?:(?:really\s+)?(?:don'?t|do not|dont)\s+know(?:\s+(?:this|that|the answer|it))?|"
@@ -83,7 +83,7 @@ def classify(text: str, question: str) -> Kind:
     if _SKIP.match(clean) or (n_words <= 8 and _SKIP_PHRASE.search(clean) and not _HEDGED.search(clean)):
         return "skip"
     if _STALL.match(clean):
-        return "too_short"
+        return "thinking"
     if looks_like_code(text):
         return "answer"
     if _is_gibberish(clean):

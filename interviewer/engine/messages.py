@@ -30,6 +30,10 @@ NUDGES = {
         "That's the question itself — how would you answer it? Start wherever you're most comfortable.",
         "You've restated the question; I'd like to hear your own take. What would you say first?",
     ],
+    "thinking": [
+        "Take your time — there's no clock here. Go ahead whenever you're ready.",
+        "No rush. If it helps, start with the part you're surest about and build from there.",
+    ],
     "too_short": [
         "Could you expand on that? Walk me through your reasoning.",
         "A little more detail, please: how does that work, and why does it matter here?",

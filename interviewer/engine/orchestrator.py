@@ -193,7 +193,7 @@ class Orchestrator:
         kind = classify(text, qs.prompt)
         if kind == "clarify" and qs.clarifications < MAX_CLARIFICATIONS:
             await self._clarify(turn, qs, question, text)
-        elif kind in ("empty", "gibberish", "repeat", "too_short") and qs.nudges < MAX_NUDGES:
+        elif kind in ("empty", "gibberish", "repeat", "thinking", "too_short") and qs.nudges < MAX_NUDGES:
             self._nudge(turn, qs, question, kind)
         elif kind == "skip" or (kind != "answer" and kind != "too_short" and not qs.exchanges):
             qs.skipped = not qs.exchanges
