@@ -465,19 +465,21 @@ def detect(text: str) -> list[Finding]:
     findings: dict[str, Finding] = {}
     if _HIDDEN.search(text) or len(_ZERO_WIDTH.findall(text)) >= 3:
         findings["encoded"] = Finding("encoded", "hidden characters", "hidden")
-    in_text: set[str] = set()  # everything the plain text itself matches
+    plain = ""
     for via, variant in _variants(text):
+        if via == "text":
+            plain = variant.lower()
         for category, patterns in PATTERNS.items():
             for pattern in patterns:
                 if via == "text":
-                    said = [m.group(0) for m in pattern.finditer(variant)]
-                    if said:
-                        in_text.update(x.lower() for x in said)
-                        findings.setdefault(category, Finding(category, said[0][:120], via))
+                    match = pattern.search(variant)
+                    if match:
+                        findings.setdefault(category, Finding(category, match.group(0)[:120], via))
+                        break
                     continue
                 # a decoded variant counts only for what the plain text does not already say
                 hidden = next(
-                    (m.group(0) for m in pattern.finditer(variant) if m.group(0).lower() not in in_text), None
+                    (m.group(0) for m in pattern.finditer(variant) if m.group(0).lower() not in plain), None
                 )
                 if hidden is None:
                     continue
