@@ -682,18 +682,25 @@ def test_edits_on_each_database(
         assert "hr-pg-one" not in bank.questions
 
 
-def test_migration_0003_upgrades_an_existing_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _upgraded_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, applied: int) -> Database:
+    """A database that had only the first `applied` migrations, opened by this version (not
+    migrated yet)."""
     from interviewer.store import db as store_db
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    monkeypatch.setattr(store_db, "MIGRATIONS", store_db.MIGRATIONS[:2])
+    monkeypatch.setattr(store_db, "MIGRATIONS", store_db.MIGRATIONS[:applied])
     old = Database(url)
-    assert old.migrate()[-1] == "0002_overrides_and_recommendations" and "hr_questions" not in old.tables()
+    assert old.migrate()[-1] == store_db.MIGRATIONS[applied - 1][0]
     old.dispose()
     monkeypatch.undo()
-    upgraded = Database(url)
+    return Database(url)
+
+
+def test_migration_0003_upgrades_an_existing_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgraded = _upgraded_from(tmp_path, monkeypatch, 2)
+    assert "hr_questions" not in upgraded.tables()
     assert "0003_hr_bank" in upgraded.migrate()
     assert {"hr_questions", "hr_configs"} <= set(upgraded.tables()) and upgraded.migrate() == []
     with upgraded.session() as s:
@@ -706,15 +713,8 @@ def test_migration_0004_upgrades_an_existing_database(
 ) -> None:
     """A database from before question revisions: the table is added, and a state saved then
     (no `revision`) still reads, with nothing stale to look up."""
-    from interviewer.store import db as store_db
-
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    monkeypatch.setattr(store_db, "MIGRATIONS", store_db.MIGRATIONS[:3])
-    old = Database(url)
-    assert old.migrate()[-1] == "0003_hr_bank" and "question_versions" not in old.tables()
-    old.dispose()
-    monkeypatch.undo()
-    upgraded = Database(url)
+    upgraded = _upgraded_from(tmp_path, monkeypatch, 3)
+    assert "question_versions" not in upgraded.tables()
     assert upgraded.migrate() == ["0004_question_versions"] and "question_versions" in upgraded.tables()
     question = bank.questions["py-decorators"]
     with upgraded.session() as s:
