@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import ChainMap
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -89,8 +90,8 @@ class _Turn:
     assessment: Assessment | None = None
     listener: Listener | None = None
     second_opinion: SecondOpinionJob | None = None
-    pinned: Mapping[str, Question] = field(default_factory=dict)
-    """Questions this session asked in a revision the bank no longer has (by id)."""
+    questions: Mapping[str, Question] = field(default_factory=dict)
+    """The bank's questions as this session sees them: the revisions it asked win (by id)."""
     asked: list[Question] = field(default_factory=list)
 
     def say(self, turn: Turn) -> None:
@@ -149,7 +150,7 @@ class Orchestrator:
             tracks=[TrackState(track=t, difficulty=configs[t].difficulty.start) for t in plan.tracks],
             track_configs=configs,
         )
-        turn = _Turn(state)
+        turn = _Turn(state, questions=self._bank.questions)
         titles = ", ".join(configs[t].title.lower() for t in plan.tracks)
         turn.say(
             Turn(
@@ -182,11 +183,15 @@ class Orchestrator:
         reference), so it is worked on in place instead of deep-copied first."""
         if state.status == "completed":
             raise SessionCompleted("this interview has ended; see the report")
-        turn = _Turn(state if owned else state.model_copy(deep=True), listener=listener, pinned=pinned or {})
+        turn = _Turn(
+            state if owned else state.model_copy(deep=True),
+            listener=listener,
+            questions=ChainMap(dict(pinned), self._bank.questions) if pinned else self._bank.questions,
+        )
         st = turn.state
         track, qs = st.track, st.question
         assert track is not None and qs is not None
-        question = self._question(turn, qs.question_id)
+        question = turn.questions[qs.question_id]
         turn.say(
             Turn(role="candidate", kind="answer", content=text, track=track.track, question_id=qs.question_id)
         )
@@ -320,16 +325,12 @@ class Orchestrator:
             )
         )
 
-    def _question(self, turn: _Turn, question_id: str) -> Question:
-        """A question of this session as it was asked (its pinned revision if the bank changed)."""
-        return turn.pinned.get(question_id) or self._bank.questions[question_id]
-
     def _choose(self, turn: _Turn, track: TrackState, config: TrackConfig) -> Question:
         """Next main question: the track's topics and the target difficulty (nearest level if
         that one is exhausted), never a question or a topic already asked in this session."""
         st = turn.state
         asked = {q.question_id for t in st.tracks for q in t.questions}
-        seen = (turn.pinned.get(q) or self._bank.questions.get(q) for q in asked)
+        seen = (turn.questions.get(q) for q in asked)
         topics_seen = {q.topic for q in seen if q is not None}
         rng = random.Random(st.seed * 1009 + len(asked))
         for spread in (0, 1, 2):
@@ -374,7 +375,7 @@ class Orchestrator:
             await self._ask_next(turn, first_in_track=True)
             return
         st.status = "completed"
-        report = build_report(st, self._bank, questions=turn.pinned)
+        report = build_report(st, self._bank, questions=turn.questions)
         narrative = report.narrative
         lead = (
             f"That's the end of the interview — thank you for your time. Your overall result is "

@@ -18,8 +18,9 @@ STRONG = 3.8
 def build_report(
     state: SessionState, bank: Bank, *, narrative: str = "", questions: Mapping[str, Question] | None = None
 ) -> Report:
-    """`questions`: revisions of asked questions that the bank has changed since (they win)."""
-    pinned = questions or {}
+    """`questions`: the bank's questions as this session sees them (the revisions it asked win);
+    the bank's own by default."""
+    lookup = bank.questions if questions is None else questions
     tracks: list[TrackReport] = []
     for ts in state.tracks:
         config = state.config(ts.track, bank)
@@ -33,7 +34,7 @@ def build_report(
                 crit[c.id].append(c.score)
         strengths, gaps, study, flags = [], [], [], []
         for qs, a in assessed:
-            question = pinned.get(qs.question_id) or bank.questions.get(qs.question_id)
+            question = lookup.get(qs.question_id)
             if question is None:  # withdrawn, and asked before revisions were kept
                 flags += [f for f in a.flags if f not in flags]
                 continue
