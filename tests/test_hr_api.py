@@ -33,7 +33,7 @@ from interviewer.config import Settings
 from interviewer.engine.state import SessionState
 from interviewer.store import repo
 from interviewer.store.db import Database
-from interviewer.store.tables import AuditLog, Invite, utcnow
+from interviewer.store.tables import AuditLog, InterviewSession, Invite, utcnow
 from interviewer.web.security import hash_password
 from tests.conftest import KNOWLEDGE
 from tests.test_api import make_client, send
@@ -362,13 +362,38 @@ def test_saved_question_is_reindexed_and_used_by_the_next_session(world: World) 
     assert r.status_code == 200
     assert (_state(world, sid).tracks[0].questions[0].assessment or pytest.fail("no assessment")).score > 1
 
-    # while that session runs, its HR-only question cannot be deleted; an untouched one can
+    # while that session runs: a delete that would leave the track short is refused
     r = c.delete(f"/api/v1/hr/questions/{first.question_id}", headers=world.hr)
-    assert r.status_code in (409, 422), r.text  # running interview, or the track would fall short
+    assert r.status_code == 422, r.text
     r = c.put("/api/v1/hr/tracks/problem_solving", headers=world.hr, json=track)  # back to all topics
     assert r.status_code == 200
+    # an interview from before question revisions still needs the question in the bank: 409
+    with world.db.session() as s:
+        row = repo.get_session(s, session_id=sid)
+        assert row is not None
+        kept = copy.deepcopy(row.state)
+        legacy = copy.deepcopy(row.state)
+        for t in legacy["tracks"]:
+            for q in t["questions"]:
+                q["revision"] = None
+        s.execute(update(InterviewSession).where(InterviewSession.id == sid).values(state=legacy))
+        s.commit()
     r = c.delete(f"/api/v1/hr/questions/{first.question_id}", headers=world.hr)
     assert r.status_code == 409 and "running" in r.json()["detail"]
+    with world.db.session() as s:
+        s.execute(update(InterviewSession).where(InterviewSession.id == sid).values(state=kept))
+        s.commit()
+    # this one asked a stored revision: the delete goes through and the interview goes on with it
+    asked_text = world.bank.questions[first.question_id].question
+    r = c.delete(f"/api/v1/hr/questions/{first.question_id}", headers=world.hr)
+    assert r.status_code == 200 and first.question_id not in world.bank.questions, r.text
+    r = send(c, sid, auth, "I would lock the seat row with SELECT ... FOR UPDATE before charging.")
+    assert r.status_code == 200, r.text
+    review = c.get(f"/api/v1/review/sessions/{sid}", headers=world.ev).json()
+    assert (
+        next(q for q in review["questions"] if q["question_id"] == first.question_id)["question"]
+        == asked_text
+    )
     asked = {q.question_id for t in _state(world, sid).tracks for q in t.questions}
     spare = next(q for q in ids if q not in asked)
     r = c.delete(f"/api/v1/hr/questions/{spare}", headers=world.hr)
@@ -663,7 +688,18 @@ def test_edits_on_each_database(
             row = repo.get_session(s, session_id=sid)
             assert row is not None
             asked = SessionState.model_validate(row.state).question
-            assert asked is not None
+            assert asked is not None and asked.revision is not None
+            # the revision it asked is stored: it does not need the bank's copy
+            assert repo.question_versions(s, [asked.revision]) == {
+                asked.revision: bank.questions[asked.question_id]
+            }
+            assert repo.active_sessions_asking(s, question_id=asked.question_id) == []
+            legacy = copy.deepcopy(row.state)  # as saved before question revisions
+            for t in legacy["tracks"]:
+                for q in t["questions"]:
+                    q.pop("revision", None)
+            s.execute(update(InterviewSession).where(InterviewSession.id == sid).values(state=legacy))
+            s.commit()
             assert repo.active_sessions_asking(s, question_id=asked.question_id) == [sid]
             assert repo.active_sessions_asking(s, question_id="py-no-such_question") == []
         doc = _track(World(c, bank, index, database_url, tmp_path, hr, hr), "python")["track"]

@@ -16,8 +16,9 @@ Errors (the web layer maps them to HTTP):
     EditError
     ├── Invalid     the edit breaks a rule of the bank; `problems` keyed by field (422)
     ├── Missing     no such question, track or plan (404)
-    └── Refused     deleting a shipped question, or one a running interview has asked; a
-                    concurrent save of the same item (409)
+    └── Refused     deleting a shipped question, or one that a running interview from before
+                    question revisions has asked; a concurrent save of the same item (409)
+    Stale           a save based on an older version than the current one (412)
 """
 
 from __future__ import annotations

@@ -636,8 +636,9 @@ def hr_config_versions(db: Session, *, kind: str, item_id: str) -> list[HrConfig
 
 
 def active_sessions_asking(db: Session, *, question_id: str) -> list[str]:
-    """Ids of active sessions that have asked this question (they still need it in the bank).
-    A text match in SQL narrows the candidates; their state is then read properly."""
+    """Ids of active sessions that have asked this question and still need it in the bank: those
+    that asked it before revisions were kept (the others go on with their stored revision). A text
+    match in SQL narrows the candidates; their state is then read properly."""
     candidates = db.scalars(
         select(InterviewSession).where(
             InterviewSession.status == "active",
@@ -647,7 +648,11 @@ def active_sessions_asking(db: Session, *, question_id: str) -> list[str]:
     return [
         s.id
         for s in candidates
-        if any(q.get("question_id") == question_id for t in s.state.get("tracks", []) for q in t["questions"])
+        if any(
+            q.get("question_id") == question_id and not q.get("revision")
+            for t in s.state.get("tracks", [])
+            for q in t["questions"]
+        )
     ]
 
 
