@@ -115,6 +115,11 @@ _OVER_THIS = (
     r"(?:marks?|score|grade|rating))\b"
 )
 
+_ABOUT_GRADING = (
+    r"[^.\n]{0,60}\b(?:scor\w*|grad\w*|marks?|pass\w*|candidate|answer|interview\w*|rubric|evaluat\w*)\b"
+)
+"""The rest of the sentence is about grading this interview (so a policy or a boss is invoked for it)."""
+
 PATTERNS: dict[str, list[re.Pattern[str]]] = {
     "instruction_override": [
         re.compile(
@@ -283,9 +288,12 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             _I,
         ),
         re.compile(r"\bpretend (?:to be|that you(?:'re| are))\b", _I),
-        re.compile(
+        re.compile(  # a new role or freedom for the interviewer; not "you are no longer bound by the GIL"
             r"\byou\b[^.\n]{0,15}\b(?:are now|will now|must now|shall now|now act|act as|play the role|"
-            r"take on the role|are no longer)\b",
+            r"take on the role|are no longer)\b(?:\s+(?:be|act(?: as)?|a|an|the|my|called|named))?\s+(?:\w+\s+){0,2}?"
+            r"(?:interviewer|grader|evaluator|examiner|assessor|assistant|ai|model|bot|persona|character|(?-i:[A-Z]{3,})|"
+            r"free|allowed|unrestricted|unfiltered|required|obliged|bound by (?:any|your|the) (?:rules|instructions|"
+            r"rubric|guidelines)|following|grading|scoring|going to (?:grade|score|rate|give))\b",
             _I,
         ),
         re.compile(
@@ -342,7 +350,7 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         ),
         re.compile(
             r"\b(?:repeat|print|output)\b[^.\n]{0,30}\b(?:everything|all|the text)\b[^.\n]{0,20}\b(?:above|"
-            r"before|preceding|so far)",
+            r"before|preceding|so far)\b(?!\s+(?:the|a|an|\d)\b)",  # not "above the WARNING level"
             _I,
         ),
         re.compile(r"\bstarting (?:from|with) ['\"]you are", _I),
@@ -373,14 +381,19 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
             r"skip (?:your|the) (?:checks|rubric|criteria))",
             _I,
         ),
-        re.compile(r"\b(?:admin|override|bypass)\s+(?:code|token|key|password)\b", _I),
+        re.compile(  # one handed over, not "the admin token is stored in Vault"
+            r"\b(?:admin|override|bypass)\s+(?:code|token|key|password)\s*(?:[:=]|is\s*[:=\"'`])", _I
+        ),
         re.compile(r"\b(?:admin|administrator|manual|supervisor|root)\s+override\b", _I),
         re.compile(
             r"\b(?:message|memo|note|notice|instructions?)\s+from\s+(?:the\s+)?(?:hr|human resources|"
             r"hiring manager|management|admin\w*|recruit\w+|the company|the employer)\b",
             _I,
         ),
-        re.compile(r"\b(?:company|hiring|internal) policy (?:requires|says|mandates|states)", _I),
+        re.compile(
+            r"\b(?:company|hiring|internal) policy (?:requires|says|mandates|states)" + _ABOUT_GRADING,
+            _I,
+        ),
         re.compile(
             r"\b(?:developers?|creators?|authors?|maintainers?|engineers?|builders?|owners?) "
             r"(?:of|behind|who "
@@ -389,7 +402,7 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         ),
         re.compile(
             r"\b(?:on behalf of|per|by order of)\s+(?:the\s+)?(?:hiring manager|hr|cto|ceo|"
-            r"management|security team)",
+            r"management|security team)" + _ABOUT_GRADING,
             _I,
         ),
     ],
