@@ -1,7 +1,7 @@
 """Browser fixtures: Playwright's sync API driving the system's Chromium (never `playwright install`).
 
 Each test module skips itself, with the reason, when /usr/bin/chromium or the playwright package is
-missing (CI installs both). The server under test is the session-scoped `live_server` fixture of
+missing (`browserkit.require_browser`; CI installs both). The server under test is the session-scoped `live_server` fixture of
 tests/conftest.py: a real `interviewer serve` process on the offline engine."""
 
 from __future__ import annotations
@@ -9,21 +9,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from browserkit import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="module")  # module: Playwright keeps an event loop running until stopped

@@ -14,17 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browserkit import require_browser
 
 from interviewer.bank import VectorIndex, load_bank
 from tests.conftest import KNOWLEDGE, running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"{CHROMIUM} is missing (CI installs it: apt-get install chromium); browser tests skipped",
-        allow_module_level=True,
-    )
-pytest.importorskip("playwright.sync_api", reason="the playwright package is missing (dev extra)")
+require_browser()
 
 from playwright.sync_api import expect  # noqa: E402
 

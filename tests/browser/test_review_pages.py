@@ -19,14 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browserkit import require_browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"{CHROMIUM} is missing (CI installs it: apt-get install chromium); browser tests skipped",
-        allow_module_level=True,
-    )
-pytest.importorskip("playwright.sync_api", reason="the playwright package is missing (dev extra)")
+require_browser()
 
 from playwright.sync_api import expect  # noqa: E402
 from staffkit import (  # noqa: E402
