@@ -1,6 +1,6 @@
 // HR: create one-time invite codes bound to a plan (POST /api/v1/invites) and see every invite's
 // status (GET /api/v1/hr/invites: active / used / expired; the codes themselves are not kept).
-import { $, api, element, fill, formatDate, showStatus, staffPage } from "/static/staff.js";
+import { $, api, element, fill, formatDate, showStatus, startStaffPage } from "/static/staff.js";
 
 async function loadPlans() {
   const data = await api("/hr/plans");
@@ -56,13 +56,4 @@ $("invite-form").addEventListener("submit", async (event) => {
   }
 });
 
-async function main() {
-  await staffPage();
-  try {
-    await Promise.all([loadPlans(), loadInvites()]);
-  } catch (err) {
-    showStatus($("list-status"), err.message, "error");
-  }
-}
-
-main();
+startStaffPage(() => Promise.all([loadPlans(), loadInvites()]), $("list-status"));

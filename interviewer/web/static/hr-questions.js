@@ -1,6 +1,6 @@
 // HR: the question bank — list, an editor (problems shown next to their fields), delete of HR's
 // version, and the bank as a zip (export link, import form). Question text is shown as text only.
-import { $, api, cookie, element, fill, formatDate, showStatus, StaffApiError, staffPage } from "/static/staff.js";
+import { $, api, cookie, element, fill, formatDate, showStatus, StaffApiError, startStaffPage } from "/static/staff.js";
 import { clearProblems, field, input, list, num, number, problemsOf, rows, select, showProblems, textarea } from "/static/hr-form.js";
 
 const TRACKS = ["architecture", "python", "problem_solving"];
@@ -233,13 +233,4 @@ $("import-form").addEventListener("submit", async (event) => {
 $("f-track").addEventListener("change", () => load());
 $("new-question").addEventListener("click", () => openQuestion(null));
 
-async function main() {
-  await staffPage();
-  try {
-    await load();
-  } catch (err) {
-    showStatus($("page-status"), err.message, "error");
-  }
-}
-
-main();
+startStaffPage(load, $("page-status"));

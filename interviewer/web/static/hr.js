@@ -1,7 +1,7 @@
 // HR: tracks and interview plans — the lists, an editor for one item, its version history.
 // GET/PUT /api/v1/hr/tracks/{id}, GET/POST/PUT /api/v1/hr/plans[/{id}]. A refused save (422)
 // shows each problem next to its field.
-import { $, api, element, fill, formatDate, showStatus, staffPage } from "/static/staff.js";
+import { $, api, element, fill, formatDate, showStatus, startStaffPage } from "/static/staff.js";
 import { clearProblems, field, input, list, num, number, problemsOf, rows, select, showProblems } from "/static/hr-form.js";
 
 const TRACKS = ["architecture", "python", "problem_solving"];
@@ -226,13 +226,4 @@ async function openPlan(id) {
 
 $("new-plan").addEventListener("click", () => openPlan(null));
 
-async function main() {
-  await staffPage();
-  try {
-    await load();
-  } catch (err) {
-    showStatus($("page-status"), err.message, "error");
-  }
-}
-
-main();
+startStaffPage(load, $("page-status"));

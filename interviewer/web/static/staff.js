@@ -240,3 +240,14 @@ export async function staffPage() {
   document.body.dataset.role = user.role;
   return user;
 }
+
+/** Start a staff page: the header for whoever is logged in, then `load()`; a failure to load is
+ * shown in `statusNode`. */
+export async function startStaffPage(load, statusNode) {
+  await staffPage();
+  try {
+    await load();
+  } catch (err) {
+    showStatus(statusNode, err.message, "error");
+  }
+}
