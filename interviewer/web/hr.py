@@ -11,6 +11,7 @@ Running sessions keep the track configs they started with.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,9 +19,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from interviewer.bank.archive import ArchiveError, export_zip, read_bank
+from interviewer.bank.loader import Bank
 from interviewer.bank.overlay import document, field_path
 from interviewer.bank.sync import BankSync, Invalid, Kind, Missing, Refused, Stale, history
-from interviewer.domain import TRACKS
+from interviewer.domain import TRACKS, Plan, TrackConfig
 from interviewer.store import repo
 from interviewer.store.tables import utcnow
 from interviewer.web.deps import Context, get_context, staff
@@ -119,31 +121,31 @@ def _seed_pool(sync: BankSync, kind: Kind) -> dict[Any, Any]:
 # --- tracks and plans ------------------------------------------------------------------------
 
 
-@router.get("/tracks", summary="HR: track configs (the current version of each)")
-async def list_tracks(request: Request, ctx: Ctx) -> dict[str, Any]:
+async def _current(
+    request: Request, ctx: Context, kind: Kind, pick: Callable[[Bank], Iterable[TrackConfig | Plan]]
+) -> list[dict[str, Any]]:
+    """The current version of each track config or plan `pick` chooses, with origin and version."""
     await staff(ctx, request, "hr")
     sync = await _fresh(request)
-    versions = await asyncio.to_thread(_versions, ctx, "track")
-    return {
-        "tracks": [
-            {**document(t), "origin": sync.origin("track", t.id), "version": versions.get(t.id, 0)}
-            for tid in TRACKS
-            if (t := sync.bank.tracks.get(tid)) is not None
-        ]
-    }
+    versions = await asyncio.to_thread(_versions, ctx, kind)
+    return [
+        {**document(r), "origin": sync.origin(kind, r.id), "version": versions.get(r.id, 0)}
+        for r in pick(sync.bank)
+    ]
+
+
+@router.get("/tracks", summary="HR: track configs (the current version of each)")
+async def list_tracks(request: Request, ctx: Ctx) -> dict[str, Any]:
+    tracks = await _current(
+        request, ctx, "track", lambda bank: [bank.tracks[t] for t in TRACKS if t in bank.tracks]
+    )
+    return {"tracks": tracks}
 
 
 @router.get("/plans", summary="HR: interview plans (the current version of each)")
 async def list_plans(request: Request, ctx: Ctx) -> dict[str, Any]:
-    await staff(ctx, request, "hr")
-    sync = await _fresh(request)
-    versions = await asyncio.to_thread(_versions, ctx, "plan")
-    return {
-        "plans": [
-            {**document(p), "origin": sync.origin("plan", p.id), "version": versions.get(p.id, 0)}
-            for p in sorted(sync.bank.plans.values(), key=lambda p: p.id)
-        ]
-    }
+    plans = await _current(request, ctx, "plan", lambda bank: sorted(bank.plans.values(), key=lambda p: p.id))
+    return {"plans": plans}
 
 
 @router.get("/{kind}s/{item_id}", summary="HR: one track config, plan or question with its versions")
