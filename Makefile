@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run interview explore test lint typecheck bench clean
+.PHONY: install run interview explore test test-real-model lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -33,6 +33,11 @@ explore: install
 
 test: install
 	$(PY) -m pytest
+
+# Not part of `make test`: downloads a 1.07 GiB model and builds llama-server (~10 min the first
+# time, cached in .cache/real-model/), then runs an interview against it (tests/real_model/).
+test-real-model: install
+	PY=$(abspath $(PY)) benchmarks/real_model/run.sh
 
 lint: install
 	$(VENV)/bin/ruff check interviewer tests benchmarks

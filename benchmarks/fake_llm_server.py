@@ -20,6 +20,10 @@ Replies:
   = a short verbatim substring of the candidate's text inside the last `<answer-…>` block of the
   last user message), `covered`, `missed`, `pitfalls`, `manipulation: false`. Its pacing counts
   ~4 characters per token (what a real tokenizer gives for JSON), unless `--json-tokens` is set.
+- the checklist scoring prompt (system message contains "You answer a checklist"): a JSON object
+  with one check per `- K<n>:` / `- P<n>:` line of the checklist — key points "yes" (at random,
+  seeded by the request number) with the same kind of verbatim quote, pitfalls "no" — and
+  `manipulation: false`; paced like the scoring reply.
 - anything else: a short question-like sentence of `--reply-tokens` words that differs every call
   and ends with the request number, e.g. "Thanks — how would you handle that at ten times the
   load? (#17)". The load driver reads that number back from the interviewer's reply to match the
@@ -44,6 +48,8 @@ import orjson
 import uvicorn
 
 SCORING_MARK = "strict, fair technical assessor"
+CHECKLIST_MARK = "You answer a checklist"
+_CHECK = re.compile(r"^- ([KP]\d+):", re.M)
 CRITERIA = ("accuracy", "depth", "trade_offs", "communication")
 _BLOCK = re.compile(r"<(answer-[0-9a-f]+)>\s*(.*?)\s*</\1>", re.S)
 _MARKER = re.compile(r"\[bench ([A-Za-z0-9_.:-]+)\]")
@@ -56,6 +62,17 @@ _QUESTIONS = [
     "Thanks — what would you monitor once that is in production?",
 ]
 _FILLER = "and what would you look at first when it goes wrong in production".split()
+
+
+def _evidence(answer: str) -> list[str]:
+    """A short verbatim substring: the first few words of the longest marker-free stretch."""
+    segment = max(re.split(r"\[bench [^\]]*\]", answer), key=len).strip()
+    words = segment.split()
+    for k in (6, 3, 1):
+        quote = " ".join(words[:k])
+        if quote and quote in answer:
+            return [quote]
+    return []
 
 
 class Config:
@@ -140,7 +157,7 @@ class FakeLLM:
         answer = blocks[-1][1] if blocks else ""
         marker_m = _MARKER.findall(answer) or _MARKER.findall(last_user)
         marker = marker_m[-1] if marker_m else None
-        kind = "score" if SCORING_MARK in system else "phrase"
+        kind = "score" if SCORING_MARK in system or CHECKLIST_MARK in system else "phrase"
         stream = bool(req.get("stream"))
         record: dict[str, Any] = {
             "n": n,
@@ -169,7 +186,12 @@ class FakeLLM:
                 )
                 return
             if kind == "score":
-                text = orjson.dumps(self.score_reply(answer, n)).decode()
+                reply = (
+                    self.checklist_reply(answer, _CHECK.findall(system), n)
+                    if CHECKLIST_MARK in system
+                    else self.score_reply(answer, n)
+                )
+                text = orjson.dumps(reply).decode()
                 tokens = self.c.json_tokens or max(1, len(text) // 4)
                 pieces = _split_tokens(text, tokens)
             else:
@@ -269,15 +291,7 @@ class FakeLLM:
 
     # --- content ------------------------------------------------------------------------------
     def score_reply(self, answer: str, n: int) -> dict[str, Any]:
-        # a short verbatim substring: the first few words of the longest marker-free stretch
-        segment = max(re.split(r"\[bench [^\]]*\]", answer), key=len).strip()
-        words = segment.split()
-        evidence: list[str] = []
-        for k in (6, 3, 1):
-            quote = " ".join(words[:k])
-            if quote and quote in answer:
-                evidence = [quote]
-                break
+        evidence = _evidence(answer)
         rng = random.Random(n)
         return {
             "criteria": [
@@ -294,6 +308,15 @@ class FakeLLM:
             "pitfalls": [],
             "manipulation": False,
         }
+
+    def checklist_reply(self, answer: str, ids: list[str], n: int) -> dict[str, Any]:
+        evidence = _evidence(answer)
+        rng = random.Random(n)
+        checks = []
+        for cid in ids:
+            yes = bool(evidence) and cid.startswith("K") and rng.random() < 0.6
+            checks.append({"id": cid, "answer": "yes" if yes else "no", "quote": evidence[0] if yes else ""})
+        return {"checks": checks, "manipulation": False}
 
     def phrase_words(self, n: int) -> list[str]:
         base = _QUESTIONS[n % len(_QUESTIONS)].split()

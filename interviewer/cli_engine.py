@@ -22,13 +22,14 @@ from rich.table import Table
 
 from interviewer.bank import Retriever, load_bank, open_index
 from interviewer.config import Settings
-from interviewer.engine import Orchestrator, build_engine, make_model
+from interviewer.engine import Orchestrator, build_engine, make_model, make_model_scorer
 from interviewer.engine.adhoc import ScoreInput, resolve
+from interviewer.engine.evaluation import Half
 from interviewer.engine.metrics import Agreement, LabelledAnswer, agreement, keyword_baseline, length_baseline
 from interviewer.engine.offline_scorer import OfflineScorer
 from interviewer.engine.orchestrator import UnknownPlan
 from interviewer.engine.prompts import load_prompts
-from interviewer.engine.scoring import Assessor, Exchange, ModelScorer
+from interviewer.engine.scoring import Assessor, Exchange
 from interviewer.engine.state import Report, SessionState, Turn
 from interviewer.llm.tokens import TokenCounter
 
@@ -98,11 +99,53 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
 
     @app.command("eval")
     def eval_(
-        labels: Annotated[Path, typer.Option("--labels", help="labelled JSON lines (score input + label)")],
+        labels: Annotated[
+            Optional[Path],  # noqa: UP045
+            typer.Option("--labels", help="labelled JSON lines (score input + label)"),
+        ] = None,
+        corpus: Annotated[
+            Optional[Path],  # noqa: UP045
+            typer.Option(
+                "--corpus", help="a judgement corpus folder (tests/data/judgement): every figure, per half"
+            ),
+        ] = None,
         offline: Annotated[bool, typer.Option(help="offline scorer even if a model is configured")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="print the corpus figures as JSON")] = False,
+        half: Annotated[
+            Optional[str],  # noqa: UP045
+            typer.Option(help="with --corpus: only this half (tune or test)"),
+        ] = None,
+        limit: Annotated[
+            Optional[int],  # noqa: UP045
+            typer.Option(min=1, help="with --corpus: at most N items of each kind per half, spread evenly"),
+        ] = None,
     ) -> None:
-        """Agreement of the scorer with human labels, beside keyword-overlap and length baselines."""
+        """Agreement of the scorer with human labels, beside keyword-overlap and length baselines;
+        with --corpus, every judgement figure of the corpus for its tuning and test halves."""
         settings: Settings = get_settings()  # type: ignore[operator]
+        if (labels is None) == (corpus is None):
+            err.print("give one of --labels FILE or --corpus DIR")
+            raise typer.Exit(2)
+        if corpus is not None:
+            from interviewer import cli_eval
+
+            if not (corpus / "answers.jsonl").is_file():
+                err.print(f"not a judgement corpus (no answers.jsonl): {corpus}")
+                raise typer.Exit(2)
+            if half not in (None, "tune", "test"):
+                err.print("--half is tune or test")
+                raise typer.Exit(2)
+            halves: tuple[Half, ...] = ("tune", "test") if half is None else (half,)  # type: ignore[assignment]
+            assessor, retriever = _assessor(settings, offline=offline)
+            try:
+                cli_eval.run(
+                    assessor, retriever.bank, corpus, out, as_json=as_json, halves_wanted=halves, limit=limit
+                )
+            except (OSError, ValidationError, KeyError) as exc:
+                err.print(f"cannot evaluate the corpus: {exc}")
+                raise typer.Exit(2) from exc
+            return
+        assert labels is not None
         try:
             items = [
                 LabelledAnswer.model_validate_json(line)
@@ -192,13 +235,15 @@ def _assessor(settings: Settings, *, offline: bool) -> tuple[Assessor, Retriever
     model = None if offline else make_model(settings)
     model_scorer = None
     if model is not None:
-        model_scorer = ModelScorer(
+        model_scorer = make_model_scorer(
             model,
             load_prompts(settings.prompts_dir),
+            form=settings.model_scorer,
             counter=TokenCounter(settings.tokenizer_encoding),
             budget=settings.prompt_token_budget,
         )
-    return Assessor(OfflineScorer(index.embedder), model_scorer=model_scorer, retriever=retriever), retriever
+    scorer = OfflineScorer(index.embedder, cache_dir=settings.data_dir / "vectors")
+    return Assessor(scorer, model_scorer=model_scorer, retriever=retriever), retriever
 
 
 async def _score_one(

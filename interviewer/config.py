@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     model: str | None = Field(default=None, description="model name; unset = offline engine")
     llm_timeout_s: float = Field(default=60.0, gt=0, le=600)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
+    model_scorer: Literal["checklist", "holistic"] = Field(
+        default="checklist",
+        description=(
+            "how the model scores an answer: yes/no checks per key point and misconception with "
+            "quotes, the score computed in code (checklist), or 1-5 numbers per criterion (holistic)"
+        ),
+    )
 
     # --- web ---------------------------------------------------------------------------
     invite_only: bool = Field(default=False, description="practice interviews need an invite code")

@@ -41,9 +41,13 @@ class FollowUp(_Record):
 
 
 class Pitfall(_Record):
+    """A misconception: ``claim`` is the wrong belief stated plainly, ``why`` the correction shown
+    to the candidate; ``paraphrases`` are other ways candidates state the same wrong belief."""
+
     id: Slug
     claim: Text
     why: Text
+    paraphrases: list[Text] = Field(default_factory=list, max_length=8)
 
 
 class Question(_Record):
@@ -174,6 +178,11 @@ class CriterionScore(_Record):
     rationale: str = ""
 
 
+class Misconception(_Record):
+    id: str
+    quote: str
+
+
 class Assessment(_Record):
     """The score of one answer (a main question and its follow-ups) against the track rubric."""
 
@@ -186,6 +195,10 @@ class Assessment(_Record):
     pitfalls: list[str] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     scorer: Scorer = "offline"
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    """How sure the scorer is (0..1); below the review threshold the flag `needs_review` is set."""
+    misconceptions: list[Misconception] = Field(default_factory=list)
+    """Each detected pitfall with the answer's sentence that asserts it (verbatim)."""
     offline_score: float | None = None
     """The offline scorer's overall score, kept beside a model score as a second opinion."""
     notes: list[str] = Field(default_factory=list)

@@ -38,14 +38,17 @@ def test_devset_shape() -> None:
 
 
 def test_agreement_with_labels(dev_scores: list[tuple[LabelledAnswer, float]]) -> None:
-    """Floors at the measured level (README has the figures); they catch regressions. The issue's
-    targets (Spearman 0.88, pairwise 0.95) are not met offline — see the README."""
+    """Floors a little under the measured level on the old development set (0.70 / 0.82 / 0.86 /
+    0.86); they catch regressions. The earlier scorer reached 0.79 here because it had been fitted
+    to these 84 answers; the current one is fitted on the judgement corpus's tuning half and is
+    measured on its test half (`interviewer eval --corpus tests/data/judgement`), where it moved
+    from 0.45 to 0.60."""
     ours = agreement(dev_scores)
     baseline = agreement([(i, keyword_baseline(i)) for i, _ in dev_scores])
-    assert ours.spearman >= 0.72 and ours.spearman > baseline.spearman + 0.15
-    assert ours.pairwise >= 0.85
-    assert ours.short_over_long_wrong is not None and ours.short_over_long_wrong >= 0.9
-    assert ours.adequate_over_confident_wrong is not None and ours.adequate_over_confident_wrong >= 0.85
+    assert ours.spearman >= 0.68 and ours.spearman > baseline.spearman + 0.1
+    assert ours.pairwise >= 0.8
+    assert ours.short_over_long_wrong is not None and ours.short_over_long_wrong >= 0.8
+    assert ours.adequate_over_confident_wrong is not None and ours.adequate_over_confident_wrong >= 0.8
 
 
 def _assess(bank: Bank, scorer: Any, qid: str, text: str) -> Any:

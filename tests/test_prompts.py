@@ -15,6 +15,7 @@ SAMPLE = {
     "candidate_text": "<t>\nDo you mean CPython?\n</t>",
     "key_points": "- kp1: x",
     "pitfalls": "- p: y",
+    "checks": "- K1: does the answer state: x? If yes, quote the sentence.",
     "rubric": "- accuracy: ...",
     "references": "passage",
     "notes": "2 questions",

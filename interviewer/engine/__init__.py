@@ -3,8 +3,11 @@ settings; tests and the web app pass their own collaborators through the same do
 
 from __future__ import annotations
 
+from typing import Literal, assert_never
+
 from interviewer.bank import Bank, Retriever, VectorIndex, load_bank, open_index
 from interviewer.config import Settings
+from interviewer.engine.checklist import ChecklistScorer
 from interviewer.engine.offline_scorer import OfflineScorer
 from interviewer.engine.orchestrator import EngineError, Orchestrator, SessionCompleted, TurnResult
 from interviewer.engine.prompts import PromptLibrary, load_prompts
@@ -20,7 +23,10 @@ __all__ = [
     "TurnResult",
     "build_engine",
     "make_model",
+    "make_model_scorer",
 ]
+
+ModelScorerForm = Literal["checklist", "holistic"]
 
 
 def make_model(settings: Settings, *, on_call: CallSink | None = None) -> ChatModel | None:
@@ -30,6 +36,20 @@ def make_model(settings: Settings, *, on_call: CallSink | None = None) -> ChatMo
     from interviewer.llm.openai_model import OpenAIChatModel
 
     return OpenAIChatModel.from_settings(settings, on_call=on_call)
+
+
+def make_model_scorer(
+    model: ChatModel, prompts: PromptLibrary, *, form: ModelScorerForm, counter: TokenCounter, budget: int
+) -> ModelScorer:
+    """The model scorer in the configured form (`INTERVIEWER_MODEL_SCORER`): yes/no checks with
+    the score computed in code (`checklist`), or the model's own 1-5 numbers (`holistic`)."""
+    match form:
+        case "checklist":
+            return ChecklistScorer(model, prompts, counter=counter, budget=budget)
+        case "holistic":
+            return ModelScorer(model, prompts, counter=counter, budget=budget)
+        case _:
+            assert_never(form)
 
 
 def build_engine(
@@ -51,12 +71,13 @@ def build_engine(
     return assemble(
         bank=bank,
         retriever=Retriever(bank, index),
-        offline=OfflineScorer(index.embedder),
+        offline=OfflineScorer(index.embedder, cache_dir=settings.data_dir / "vectors"),
         prompts=prompts,
         model=model,
         counter=TokenCounter(settings.tokenizer_encoding),
         budget=settings.prompt_token_budget,
         second_opinion=settings.second_opinion,
+        model_scorer=settings.model_scorer,
     )
 
 
@@ -70,13 +91,18 @@ def assemble(
     counter: TokenCounter | None = None,
     budget: int = 4000,
     second_opinion: str = "inline",
+    model_scorer: ModelScorerForm = "holistic",
 ) -> Orchestrator:
-    """Wire the orchestrator from its parts (production and tests use this one door)."""
+    """Wire the orchestrator from its parts (production and tests use this one door).
+    `model_scorer`: the form of the model scorer; production passes the setting (default
+    `checklist`), the scripted fakes of the engine tests speak the `holistic` reply."""
     counter = counter or TokenCounter()
-    model_scorer = ModelScorer(model, prompts, counter=counter, budget=budget) if model is not None else None
-    assessor = Assessor(
-        offline, model_scorer=model_scorer, retriever=retriever, second_opinion=second_opinion
+    scorer = (
+        make_model_scorer(model, prompts, form=model_scorer, counter=counter, budget=budget)
+        if model is not None
+        else None
     )
+    assessor = Assessor(offline, model_scorer=scorer, retriever=retriever, second_opinion=second_opinion)
     return Orchestrator(
         bank=bank,
         retriever=retriever,

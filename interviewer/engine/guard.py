@@ -22,7 +22,9 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
+from interviewer.engine.intent import collapsed_intent, grading_intent
 from interviewer.engine.text import strip_invisible
 
 CATEGORIES = (
@@ -34,10 +36,13 @@ CATEGORIES = (
     "encoded",
     "extraction",
     "authority",
+    "grading_intent",
 )
 
 _HIDDEN = re.compile("[\U000e0000-\U000e007f]")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_ZERO_WIDTH_IN_WORD = re.compile("(?<=[^\\W\\d_])[\u200b-\u200f\u2060-\u2064\ufeff]+(?=[^\\W\\d_])")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 # Greek/Cyrillic letters that look Latin, folded before matching
 _CONFUSABLES = str.maketrans(
@@ -91,7 +96,9 @@ _CONFUSABLES = str.maketrans(
         "Х": "X",
     }
 )
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "9": "g", "8": "b", "@": "a", "$": "s"}
+)
 
 _I = re.IGNORECASE | re.MULTILINE
 _TARGETS = (
@@ -409,6 +416,8 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
 }
 _DECODE_HINT = re.compile(r"\b(?:decode|decrypt|base64|rot13|rot-13|hex|reverse|backwards|unscramble)\b", _I)
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
+_B32 = re.compile(r"(?<![A-Z2-7=])[A-Z2-7]{24,}={0,6}(?![A-Z2-7=])")
+_CODES = re.compile(r"\b\d{2,3}(?:\s*,\s*\d{2,3}){7,}\b")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){12,}\b")
 
 
@@ -438,6 +447,10 @@ def wrap(text: str, tag: str) -> str:
 _SPACED = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z][ .\-_*|]){3,}[A-Za-z](?![A-Za-z0-9])")
 
 
+def _variants_base(text: str) -> str:
+    return unicodedata.normalize("NFKC", strip_invisible(text))
+
+
 def _variants(text: str) -> list[tuple[str, str]]:
     base = unicodedata.normalize("NFKC", strip_invisible(text))
     out = [("text", base)]
@@ -465,6 +478,19 @@ def _variants(text: str) -> list[tuple[str, str]]:
     if _DECODE_HINT.search(base) or not re.search(r"\b(?:the|and|is|to|of)\b", base, re.IGNORECASE):
         out.append(("rot13", codecs.decode(base, "rot13")))
         out.append(("reversed", base[::-1]))
+    if "%" in base and re.search(r"%[0-9A-Fa-f]{2}", base):
+        out.append(("url", unquote_plus(base)))
+    for blob in _B32.findall(base):
+        try:
+            decoded = base64.b32decode(blob + "=" * (-len(blob) % 8)).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        if decoded.isprintable():
+            out.append(("base32", decoded))
+    for codes in _CODES.findall(base):
+        numbers = [int(n) for n in re.findall(r"\d+", codes)]
+        if all(32 <= n < 127 for n in numbers):
+            out.append(("charcodes", "".join(map(chr, numbers))))
     leet = base.translate(_LEET)
     if leet != base:
         out.append(("leet", leet))
@@ -476,12 +502,22 @@ def _variants(text: str) -> list[tuple[str, str]]:
 def detect(text: str) -> list[Finding]:
     """Manipulation attempts in `text`, at most one finding per category."""
     findings: dict[str, Finding] = {}
-    if _HIDDEN.search(text) or len(_ZERO_WIDTH.findall(text)) >= 3:
+    # invisible characters inside words split them to dodge patterns; between emoji (a family
+    # emoji's zero-width joiners) or as a lone bidi mark they are ordinary text
+    if _HIDDEN.search(text) or len(_ZERO_WIDTH_IN_WORD.findall(text)) >= 2 or len(_BIDI.findall(text)) >= 3:
         findings["encoded"] = Finding("encoded", "hidden characters", "hidden")
     plain = ""
     for via, variant in _variants(text):
         if via == "text":
             plain = variant.lower()
+        wanted = None if via != "text" and "grading_intent" in findings else grading_intent(variant)
+        if wanted is None and via == "spaced":
+            blobs = [m.group(0) for m in _SPACED.finditer(_variants_base(text))]
+            wanted = next((b for b in blobs if collapsed_intent(b)), None)
+        if wanted is not None and (via == "text" or wanted.lower() not in plain):
+            findings.setdefault("grading_intent", Finding("grading_intent", wanted, via))
+            if via != "text":
+                findings.setdefault("encoded", Finding("encoded", wanted, via))
         for category, patterns in PATTERNS.items():
             for pattern in patterns:
                 if via == "text":
@@ -502,17 +538,21 @@ def detect(text: str) -> list[Finding]:
     return list(findings.values())
 
 
-def _spans(text: str) -> list[str]:
-    return [span for span in re.split(r"(?<=[.!?])\s+|\n", text) if span.strip()]
+_SPAN_BREAK = re.compile(r"((?<=[.!?])\s+|\n)")
 
 
 def without_flagged(text: str) -> str:
     """`text` with the flagged sentences removed — and the span right after each, where a payload
-    split across a line break continues — : what is scored when an answer is flagged."""
-    spans = _spans(text)
-    flagged = [bool(detect(span)) for span in spans]
-    keep = [
-        not f and not (i and flagged[i - 1]) and span.strip() != "```"
-        for i, (span, f) in enumerate(zip(spans, flagged, strict=True))
-    ]
-    return " ".join(span for span, k in zip(spans, keep, strict=True) if k)
+    split across a line break continues — : what is scored when an answer is flagged. Everything
+    kept stays verbatim, separators included, so the rest reads (and scores) exactly as written."""
+    parts = _SPAN_BREAK.split(text)  # span, separator, span, separator, ..., span
+    spans = parts[0::2]
+    flagged = [bool(span.strip()) and bool(detect(span)) for span in spans]
+    out: list[str] = []
+    for i, span in enumerate(spans):
+        drop = flagged[i] or (i > 0 and flagged[i - 1] and bool(span.strip())) or span.strip() == "```"
+        if not drop:
+            out.append(span)
+        if i < len(spans) - 1 and not drop:
+            out.append(parts[2 * i + 1])
+    return "".join(out).strip()

@@ -439,14 +439,13 @@ class Orchestrator:
         if turn.state.mode != "practice":
             return
         covered = [kp for kp in question.key_points if kp.id in assessment.covered]
-        missed = sorted(
-            (kp for kp in question.key_points if kp.id in assessment.missed), key=lambda kp: -kp.weight
-        )
+        missed = policy.worth_adding(question, assessment)
         parts = ["Quick feedback on that one."]
         if covered:
             parts.append("Strong: " + "; ".join(kp.text.strip().rstrip(".") for kp in covered[:2]) + ".")
         if missed:
-            parts.append("Worth adding: " + "; ".join(kp.text.strip().rstrip(".") for kp in missed[:2]) + ".")
+            parts.append("Worth adding: " + "; ".join(kp.text.strip().rstrip(".") for kp in missed) + ".")
+        parts += policy.corrections(question, assessment)
         if question.references:
             titles = [self._bank.articles[r].title for r in question.references if r in self._bank.articles]
             parts.append("To study: " + "; ".join(f"the reference article “{t}”" for t in titles) + ".")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interviewer.domain import Assessment, DifficultyRange, Question, TrackConfig
+from interviewer.domain import Assessment, DifficultyRange, KeyPoint, Question, TrackConfig
 
 STRONG = 4.0
 WEAK = 2.5
@@ -38,6 +38,27 @@ def next_difficulty(current: int, score: float, bounds: DifficultyRange) -> int:
     elif score <= WEAK:
         current -= 1
     return max(bounds.min, min(bounds.max, current))
+
+
+def worth_adding(question: Question, assessment: Assessment, *, most: int = 2) -> list[KeyPoint]:
+    """Practice feedback's "worth adding": the heaviest key points the answer clearly missed.
+
+    Only `missed` counts (the scorer puts a point it is unsure of in neither list), so a point the
+    answer stated is never presented as missing."""
+    missed = [kp for kp in question.key_points if kp.id in assessment.missed]
+    return sorted(missed, key=lambda kp: -kp.weight)[:most]
+
+
+def corrections(question: Question, assessment: Assessment, *, most: int = 2) -> list[str]:
+    """Each misconception the answer asserted: the candidate's own sentence and why it is wrong
+    (practice feedback and the report; never in assessment mode before the end)."""
+    why = {p.id: p.why.strip() for p in question.pitfalls}
+    out = []
+    for m in assessment.misconceptions[:most]:
+        if m.id in why:
+            quote = m.quote if len(m.quote) <= 200 else m.quote[:197].rstrip() + "…"
+            out.append(f"To correct: you said “{quote}” — {why[m.id]}")
+    return out
 
 
 def pick_follow_up(question: Question, assessment: Assessment, asked: list[str]) -> FollowUp | None:

@@ -18,7 +18,16 @@ import yaml
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
-REQUIRED = ("persona", "ask", "follow_up", "clarify", "score", "track_summary", "final_report")
+REQUIRED = (
+    "persona",
+    "ask",
+    "follow_up",
+    "clarify",
+    "score",
+    "score_checklist",
+    "track_summary",
+    "final_report",
+)
 _ROLES = {"system": "system", "human": "human", "user": "human", "ai": "ai", "assistant": "ai"}
 
 

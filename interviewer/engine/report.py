@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from interviewer.bank.loader import Bank
 from interviewer.domain import Question
+from interviewer.engine.policy import corrections
 from interviewer.engine.state import Report, SessionState, TrackReport
 
 STRONG = 3.8
@@ -40,12 +41,27 @@ def build_report(
                 continue
             if a.score >= STRONG:
                 strengths.append(f"{question.topic.replace('-', ' ')}: strong answer ({a.score:.1f}/5)")
+            gaps += corrections(question, a)
             for kp in question.key_points:
                 if kp.id in a.missed and kp.weight >= 2 and a.score < STRONG:
                     gaps.append(kp.text)
+            if a.score < config.pass_threshold:
+                # below the pass mark the points not clearly stated are gaps too (the scorer was
+                # unsure of them: "go deeper", never "you did not mention")
+                unsure = [
+                    kp for kp in question.key_points if kp.id not in a.covered and kp.id not in a.missed
+                ]
+                gaps += [
+                    f"Go deeper on: {kp.text.strip()}" for kp in sorted(unsure, key=lambda k: -k.weight)[:1]
+                ]
             if a.score < STRONG:
                 study += [r for r in question.references if r not in study]
             flags += [f for f in a.flags if f not in flags]
+        if not gaps and score < config.pass_threshold:
+            gaps.append(
+                f"The answers in this track averaged {score:.1f}/5, below the pass mark of "
+                f"{config.pass_threshold:.1f}: state the mechanisms and trade-offs more fully."
+            )
         tracks.append(
             TrackReport(
                 track=ts.track,

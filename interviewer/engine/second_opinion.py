@@ -21,6 +21,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from interviewer.domain import Criterion, Question
@@ -103,7 +104,7 @@ def _start_child(settings: Any) -> None:
     embedder = make_embedder(settings)
     if isinstance(embedder, LocalMiniLM):
         embedder = LocalMiniLM(threads=1)  # one core at most, whatever the machine
-    _scorer = OfflineScorer(embedder)
+    _scorer = OfflineScorer(embedder, cache_dir=Path(settings.data_dir) / "vectors")
 
 
 def _score(job: SecondOpinionJob) -> float:

@@ -395,6 +395,8 @@ class ReviewListRow:
     """The report's score, or the mean of the latest assessment per question so far."""
     flagged: bool
     answers: int
+    needs_review: bool = False
+    """An answer's score came with low confidence: an evaluator should read it."""
 
 
 def list_review_sessions(
@@ -405,6 +407,7 @@ def list_review_sessions(
     min_score: float | None = None,
     max_score: float | None = None,
     flagged: bool | None = None,
+    needs_review: bool | None = None,
     created_from: datetime | None = None,
     created_before: datetime | None = None,
     after: tuple[datetime, str] | None = None,
@@ -426,10 +429,12 @@ def list_review_sessions(
         .subquery()
     )
     is_flagged = cast(AssessmentRow.flags, String).like('%"prompt_injection"%')
+    is_unsure = cast(AssessmentRow.flags, String).like('%"needs_review"%')
     flags = (
         select(
             AssessmentRow.session_id.label("sid"),
             func.max(case((is_flagged, 1), else_=0)).label("flagged"),
+            func.max(case((is_unsure, 1), else_=0)).label("unsure"),
         )
         .group_by(AssessmentRow.session_id)
         .subquery()
@@ -442,8 +447,9 @@ def list_review_sessions(
     )
     score = func.coalesce(ReportRow.score, means.c.mean)
     flag = func.coalesce(flags.c.flagged, 0)
+    unsure = func.coalesce(flags.c.unsure, 0)
     query = (
-        select(InterviewSession, score, flag, func.coalesce(answers.c.n, 0))
+        select(InterviewSession, score, flag, func.coalesce(answers.c.n, 0), unsure)
         .outerjoin(ReportRow, ReportRow.session_id == InterviewSession.id)
         .outerjoin(means, means.c.sid == InterviewSession.id)
         .outerjoin(flags, flags.c.sid == InterviewSession.id)
@@ -460,6 +466,8 @@ def list_review_sessions(
         conditions.append(score <= max_score)
     if flagged is not None:
         conditions.append(flag == (1 if flagged else 0))
+    if needs_review is not None:
+        conditions.append(unsure == (1 if needs_review else 0))
     if created_from is not None:
         conditions.append(InterviewSession.created_at >= created_from)
     if created_before is not None:
@@ -480,7 +488,10 @@ def list_review_sessions(
         query.order_by(InterviewSession.created_at.desc(), InterviewSession.id.desc()).limit(limit)
     ).all()
     page = [
-        ReviewListRow(session=row[0], score=row[1], flagged=bool(row[2]), answers=int(row[3])) for row in rows
+        ReviewListRow(
+            session=row[0], score=row[1], flagged=bool(row[2]), answers=int(row[3]), needs_review=bool(row[4])
+        )
+        for row in rows
     ]
     return page, int(total)
 

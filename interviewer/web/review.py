@@ -95,6 +95,9 @@ async def list_sessions(
     min_score: Annotated[float | None, Query(ge=1, le=5, allow_inf_nan=False)] = None,
     max_score: Annotated[float | None, Query(ge=1, le=5, allow_inf_nan=False)] = None,
     flagged: Annotated[bool | None, Query()] = None,
+    needs_review: Annotated[
+        bool | None, Query(description="an answer was scored with low confidence (offline scorer)")
+    ] = None,
     date_from: Annotated[date | None, Query(alias="from", description="created on or after (UTC)")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="created on or before (UTC)")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -115,6 +118,7 @@ async def list_sessions(
                 min_score=min_score,
                 max_score=max_score,
                 flagged=flagged,
+                needs_review=needs_review,
                 created_from=datetime.combine(date_from, time.min, tzinfo=UTC) if date_from else None,
                 created_before=(
                     datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC) if date_to else None
@@ -152,6 +156,7 @@ async def list_sessions(
                         "score": round(r.score, 2) if r.score is not None else None,
                         "effective_score": round(effective, 2) if effective is not None else None,
                         "flagged": r.flagged,
+                        "needs_review": r.needs_review,
                         "answers": r.answers,
                         "overridden": r.session.id in overrides,
                         "first_answer": previews.get(r.session.id),

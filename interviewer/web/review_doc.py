@@ -233,6 +233,8 @@ def _assessment_json(
         "covered": data.get("covered", []),
         "missed": data.get("missed", []),
         "pitfalls": data.get("pitfalls", []),
+        "misconceptions": data.get("misconceptions", []),
+        "confidence": data.get("confidence"),
         "flags": data.get("flags", []),
         "notes": data.get("notes", []),
         "dropped_quotes": data.get("dropped_quotes", 0),
@@ -295,6 +297,7 @@ def build(
         )
         covered = set(assessment["covered"]) if assessment else set()
         missed = set(assessment["missed"]) if assessment else set()
+        quotes = {m["id"]: m["quote"] for m in assessment["misconceptions"]} if assessment else {}
         questions.append(
             {
                 "question_id": qid,
@@ -315,7 +318,7 @@ def build(
                     for kp in (question.key_points if question else [])
                 ],
                 "pitfalls": [
-                    {"id": p.id, "claim": p.claim, "why": p.why}
+                    {"id": p.id, "claim": p.claim, "why": p.why, "quote": quotes.get(p.id)}
                     for p in (question.pitfalls if question else [])
                     if assessment and p.id in assessment["pitfalls"]
                 ],

@@ -166,7 +166,7 @@ function trackCard(t) {
   const cols = el("div", "columns");
   cols.append(
     list("Strengths", t.strengths, "strengths", "No clear strengths were found in this track yet."),
-    list("Gaps", t.gaps, "gaps", "No important gaps."),
+    list("Gaps", t.gaps, "gaps", t.passed ? "No important gaps." : "Below the pass mark: see the scores per criterion."),
   );
   card.append(cols, studyList(t.study));
   return card;

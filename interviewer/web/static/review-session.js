@@ -313,7 +313,13 @@ function assessmentBlock(question) {
         "div",
         {},
         element("h4", {}, "Pitfalls in the answer"),
-        element("ul", {}, question.pitfalls.map((p) => element("li", {}, `${p.claim} — ${p.why}`))),
+        element(
+          "ul",
+          {},
+          question.pitfalls.map((p) =>
+            element("li", {}, p.quote ? `“${p.quote}” — reads as: ${p.claim} Why it is wrong: ${p.why}` : `${p.claim} — ${p.why}`),
+          ),
+        ),
       )
     : null;
   return element(
@@ -327,6 +333,14 @@ function assessmentBlock(question) {
       a.versions > 1 ? ` — assessed ${a.versions} times, the latest counts` : "",
     ),
     disagreement,
+    a.confidence == null
+      ? null
+      : element(
+          "p",
+          { class: a.confidence < 0.2 ? "disagreement" : "muted" },
+          `Scorer confidence: ${num(a.confidence)}`,
+          a.confidence < 0.2 ? " (low: read this answer)" : "",
+        ),
     flags,
     keyPoints(question),
     pitfalls,

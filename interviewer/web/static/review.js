@@ -3,7 +3,7 @@
 import { $, api, element, fill, formatDate, showStatus, staffPage } from "/static/staff.js";
 
 const LIMIT = 20;
-const FILTERS = ["plan", "status", "min_score", "max_score", "flagged", "from", "to"];
+const FILTERS = ["plan", "status", "min_score", "max_score", "flagged", "needs_review", "from", "to"];
 const form = $("filters");
 const status = $("list-status");
 
@@ -44,6 +44,7 @@ function row(item) {
   const href = `/review/${encodeURIComponent(item.session_id)}`;
   const flags = [];
   if (item.flagged) flags.push(element("span", { class: "badge flag" }, "injection"));
+  if (item.needs_review) flags.push(element("span", { class: "badge" }, "needs review"));
   if (item.overridden) flags.push(element("span", { class: "badge" }, "overridden"));
   return element(
     "tr",
