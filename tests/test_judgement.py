@@ -143,3 +143,20 @@ def test_confidence_and_review_flag(bank: Bank, offline_scorer: Any) -> None:
     assert full.confidence is not None and vague.confidence is not None
     assert 0 <= vague.confidence <= 1 and 0 <= full.confidence <= 1
     assert ("needs_review" in full.flags) == (full.confidence < offline_scorer.params.review_below)
+
+
+def test_figures_reward_the_labels_and_not_a_constant() -> None:
+    from interviewer.engine.evaluation import score_figures
+
+    test = load_corpus(CORPUS).half("test")
+
+    def rows(score: Any) -> list[tuple[Any, Assessment]]:
+        return [
+            (a, Assessment(question_id=a.question_id, track=a.track, score=score(a), criteria=[]))
+            for a in test.answers
+        ]
+
+    perfect = score_figures(rows(lambda a: a.label))
+    assert all(v == 1.0 for v in perfect.values()), perfect
+    flat = score_figures(rows(lambda a: 3.0))
+    assert flat["spearman"] == 0.0 and flat["pairwise"] == 0.5 and flat["correct_over_wrong"] == 0.5

@@ -16,14 +16,13 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
 from pathlib import Path
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
 from interviewer.domain import Assessment, Question
-from interviewer.engine.metrics import spearman
+from interviewer.engine.metrics import pairwise, spearman
 from interviewer.engine.policy import pick_follow_up, worth_adding
 
 Half = Literal["tune", "test"]
@@ -179,20 +178,10 @@ def _pair_share(
 def score_figures(rows: Sequence[tuple[CorpusAnswer, Assessment]]) -> dict[str, float | None]:
     """Agreement of the scores with the levels."""
     scored = [(r, a.score) for r, a in rows]
-    by_q: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for r, s in scored:
-        by_q[r.question_id].append((r.label, s))
-    good = total = 0.0
-    for pairs in by_q.values():
-        for (la, sa), (lb, sb) in combinations(pairs, 2):
-            if la == lb:
-                continue
-            total += 1
-            good += 0.5 if sa == sb else float((sa > sb) == (la > lb))
     inside = sum(r.range[0] - RANGE_SLACK <= s <= r.range[1] + RANGE_SLACK for r, s in scored)
     return {
         "spearman": spearman([r.label for r, _ in scored], [s for _, s in scored]) if scored else None,
-        "pairwise": _share(good, total),
+        "pairwise": pairwise((r.question_id, r.label, s) for r, s in scored),
         "correct_over_wrong": _pair_share(scored, CORRECT_LEVELS.__contains__, WRONG_LEVELS.__contains__),
         "terse_over_confident_wrong": _pair_share(scored, "terse_correct".__eq__, "confidently_wrong".__eq__),
         "within_range": _share(inside, len(scored)),

@@ -5,7 +5,7 @@ share inside the labelled range, and the targeted comparisons between kinds of a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -74,22 +74,26 @@ def _pair_share(items: list[tuple[LabelledAnswer, float]], better: str, worse: s
     return wins / total if total else None
 
 
-def agreement(items: list[tuple[LabelledAnswer, float]]) -> Agreement:
-    labels = [i.label for i, _ in items]
-    scores = [s for _, s in items]
+def pairwise(items: Iterable[tuple[str, float, float]]) -> float | None:
+    """(question, label, score) -> the share of same-question pairs with different labels that
+    the scores order the same way (a tie counts half); None without such pairs."""
     by_q: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for item, score in items:
-        by_q[item.question_id or item.question].append((item.label, score))
+    for question, label, score in items:
+        by_q[question].append((label, score))
     good = total = 0.0
     for pairs in by_q.values():
         for (la, sa), (lb, sb) in combinations(pairs, 2):
             if la == lb:
                 continue
             total += 1
-            if sa == sb:
-                good += 0.5
-            elif (sa > sb) == (la > lb):
-                good += 1
+            good += 0.5 if sa == sb else float((sa > sb) == (la > lb))
+    return good / total if total else None
+
+
+def agreement(items: list[tuple[LabelledAnswer, float]]) -> Agreement:
+    labels = [i.label for i, _ in items]
+    scores = [s for _, s in items]
+    ordered = pairwise((item.question_id or item.question, item.label, score) for item, score in items)
     in_range = [
         (item.range[0] <= s <= item.range[1]) if item.range else abs(s - item.label) <= 0.5
         for item, s in items
@@ -97,7 +101,7 @@ def agreement(items: list[tuple[LabelledAnswer, float]]) -> Agreement:
     return Agreement(
         n=len(items),
         spearman=spearman(labels, scores),
-        pairwise=good / total if total else 0.0,
+        pairwise=ordered or 0.0,
         within_range=sum(in_range) / len(in_range) if in_range else 0.0,
         short_over_long_wrong=_pair_share(items, "short-excellent", "long-wrong"),
         adequate_over_confident_wrong=_pair_share(items, "adequate", "confident-wrong"),
