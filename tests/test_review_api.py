@@ -189,6 +189,9 @@ def test_list_items_filters_and_paging(world: World) -> None:
     assert world.sessions["active"] not in only(status="completed")
     assert only(flagged="true") == {world.sessions["flagged"]}
     assert world.sessions["flagged"] not in only(flagged="false")
+    unsure = {i["session_id"] for i in everything["items"] if i["needs_review"]}
+    assert only(needs_review="true") == unsure
+    assert only(needs_review="false") == set(ids) - unsure
     scores = {i["session_id"]: i["score"] for i in everything["items"]}
     assert scores[world.sessions["active"]] is None  # nothing assessed yet
     top = max(s for s in scores.values() if s is not None)
