@@ -242,7 +242,7 @@ def test_a_pitfall_yes_without_a_verbatim_quote_does_not_count(
     "reply",
     [
         "I would give this answer a 4 out of 5.",
-        '{"checks": [{"id": "K1", "answer": "maybe", "quote": ""}], "manipulation": false}',
+        '{"checks": "K1 yes, K2 no", "manipulation": false}',
         '{"criteria": [{"id": "accuracy", "score": 5}]}',
     ],
 )

@@ -16,7 +16,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${REAL_MODEL_CACHE:-$ROOT/.cache/real-model}"
 PY="${PY:-$ROOT/.venv/bin/python}"
 THREADS="${REAL_MODEL_THREADS:-1}"  # 1: llama.cpp threads spin-wait, and 2 on 2 shared cores crawl
-CTX="${REAL_MODEL_CTX:-4096}"
+CTX="${REAL_MODEL_CTX:-8192}"  # the prompt budget is 4000 tokens, and the reply needs room
 
 MODEL_PARTS=22
 MODEL_VERSION=0.2.0
@@ -120,6 +120,16 @@ free_port() {
   "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+port_is_free() {
+  # SO_REUSEADDR as servers set it: a closed connection in TIME_WAIT does not hold the port
+  "$PY" -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+s.close()' "$1" 2>/dev/null
+}
+
 SERVER_PID=""
 stop_server() {
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -131,12 +141,18 @@ stop_server() {
 
 start_server() {
   PORT="${REAL_MODEL_PORT:-$(free_port)}"
+  if ! port_is_free "$PORT"; then
+    log "port $PORT is in use (another server?): choose another REAL_MODEL_PORT"
+    exit 1
+  fi
   SERVER_LOG="$CACHE/server-$PORT.log"
   log "starting llama-server on 127.0.0.1:$PORT ($THREADS threads, context $CTX; log $SERVER_LOG)"
   "$SERVER_BIN" -m "$MODEL_FILE" --alias "$MODEL_ALIAS" --host 127.0.0.1 --port "$PORT" \
     -c "$CTX" -np 1 -t "$THREADS" -tb "$THREADS" >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
-  trap stop_server EXIT INT TERM
+  trap stop_server EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   local i
   for i in $(seq 1 120); do
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
