@@ -113,9 +113,17 @@ class Corpus:
         )
 
     def sample(self, limit: int | None) -> Corpus:
-        """At most `limit` of each kind of item, spread evenly (items are ordered by id, which
-        groups them by question and level)."""
-        answers = _spread(sorted(self.answers, key=lambda a: a.id), limit)
+        """At most `limit` answers as whole questions (every level of each, so the within-question
+        figures stay measurable), questions spread over the tracks; at most `limit` of the other
+        items, spread evenly."""
+        answers = self.answers
+        if limit is not None and len(answers) > limit:
+            by_q: dict[str, list[CorpusAnswer]] = {}
+            for a in sorted(answers, key=lambda a: (a.track, a.question_id, a.id)):
+                by_q.setdefault(a.question_id, []).append(a)
+            per = max(len(v) for v in by_q.values())
+            picked = _spread(list(by_q), max(1, limit // per))
+            answers = [a for q in picked for a in by_q[q]]
         ids = {a.id for a in answers}
         return Corpus(
             answers=answers,
