@@ -20,13 +20,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from interviewer.bank import Bank, VectorIndex
 from interviewer.config import Settings
-from interviewer.engine import make_model, make_model_scorer
+from interviewer.domain import Assessment
+from interviewer.engine import make_model_scorer
 from interviewer.engine.scoring import Exchange
+from interviewer.llm.openai_model import OpenAIChatModel
 from interviewer.llm.tokens import TokenCounter
 from interviewer.store import repo
 from interviewer.web.app import create_app
@@ -186,26 +189,26 @@ WRONG_GIL = (
 def test_the_checklist_tells_a_good_answer_from_a_confidently_wrong_one(
     tmp_path: Path, bank: Bank, prompts: Any
 ) -> None:
-    settings = real_settings(tmp_path)
-    model = make_model(settings)
-    assert model is not None
-    scorer = make_model_scorer(model, prompts, form="checklist", counter=TokenCounter(), budget=4000)
     question = bank.questions["py-gil-cpu-io-bound"]
     rubric = bank.tracks[question.track].rubric
 
-    async def score(answer: str) -> Any:
-        a, _ = await scorer.assess(
-            question,
-            [Exchange(question.question, answer)],
-            rubric,
-            track_title="Python",
-            references=[],
-            pitfalls=[],
-        )
-        return a
-
-    async def both() -> tuple[Any, Any]:  # one event loop: the client's connections belong to it
-        return await score(GOOD_GIL), await score(WRONG_GIL)
+    async def both() -> tuple[Assessment, Assessment]:
+        # one event loop, and the client closed in it (its connections belong to that loop)
+        async with httpx.AsyncClient() as http:
+            model = OpenAIChatModel.from_settings(real_settings(tmp_path), http_client=http)
+            scorer = make_model_scorer(model, prompts, form="checklist", counter=TokenCounter(), budget=4000)
+            scored = []
+            for answer in (GOOD_GIL, WRONG_GIL):
+                a, _ = await scorer.assess(
+                    question,
+                    [Exchange(question.question, answer)],
+                    rubric,
+                    track_title="Python",
+                    references=[],
+                    pitfalls=[],
+                )
+                scored.append(a)
+            return scored[0], scored[1]
 
     good, wrong = asyncio.run(both())
     print(
