@@ -15,15 +15,12 @@ Two jobs:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import unquote_plus
 
+from interviewer.engine.decoders import SPACED, variants, variants_base
 from interviewer.engine.intent import collapsed_intent, grading_intent
 from interviewer.engine.text import strip_invisible
 
@@ -43,62 +40,6 @@ _HIDDEN = re.compile("[\U000e0000-\U000e007f]")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _ZERO_WIDTH_IN_WORD = re.compile("(?<=[^\\W\\d_])[\u200b-\u200f\u2060-\u2064\ufeff]+(?=[^\\W\\d_])")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
-
-# Greek/Cyrillic letters that look Latin, folded before matching
-_CONFUSABLES = str.maketrans(
-    {
-        "а": "a",
-        "е": "e",
-        "о": "o",
-        "р": "p",
-        "с": "c",
-        "у": "y",
-        "х": "x",
-        "і": "i",
-        "ј": "j",
-        "ѕ": "s",
-        "ԁ": "d",
-        "ɡ": "g",
-        "һ": "h",
-        "ӏ": "l",
-        "ο": "o",
-        "α": "a",
-        "ε": "e",
-        "ι": "i",
-        "κ": "k",
-        "ν": "v",
-        "ρ": "p",
-        "τ": "t",
-        "υ": "u",
-        "χ": "x",
-        "Α": "A",
-        "Β": "B",
-        "Ε": "E",
-        "Η": "H",
-        "Ι": "I",
-        "Κ": "K",
-        "Μ": "M",
-        "Ν": "N",
-        "Ο": "O",
-        "Ρ": "P",
-        "Τ": "T",
-        "Χ": "X",
-        "А": "A",
-        "В": "B",
-        "Е": "E",
-        "К": "K",
-        "М": "M",
-        "Н": "H",
-        "О": "O",
-        "Р": "P",
-        "С": "C",
-        "Т": "T",
-        "Х": "X",
-    }
-)
-_LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "9": "g", "8": "b", "@": "a", "$": "s"}
-)
 
 _I = re.IGNORECASE | re.MULTILINE
 _TARGETS = (
@@ -310,7 +251,7 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(r"\b(?:a persona|the persona|you play|you will play|you'll play)\b", _I),
         re.compile(
             r"\b(?:let'?s play (?:a|the|an)\s+(?:\w+\s+)?(?:game|role|character)|role[- ]?play|stay in "
-            r"character|in character as|jailbreak|"
+            r"character|in character as|jailbreak(?:en|ed)? mode|(?:you are|you're) (?:now )?jailbroken|"
             r"do anything now|developer mode)",
             _I,
         ),
@@ -414,11 +355,6 @@ PATTERNS: dict[str, list[re.Pattern[str]]] = {
         ),
     ],
 }
-_DECODE_HINT = re.compile(r"\b(?:decode|decrypt|base64|rot13|rot-13|hex|reverse|backwards|unscramble)\b", _I)
-_B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
-_B32 = re.compile(r"(?<![A-Z2-7=])[A-Z2-7]{24,}={0,6}(?![A-Z2-7=])")
-_CODES = re.compile(r"\b\d{2,3}(?:\s*,\s*\d{2,3}){7,}\b")
-_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){12,}\b")
 
 
 @dataclass(frozen=True)
@@ -444,61 +380,6 @@ def wrap(text: str, tag: str) -> str:
     return f"<{tag}>\n{for_model(text, tag)}\n</{tag}>"
 
 
-_SPACED = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z][ .\-_*|]){3,}[A-Za-z](?![A-Za-z0-9])")
-
-
-def _variants_base(text: str) -> str:
-    return unicodedata.normalize("NFKC", strip_invisible(text))
-
-
-def _variants(text: str) -> list[tuple[str, str]]:
-    base = unicodedata.normalize("NFKC", strip_invisible(text))
-    out = [("text", base)]
-    folded = base.translate(_CONFUSABLES)
-    if folded != base:
-        out.append(("lookalike", folded))
-    hidden = "".join(chr(ord(c) - 0xE0000) for c in text if 0xE0020 <= ord(c) <= 0xE007E)
-    if hidden:
-        out.append(("hidden", hidden))
-    for blob in _B64.findall(base):
-        try:
-            decoded = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=False).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            continue
-        if decoded.isprintable() and sum(c.isalpha() or c == " " for c in decoded) > 0.8 * len(decoded):
-            out.append(("base64", decoded))
-    for match in _HEX.finditer(base):
-        digits = re.sub(r"[\s:]", "", match.group(0))
-        try:
-            decoded = bytes.fromhex(digits[: len(digits) // 2 * 2]).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if decoded.isprintable():
-            out.append(("hex", decoded))
-    if _DECODE_HINT.search(base) or not re.search(r"\b(?:the|and|is|to|of)\b", base, re.IGNORECASE):
-        out.append(("rot13", codecs.decode(base, "rot13")))
-        out.append(("reversed", base[::-1]))
-    if "%" in base and re.search(r"%[0-9A-Fa-f]{2}", base):
-        out.append(("url", unquote_plus(base)))
-    for blob in _B32.findall(base):
-        try:
-            decoded = base64.b32decode(blob + "=" * (-len(blob) % 8)).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            continue
-        if decoded.isprintable():
-            out.append(("base32", decoded))
-    for codes in _CODES.findall(base):
-        numbers = [int(n) for n in re.findall(r"\d+", codes)]
-        if all(32 <= n < 127 for n in numbers):
-            out.append(("charcodes", "".join(map(chr, numbers))))
-    leet = base.translate(_LEET)
-    if leet != base:
-        out.append(("leet", leet))
-    if _SPACED.search(base):  # "i g n o r e  a l l", "s.c.o.r.e": letters spread out to dodge patterns
-        out.append(("spaced", _SPACED.sub(lambda m: re.sub(r"[^A-Za-z]", "", m.group(0)), base)))
-    return out
-
-
 def detect(text: str) -> list[Finding]:
     """Manipulation attempts in `text`, at most one finding per category."""
     findings: dict[str, Finding] = {}
@@ -507,12 +388,12 @@ def detect(text: str) -> list[Finding]:
     if _HIDDEN.search(text) or len(_ZERO_WIDTH_IN_WORD.findall(text)) >= 2 or len(_BIDI.findall(text)) >= 3:
         findings["encoded"] = Finding("encoded", "hidden characters", "hidden")
     plain = ""
-    for via, variant in _variants(text):
+    for via, variant in variants(text):
         if via == "text":
             plain = variant.lower()
         wanted = None if via != "text" and "grading_intent" in findings else grading_intent(variant)
         if wanted is None and via == "spaced":
-            blobs = [m.group(0) for m in _SPACED.finditer(_variants_base(text))]
+            blobs = [m.group(0) for m in SPACED.finditer(variants_base(text))]
             wanted = next((b for b in blobs if collapsed_intent(b)), None)
         if wanted is not None and (via == "text" or wanted.lower() not in plain):
             findings.setdefault("grading_intent", Finding("grading_intent", wanted, via))

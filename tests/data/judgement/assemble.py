@@ -73,11 +73,16 @@ def main(raw: Path) -> None:
             )
     _write("answers.jsonl", sorted(answers, key=lambda r: str(r["id"])))
     for name in ("attacks", "honest"):
-        path = raw / f"{name}.jsonl"
-        if path.exists():
-            rows = [
-                r | {"half": split[str(r["question_id"])]} for r in _read(path) if r["question_id"] in split
-            ]
+        # the first set, then later sets (`attacks-3.jsonl`: a third writer, tuning-half questions only)
+        paths = [raw / f"{name}.jsonl", *sorted(raw.glob(f"{name}-*.jsonl"))]
+        rows = [
+            r | {"half": split[str(r["question_id"])]}
+            for path in paths
+            if path.exists()
+            for r in _read(path)
+            if r["question_id"] in split
+        ]
+        if rows:
             _write(f"{name}.jsonl", rows)
     if (raw / "styles.jsonl").exists():
         _write("styles.jsonl", _read(raw / "styles.jsonl"))
