@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from interviewer.llm.base import CallLog, strip_reasoning
 from interviewer.llm.errors import (
+    LLMBadResponse,
     LLMConnectionError,
     LLMOutputError,
     LLMRateLimited,
@@ -304,3 +305,52 @@ def test_gives_up_after_the_configured_retries(respx_mock: respx.MockRouter) -> 
     with pytest.raises(LLMServerError):
         run(model(retries=1).complete(MESSAGES))
     assert route.call_count == 2
+
+
+PROXY_PAGE = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text=PROXY_PAGE, headers={"content-type": "text/html"}),
+        httpx.Response(200, text="upstream connect error", headers={"content-type": "text/plain"}),
+        httpx.Response(200, json={"error": {"message": "quota exceeded"}}),
+        httpx.Response(200, json=["not", "a", "completion"]),
+        httpx.Response(200, json={"choices": [{"message": {"content": {"nested": 1}}}]}),
+    ],
+    ids=["html", "text", "error-object", "json-list", "content-not-text"],
+)
+@pytest.mark.parametrize("schema", [None, Verdict], ids=["plain", "structured"])
+def test_a_2xx_that_is_not_a_completion_is_a_model_error(
+    respx_mock: respx.MockRouter, response: httpx.Response, schema: type[BaseModel] | None
+) -> None:
+    respx_mock.post(URL).mock(side_effect=[response])
+    log = CallLog()
+    with pytest.raises(LLMBadResponse):
+        run(model(log, retries=2).complete(MESSAGES, schema=schema))
+    assert log.records[-1].ok is False and log.records[-1].error == "LLMBadResponse"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text=PROXY_PAGE, headers={"content-type": "text/html"}),
+        httpx.Response(
+            200, content=b"data: <html>oops</html>\n\n", headers={"content-type": "text/event-stream"}
+        ),
+    ],
+    ids=["html", "event-not-json"],
+)
+def test_a_stream_that_is_not_a_completion_stream_is_a_model_error(
+    respx_mock: respx.MockRouter, response: httpx.Response
+) -> None:
+    respx_mock.post(URL).mock(side_effect=[response])
+    log = CallLog()
+
+    async def collect() -> list[str]:
+        return [piece async for piece in model(log).stream(MESSAGES)]
+
+    with pytest.raises(LLMBadResponse):
+        run(collect())
+    assert log.records[-1].ok is False and log.records[-1].error == "LLMBadResponse"

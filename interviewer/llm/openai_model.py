@@ -20,6 +20,7 @@ from typing import Any, Literal, cast
 import httpx
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
 from interviewer.config import Settings
@@ -33,6 +34,7 @@ from interviewer.llm.base import (
     strip_reasoning,
 )
 from interviewer.llm.errors import (
+    LLMBadResponse,
     LLMConnectionError,
     LLMError,
     LLMRateLimited,
@@ -196,13 +198,8 @@ class OpenAIChatModel:
                 raise map_error(exc) from exc
             except openai.OpenAIError as exc:
                 raise map_error(exc) from exc
-            text = strip_reasoning((response.choices[0].message.content or "") if response.choices else "")
-            usage = (
-                Usage(response.usage.prompt_tokens, response.usage.completion_tokens)
-                if response.usage
-                else Usage()
-            )
-            return text, usage
+            text, usage = _reply_of(response)
+            return strip_reasoning(text), usage
 
     async def complete(
         self,
@@ -235,20 +232,31 @@ class OpenAIChatModel:
         started = time.perf_counter()
         usage = Usage()
         visible = ReasoningFilter()
+        chunks = 0
         try:
             stream = await self._open_stream(messages)
             async for chunk in stream:
-                if chunk.usage:
-                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                for choice in chunk.choices:
-                    if choice.delta and choice.delta.content and (text := visible.feed(choice.delta.content)):
+                chunks += 1
+                usage = _usage_of(chunk) or usage
+                for piece in _pieces_of(chunk):
+                    if text := visible.feed(piece):
                         yield text
+            if chunks == 0:
+                raise LLMBadResponse("the model endpoint's stream held no completion chunk")
             if rest := visible.flush():
                 yield rest
-        except openai.OpenAIError as exc:
-            error = map_error(exc)
+        except (openai.OpenAIError, ValueError) as exc:
+            # ValueError: an event whose data is not JSON (the SDK's decoder raises it)
+            error = (
+                map_error(exc)
+                if isinstance(exc, openai.OpenAIError)
+                else LLMBadResponse(f"the model endpoint's stream is not a completion stream: {exc}")
+            )
             self._record(prompt, prompt_version, usage, started, error=type(error).__name__)
             raise error from exc
+        except LLMBadResponse as exc:
+            self._record(prompt, prompt_version, usage, started, error=type(exc).__name__)
+            raise
         self._record(prompt, prompt_version, usage, started)
 
     async def _open_stream(self, messages: Sequence[BaseMessage]) -> Any:
@@ -272,6 +280,42 @@ class OpenAIChatModel:
                     self._stream_usage = False
                     continue
                 raise
+
+
+def _reply_of(response: object) -> tuple[str, Usage]:
+    """The text and usage of a non-streamed reply. The SDK hands back whatever a 2xx carried —
+    the body's text when it is not JSON (a proxy's HTML error page), an unvalidated model when
+    it is JSON of another shape — so the shape is checked here: anything else is a model error."""
+    choices = getattr(response, "choices", None) if isinstance(response, ChatCompletion) else None
+    if not isinstance(choices, list):
+        what = "a body that is not JSON" if isinstance(response, str) else "JSON of another shape"
+        raise LLMBadResponse(f"the model endpoint answered with {what}, not a chat completion")
+    if not choices:
+        return "", _usage_of(response) or Usage()
+    content = getattr(getattr(choices[0], "message", None), "content", None)
+    if content is not None and not isinstance(content, str):
+        raise LLMBadResponse("the model endpoint's completion has no text content")
+    return content or "", _usage_of(response) or Usage()
+
+
+def _usage_of(reply: object) -> Usage | None:
+    usage = getattr(reply, "usage", None)
+    prompt_tokens = getattr(usage, "prompt_tokens", None)
+    completion_tokens = getattr(usage, "completion_tokens", None)
+    if isinstance(prompt_tokens, int) and isinstance(completion_tokens, int):
+        return Usage(prompt_tokens, completion_tokens)
+    return None
+
+
+def _pieces_of(chunk: object) -> list[str]:
+    """The text pieces of one streamed chunk (a chunk of another shape has none)."""
+    choices = getattr(chunk, "choices", None)
+    pieces: list[str] = []
+    for choice in choices if isinstance(choices, list) else ():
+        content = getattr(getattr(choice, "delta", None), "content", None)
+        if isinstance(content, str) and content:
+            pieces.append(content)
+    return pieces
 
 
 @functools.lru_cache(maxsize=64)
