@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     model: str | None = Field(default=None, description="model name; unset = offline engine")
     llm_timeout_s: float = Field(default=60.0, gt=0, le=600)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
+    # model faults and limits (issue 12)
+    turn_budget_s: float = Field(
+        default=25.0,
+        ge=0,
+        le=600,
+        description=(
+            "a candidate turn's time budget for model calls; past it the offline scorer and the "
+            "bank's text are used (0 = no budget)"
+        ),
+    )
     model_scorer: Literal["checklist", "holistic"] = Field(
         default="checklist",
         description=(

@@ -56,6 +56,10 @@ def send(client: TestClient, sid: str, auth: dict[str, str], content: str) -> ht
 
 
 def start(client: TestClient) -> tuple[str, dict[str, str]]:
+    for _ in range(600):  # start-up warm-up done: it would take CPU from the turn under test
+        if client.get("/readyz").status_code == 200:
+            break
+        time.sleep(0.1)
     r = client.post("/api/v1/sessions", json={"plan": "full"})
     assert r.status_code == 201, r.text
     return r.json()["session_id"], {"Authorization": f"Bearer {r.json()['token']}"}
@@ -103,18 +107,23 @@ def test_html_page_with_status_200_is_a_model_error(tmp_path: Path, html_endpoin
 
 
 @pytest.fixture
-def slow_endpoint(respx_mock: respx.MockRouter) -> Iterator[respx.Route]:
-    """A model that takes far longer than the turn's budget (and than any test should wait)."""
+def slow_endpoint(respx_mock: respx.MockRouter) -> Iterator[list[str]]:
+    """A model that takes far longer than the turn's budget (and than any test should wait);
+    yields the requests it began to answer (respx records a call only once it is answered)."""
+    began: list[str] = []
 
     async def slow(request: httpx.Request) -> httpx.Response:
+        began.append(request.content.decode())
         await asyncio.sleep(30)
         return httpx.Response(500)
 
-    yield respx_mock.post(URL).mock(side_effect=slow)
+    respx_mock.post(URL).mock(side_effect=slow)
+    yield began
+    respx_mock.assert_all_called = False  # cancelled calls are never recorded as made
 
 
-def test_a_slow_model_costs_at_most_the_turn_budget(tmp_path: Path, slow_endpoint: respx.Route) -> None:
-    with app_client(tmp_path, turn_budget_s=0.5) as client:
+def test_a_slow_model_costs_at_most_the_turn_budget(tmp_path: Path, slow_endpoint: list[str]) -> None:
+    with app_client(tmp_path, turn_budget_s=1) as client:
         sid, auth = start(client)
         began = time.monotonic()
         r = send(client, sid, auth, ANSWER)
@@ -123,9 +132,39 @@ def test_a_slow_model_costs_at_most_the_turn_budget(tmp_path: Path, slow_endpoin
         assert took < 10  # the model would take 30 s a call; the bank's text was used instead
         replies = r.json()["messages"]
         assert replies and all(m["role"] == "interviewer" and m["content"].strip() for m in replies)
-    assert slow_endpoint.called
+    assert slow_endpoint  # the model was asked, and given up on
     turns, scored = stored(tmp_path, sid)
     answers = [t for t in turns if t.role == "candidate"]
     assert [t.content for t in answers] == [ANSWER] and answers[0].status == "done"
     assert scored and scored[0].scorer == "offline"
     assert any("offline scorer used" in note for note in scored[0].data["notes"])
+
+
+def test_a_reply_streaming_past_the_turn_budget_is_given_up(
+    tmp_path: Path, respx_mock: respx.MockRouter
+) -> None:
+    """The scorer fails at once (offline scorer); the next message's stream starts, then stalls:
+    at the budget the bank's text is said instead, and stored."""
+    streams: list[str] = []
+
+    async def reply(request: httpx.Request) -> httpx.Response:
+        if b'"stream":true' not in request.content.replace(b" ", b""):
+            return httpx.Response(200, text="<html>proxy error</html>", headers={"content-type": "text/html"})
+        streams.append(request.content.decode())
+        await asyncio.sleep(30)
+        return httpx.Response(500)
+
+    respx_mock.post(URL).mock(side_effect=reply)
+    with app_client(tmp_path, turn_budget_s=2) as client:
+        sid, auth = start(client)
+        headers = {**auth, "Accept": "text/event-stream"}
+        body = {"content": ANSWER, "client_msg_id": str(uuid.uuid4())}
+        began = time.monotonic()
+        with client.stream("POST", f"/api/v1/sessions/{sid}/messages", headers=headers, json=body) as r:
+            raw = r.read().decode()
+        assert time.monotonic() - began < 15
+        assert r.status_code == 200 and "event: done" in raw and "event: error" not in raw
+    assert streams  # the reply was asked of the model, and given up on
+    turns, scored = stored(tmp_path, sid)
+    assert all(t.status == "done" for t in turns) and turns[-1].role == "interviewer"
+    assert turns[-1].content.strip() and scored[0].scorer == "offline"

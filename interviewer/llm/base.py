@@ -8,6 +8,7 @@ to the exact prompt text that produced it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -221,6 +222,9 @@ async def complete_via(
             text, usage = await send(conversation)
         except LLMError as exc:
             record(error=type(exc).__name__)
+            raise
+        except asyncio.CancelledError:  # the turn's time budget ran out (engine/deadline.py)
+            record(error="cancelled")
             raise
         total = Usage(
             total.prompt_tokens + usage.prompt_tokens, total.completion_tokens + usage.completion_tokens

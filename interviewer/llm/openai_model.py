@@ -11,6 +11,7 @@ with exponential backoff) are the SDK's own, bounded by `max_retries`.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import time
@@ -235,12 +236,13 @@ class OpenAIChatModel:
         chunks = 0
         try:
             stream = await self._open_stream(messages)
-            async for chunk in stream:
-                chunks += 1
-                usage = _usage_of(chunk) or usage
-                for piece in _pieces_of(chunk):
-                    if text := visible.feed(piece):
-                        yield text
+            async with stream:  # the response is closed also when the caller gives up
+                async for chunk in stream:
+                    chunks += 1
+                    usage = _usage_of(chunk) or usage
+                    for piece in _pieces_of(chunk):
+                        if text := visible.feed(piece):
+                            yield text
             if chunks == 0:
                 raise LLMBadResponse("the model endpoint's stream held no completion chunk")
             if rest := visible.flush():
@@ -256,6 +258,9 @@ class OpenAIChatModel:
             raise error from exc
         except LLMBadResponse as exc:
             self._record(prompt, prompt_version, usage, started, error=type(exc).__name__)
+            raise
+        except asyncio.CancelledError:  # the turn's time budget ran out (engine/deadline.py)
+            self._record(prompt, prompt_version, usage, started, error="cancelled")
             raise
         self._record(prompt, prompt_version, usage, started)
 
