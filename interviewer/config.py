@@ -56,7 +56,14 @@ class Settings(BaseSettings):
     model: str | None = Field(default=None, description="model name; unset = offline engine")
     llm_timeout_s: float = Field(default=60.0, gt=0, le=600)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
-    # model faults and limits (issue 12)
+    model_scorer: Literal["checklist", "holistic"] = Field(
+        default="checklist",
+        description=(
+            "how the model scores an answer: yes/no checks per key point and misconception with "
+            "quotes, the score computed in code (checklist), or 1-5 numbers per criterion (holistic)"
+        ),
+    )
+    # model faults and limits: every call bounded, every turn within a time budget
     turn_budget_s: float = Field(
         default=25.0,
         ge=0,
@@ -66,12 +73,11 @@ class Settings(BaseSettings):
             "bank's text are used (0 = no budget)"
         ),
     )
-    model_scorer: Literal["checklist", "holistic"] = Field(
-        default="checklist",
-        description=(
-            "how the model scores an answer: yes/no checks per key point and misconception with "
-            "quotes, the score computed in code (checklist), or 1-5 numbers per criterion (holistic)"
-        ),
+    llm_max_tokens: int = Field(
+        default=2048,
+        ge=16,
+        le=200_000,
+        description="cap on any model call's output tokens (each prompt sets its own, within it)",
     )
 
     # --- web ---------------------------------------------------------------------------

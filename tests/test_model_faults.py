@@ -6,6 +6,7 @@ with the bank's text, and the interview goes on."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from interviewer.config import Settings
+from interviewer.engine.prompts import load_prompts
 from interviewer.llm.openai_model import OpenAIChatModel
 from interviewer.store.db import Database
 from interviewer.store.tables import AssessmentRow, TurnRow
@@ -100,6 +102,11 @@ def test_html_page_with_status_200_is_a_model_error(tmp_path: Path, html_endpoin
         )
         assert second.status_code == 200, second.text
     assert html_endpoint.called
+    prompts = load_prompts(ROOT / "prompts")
+    bounds = {p.max_tokens for p in prompts}
+    sent = [json.loads(call.request.content) for call in html_endpoint.calls]
+    assert all(body["max_tokens"] in bounds for body in sent)  # every call bounded by its prompt
+    assert prompts["score_checklist"].max_tokens in {body["max_tokens"] for body in sent}
     turns, scored = stored(tmp_path, sid)
     assert all(t.status == "done" for t in turns)
     assert scored and all(a.scorer == "offline" for a in scored)

@@ -29,7 +29,7 @@ from interviewer.engine import guard, policy
 from interviewer.engine import messages as msg
 from interviewer.engine.classify import classify
 from interviewer.engine.deadline import Deadline
-from interviewer.engine.prompts import PromptLibrary
+from interviewer.engine.prompts import Prompt, PromptLibrary
 from interviewer.engine.report import build_report, results_text
 from interviewer.engine.scoring import Assessor, Exchange, candidate_text, render_transcript
 from interviewer.engine.second_opinion import SecondOpinionJob
@@ -488,13 +488,16 @@ class Orchestrator:
         try:
             if turn.listener is None:
                 completion = await deadline.run(
-                    self._model.complete(messages, prompt=prompt.name, prompt_version=prompt.version)
+                    self._model.complete(
+                        messages,
+                        prompt=prompt.name,
+                        prompt_version=prompt.version,
+                        max_tokens=prompt.max_tokens,
+                    )
                 )
                 text = completion.text.strip()
             else:
-                text = await deadline.run(
-                    self._stream(turn, messages, prompt.name, prompt.version, release, lead)
-                )
+                text = await deadline.run(self._stream(turn, messages, prompt, release, lead))
         except LLMError:
             return fallback
         ok = msg.acceptable(
@@ -511,8 +514,7 @@ class Orchestrator:
         self,
         turn: _Turn,
         messages: Sequence[BaseMessage],
-        prompt: str,
-        version: str,
+        prompt: Prompt,
         release: msg.LiveRelease,
         lead: str,
     ) -> str:
@@ -521,7 +523,9 @@ class Orchestrator:
         if lead:
             await turn.listener(index, lead)
         parts: list[str] = []
-        async for piece in self._model.stream(messages, prompt=prompt, prompt_version=version):
+        async for piece in self._model.stream(
+            messages, prompt=prompt.name, prompt_version=prompt.version, max_tokens=prompt.max_tokens
+        ):
             parts.append(piece)
             shown = release.feed("".join(parts))
             if shown:

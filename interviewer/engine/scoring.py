@@ -122,7 +122,11 @@ class ModelScorer:
         messages = self._prompts.render("score", transcript=transcript, **values)
         prompt = self._prompts["score"]
         completion = await self._model.complete(
-            messages, schema=ScoreReply, prompt=prompt.name, prompt_version=prompt.version
+            messages,
+            schema=ScoreReply,
+            prompt=prompt.name,
+            prompt_version=prompt.version,
+            max_tokens=prompt.max_tokens,
         )
         reply = completion.parsed
         assert isinstance(reply, ScoreReply)

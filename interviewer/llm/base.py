@@ -55,7 +55,9 @@ CallSink = Callable[[CallRecord], None]
 
 
 class ChatModel(Protocol):
-    """An LLM that completes a chat, optionally into a pydantic schema, or streams text."""
+    """An LLM that completes a chat, optionally into a pydantic schema, or streams text.
+    `max_tokens`: the most output tokens this call may produce (the prompt's own limit); an
+    implementation bounds every call, with its own cap when none is given."""
 
     @property
     def name(self) -> str: ...
@@ -67,6 +69,7 @@ class ChatModel(Protocol):
         schema: type[BaseModel] | None = None,
         prompt: str = "",
         prompt_version: str = "",
+        max_tokens: int | None = None,
     ) -> Completion: ...
 
     def stream(
@@ -75,6 +78,7 @@ class ChatModel(Protocol):
         *,
         prompt: str = "",
         prompt_version: str = "",
+        max_tokens: int | None = None,
     ) -> AsyncIterator[str]: ...
 
 
