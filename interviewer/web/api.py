@@ -98,10 +98,12 @@ def _sse(event_id: str | None, event: str, data: dict[str, Any]) -> bytes:
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-def _after(last_event_id: str | None) -> int:
+def _after(last_event_id: str | None, turn_seq: int) -> int:
+    """The last event the client has of this turn's reply; -1 (send all) for an id of another
+    turn — a client that kept an id across answers must not lose the new turn's events."""
     if last_event_id and "-" in last_event_id:
-        tail = last_event_id.rsplit("-", 1)[1]
-        if tail.isdigit():
+        turn, tail = last_event_id.rsplit("-", 1)
+        if turn == str(turn_seq) and tail.isdigit():
             return int(tail)
     return -1
 
@@ -184,7 +186,7 @@ async def post_message(
             except Exception as exc:  # noqa: BLE001  # already answered with 200: report in-band
                 yield _sse(None, "error", {"detail": str(exc) or type(exc).__name__})
                 return
-            for event_id, event, data in _events(reply, _after(last_event_id)):
+            for event_id, event, data in _events(reply, _after(last_event_id, reply.turn_seq)):
                 if event == "delta" and data["message_id"] in streamed:
                     continue  # the client has this text live; its `message` event follows
                 yield _sse(event_id, event, data)
