@@ -147,8 +147,8 @@ class OpenAIChatModel:
     ) -> None:
         self._model = model
         if http_client is None:
-            http_client = openai.DefaultAsyncHttpxClient()
-        hooks = http_client.event_hooks
+            http_client = openai.DefaultAsyncHttpxClient()  # the SDK's defaults, and our hook
+        hooks = http_client.event_hooks  # a client passed in gets the hook too
         if _final_if_format_refused not in hooks.get("response", []):
             http_client.event_hooks = {
                 **hooks,
