@@ -249,10 +249,18 @@ _register_engine_commands()
 
 
 def main() -> None:
+    from interviewer.store.faults import describe
+
     try:
         app()
     except BrokenPipeError:  # `interviewer search ... | head`
         sys.stderr.close()
+    except Exception as exc:
+        reason = describe(exc)  # storage an operator must fix: one line, not a traceback
+        if reason is None:
+            raise
+        err.print(f"interviewer: {reason}", highlight=False, markup=False)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

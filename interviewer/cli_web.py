@@ -13,6 +13,27 @@ users_app = typer.Typer(help="HR and evaluator accounts.", no_args_is_help=True)
 invites_app = typer.Typer(help="Invite codes for candidates.", no_args_is_help=True)
 
 
+def check_storage(settings: Any) -> None:
+    """Before the server starts: the data folder is writable and has room, and the database
+    opens and migrates. Raises `StorageUnavailable` with the reason (`main` prints it)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from interviewer.store.db import Database
+    from interviewer.store.faults import StorageUnavailable, check_data_dir, describe
+
+    check_data_dir(settings.data_dir)
+    db = Database.from_settings(settings)
+    try:
+        db.migrate()
+    except DBAPIError as exc:
+        reason = describe(exc)
+        if reason is None:
+            raise
+        raise StorageUnavailable(f"the database cannot be used: {reason}") from exc
+    finally:
+        db.dispose()
+
+
 def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(invites_app, name="invites")
@@ -30,7 +51,8 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
 
         from interviewer.web.observability import configure_logging
 
-        settings_factory()  # fail early, with a clear message, on a bad configuration
+        settings = settings_factory()  # fail early, with a clear message, on a bad configuration
+        check_storage(settings)  # and on storage it cannot use: one line, not a traceback
         out.print(
             f"interviewer on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", highlight=False
         )

@@ -63,6 +63,22 @@ class Settings(BaseSettings):
             "quotes, the score computed in code (checklist), or 1-5 numbers per criterion (holistic)"
         ),
     )
+    # model faults and limits: every call bounded, every turn within a time budget
+    turn_budget_s: float = Field(
+        default=25.0,
+        ge=0,
+        le=600,
+        description=(
+            "a candidate turn's time budget for model calls; past it the offline scorer and the "
+            "bank's text are used (0 = no budget)"
+        ),
+    )
+    llm_max_tokens: int = Field(
+        default=2048,
+        ge=16,
+        le=200_000,
+        description="cap on any model call's output tokens (each prompt sets its own, within it)",
+    )
 
     # --- web ---------------------------------------------------------------------------
     invite_only: bool = Field(default=False, description="practice interviews need an invite code")

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from interviewer.llm.base import CallLog, strip_reasoning
 from interviewer.llm.errors import (
+    LLMBadResponse,
     LLMConnectionError,
     LLMOutputError,
     LLMRateLimited,
@@ -304,3 +305,136 @@ def test_gives_up_after_the_configured_retries(respx_mock: respx.MockRouter) -> 
     with pytest.raises(LLMServerError):
         run(model(retries=1).complete(MESSAGES))
     assert route.call_count == 2
+
+
+PROXY_PAGE = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text=PROXY_PAGE, headers={"content-type": "text/html"}),
+        httpx.Response(200, text="upstream connect error", headers={"content-type": "text/plain"}),
+        httpx.Response(200, json={"error": {"message": "quota exceeded"}}),
+        httpx.Response(200, json=["not", "a", "completion"]),
+        httpx.Response(200, json={"choices": [{"message": {"content": {"nested": 1}}}]}),
+    ],
+    ids=["html", "text", "error-object", "json-list", "content-not-text"],
+)
+@pytest.mark.parametrize("schema", [None, Verdict], ids=["plain", "structured"])
+def test_a_2xx_that_is_not_a_completion_is_a_model_error(
+    respx_mock: respx.MockRouter, response: httpx.Response, schema: type[BaseModel] | None
+) -> None:
+    respx_mock.post(URL).mock(side_effect=[response])
+    log = CallLog()
+    with pytest.raises(LLMBadResponse):
+        run(model(log, retries=2).complete(MESSAGES, schema=schema))
+    assert log.records[-1].ok is False and log.records[-1].error == "LLMBadResponse"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text=PROXY_PAGE, headers={"content-type": "text/html"}),
+        httpx.Response(
+            200, content=b"data: <html>oops</html>\n\n", headers={"content-type": "text/event-stream"}
+        ),
+    ],
+    ids=["html", "event-not-json"],
+)
+def test_a_stream_that_is_not_a_completion_stream_is_a_model_error(
+    respx_mock: respx.MockRouter, response: httpx.Response
+) -> None:
+    respx_mock.post(URL).mock(side_effect=[response])
+    log = CallLog()
+
+    async def collect() -> list[str]:
+        return [piece async for piece in model(log).stream(MESSAGES)]
+
+    with pytest.raises(LLMBadResponse):
+        run(collect())
+    assert log.records[-1].ok is False and log.records[-1].error == "LLMBadResponse"
+
+
+# --- bounded output, and a server that refuses the response format with a 500 ------------------
+
+
+def test_every_request_bounds_its_output(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post(URL).mock(
+        side_effect=[
+            httpx.Response(200, json=completion("plain")),
+            httpx.Response(200, json=completion("not json")),  # re-asked: bounded again
+            httpx.Response(200, json=completion('{"score": 3, "reason": "ok"}')),
+            httpx.Response(200, json=completion("uncapped prompt")),
+            httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_chunks("hi")),
+        ]
+    )
+    client = OpenAIChatModel(model="m", base_url=BASE, api_key="k", max_retries=0, max_tokens=500)
+    run(client.complete(MESSAGES, max_tokens=120))
+    run(client.complete(MESSAGES, schema=Verdict, max_tokens=9000))  # more than the cap asks for
+
+    async def collect() -> list[str]:
+        return [p async for p in client.stream(MESSAGES, max_tokens=80)]
+
+    run(client.complete(MESSAGES))
+    assert run(collect()) == ["hi"]
+    assert [body(c)["max_tokens"] for c in route.calls] == [120, 500, 500, 500, 80]
+
+
+def test_a_500_naming_the_response_format_downgrades_at_once(respx_mock: respx.MockRouter) -> None:
+    """llama-cpp-python's server answers `json_schema` with HTTP 500: one request in that mode,
+    no SDK retries of it, one in JSON mode, and JSON mode from then on."""
+    refused = httpx.Response(
+        500,
+        json={"error": {"message": "Unsupported response_format type: json_schema", "code": 500}},
+    )
+    route = respx_mock.post(URL).mock(
+        side_effect=[
+            refused,
+            httpx.Response(200, json=completion('{"score": 3, "reason": "fine"}')),
+            httpx.Response(200, json=completion('{"score": 4, "reason": "again"}')),
+        ]
+    )
+    client = model(retries=2)
+    assert run(client.complete(MESSAGES, schema=Verdict)).parsed == Verdict(score=3, reason="fine")
+    assert route.call_count == 2
+    assert body(route.calls[0])["response_format"]["type"] == "json_schema"
+    assert body(route.calls[1])["response_format"] == {"type": "json_object"}
+    assert run(client.complete(MESSAGES, schema=Verdict)).parsed == Verdict(score=4, reason="again")
+    assert route.call_count == 3 and body(route.calls[2])["response_format"] == {"type": "json_object"}
+
+
+def test_a_500_naming_nothing_is_still_retried(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post(URL).mock(
+        side_effect=[
+            httpx.Response(500, json={"error": {"message": "CUDA out of memory"}}),
+            httpx.Response(200, json=completion('{"score": 3, "reason": "fine"}')),
+        ]
+    )
+    assert run(model(retries=1).complete(MESSAGES, schema=Verdict)).parsed is not None
+    assert [body(c)["response_format"]["type"] for c in route.calls] == ["json_schema", "json_schema"]
+
+
+def test_max_completion_tokens_for_servers_that_refuse_max_tokens(respx_mock: respx.MockRouter) -> None:
+    refused = {
+        "error": {
+            "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+            "type": "invalid_request_error",
+            "param": "max_tokens",
+        }
+    }
+    route = respx_mock.post(URL).mock(
+        side_effect=[
+            httpx.Response(400, json=refused),
+            httpx.Response(200, json=completion("one")),
+            httpx.Response(200, json=completion("two")),
+        ]
+    )
+    client = model()
+    assert run(client.complete(MESSAGES, max_tokens=100)).text == "one"
+    assert run(client.complete(MESSAGES, max_tokens=100)).text == "two"
+    sent = [body(c) for c in route.calls]
+    assert "max_tokens" in sent[0] and all(
+        s.get("max_completion_tokens") == 100 and "max_tokens" not in s for s in sent[1:]
+    )

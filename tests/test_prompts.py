@@ -67,3 +67,23 @@ def test_missing_prompt_file_fails_at_load(tmp_path: Path) -> None:
         (tmp_path / f"{name}.yaml").write_bytes((PROMPTS / f"{name}.yaml").read_bytes())
     with pytest.raises(PromptError, match="final_report.yaml"):
         load_prompts(tmp_path)
+
+
+def test_every_prompt_sent_to_a_model_bounds_its_output(prompts) -> None:  # type: ignore[no-untyped-def]
+    from interviewer.config import Settings
+
+    cap = Settings.model_fields["llm_max_tokens"].default
+    for name in REQUIRED:
+        if name != "persona":  # a part of the others, never sent alone
+            assert prompts[name].max_tokens is not None and 0 < prompts[name].max_tokens <= cap, name
+
+
+@pytest.mark.parametrize("value", ["many", 0, -5, True, 1.5])
+def test_max_tokens_is_checked_at_load(tmp_path: Path, value: object) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        f"max_tokens: {value}\nvariables: []\nmessages:\n  - role: system\n    content: hi\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PromptError, match="max_tokens"):
+        load_prompt(path)

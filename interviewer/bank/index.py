@@ -13,6 +13,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import chromadb
@@ -93,6 +94,15 @@ class VectorIndex:
     @property
     def embedder(self) -> Embedder:
         return self._embedder
+
+    @property
+    def folder(self) -> Path | None:
+        """Where an embedded (persistent) index keeps its files; None for a Chroma server."""
+        get_settings = getattr(self._client, "get_settings", None)
+        settings = get_settings() if callable(get_settings) else None
+        if settings is None or not settings.is_persistent:
+            return None
+        return Path(settings.persist_directory)
 
     def _collection(self, kind: str) -> Any:
         if kind not in self._collections:

@@ -78,6 +78,7 @@ def build_engine(
         budget=settings.prompt_token_budget,
         second_opinion=settings.second_opinion,
         model_scorer=settings.model_scorer,
+        turn_budget_s=settings.turn_budget_s or None,
     )
 
 
@@ -92,6 +93,7 @@ def assemble(
     budget: int = 4000,
     second_opinion: str = "inline",
     model_scorer: ModelScorerForm = "holistic",
+    turn_budget_s: float | None = None,
 ) -> Orchestrator:
     """Wire the orchestrator from its parts (production and tests use this one door).
     `model_scorer`: the form of the model scorer; production passes the setting (default
@@ -111,4 +113,5 @@ def assemble(
         model=model,
         counter=counter,
         budget=budget,
+        turn_budget_s=turn_budget_s,
     )

@@ -201,7 +201,11 @@ class ChecklistScorer(ModelScorer):
         messages = self._prompts.render(PROMPT, transcript=transcript, **values)
         prompt = self._prompts[PROMPT]
         completion = await self._model.complete(
-            messages, schema=ChecklistReply, prompt=prompt.name, prompt_version=prompt.version
+            messages,
+            schema=ChecklistReply,
+            prompt=prompt.name,
+            prompt_version=prompt.version,
+            max_tokens=prompt.max_tokens,
         )
         reply = completion.parsed
         assert isinstance(reply, ChecklistReply)

@@ -28,7 +28,8 @@ from interviewer.domain import Assessment, CriterionScore, Plan, Question, Track
 from interviewer.engine import guard, policy
 from interviewer.engine import messages as msg
 from interviewer.engine.classify import classify
-from interviewer.engine.prompts import PromptLibrary
+from interviewer.engine.deadline import Deadline
+from interviewer.engine.prompts import Prompt, PromptLibrary
 from interviewer.engine.report import build_report, results_text
 from interviewer.engine.scoring import Assessor, Exchange, candidate_text, render_transcript
 from interviewer.engine.second_opinion import SecondOpinionJob
@@ -93,6 +94,8 @@ class _Turn:
     questions: Mapping[str, Question] = field(default_factory=dict)
     """The bank's questions as this session sees them: the revisions it asked win (by id)."""
     asked: list[Question] = field(default_factory=list)
+    deadline: Deadline | None = None
+    """The turn's time budget: model calls run within what is left of it (engine/deadline.py)."""
 
     def say(self, turn: Turn) -> None:
         self.state.turns.append(turn)
@@ -110,9 +113,11 @@ class Orchestrator:
         model: ChatModel | None = None,
         counter: TokenCounter | None = None,
         budget: int = 4000,
+        turn_budget_s: float | None = None,
     ) -> None:
         self._counter = counter or TokenCounter()
         self._budget = budget
+        self._turn_budget_s = turn_budget_s
         self._bank = bank
         self._retriever = retriever
         self._assessor = assessor
@@ -187,6 +192,7 @@ class Orchestrator:
             state if owned else state.model_copy(deep=True),
             listener=listener,
             questions=ChainMap(dict(pinned), self._bank.questions) if pinned else self._bank.questions,
+            deadline=Deadline(self._turn_budget_s),
         )
         st = turn.state
         track, qs = st.track, st.question
@@ -228,7 +234,7 @@ class Orchestrator:
         else:
             exchanges = [Exchange(e.prompt, e.answer) for e in answered]
             assessment = await self._assessor.assess(
-                question, exchanges, config.rubric, track_title=config.title
+                question, exchanges, config.rubric, track_title=config.title, deadline=turn.deadline
             )
             turn.calls += 1 if self._assessor.uses_model else 0
             if assessment.offline_score is None and self._assessor.schedules_second_opinion:
@@ -478,14 +484,20 @@ class Orchestrator:
         messages = self._prompts.render(prompt_name, **values)
         turn.calls += 1
         release = msg.LiveRelease(question, report=prompt_name == "final_report")
+        deadline = turn.deadline or Deadline(None)
         try:
             if turn.listener is None:
-                completion = await self._model.complete(
-                    messages, prompt=prompt.name, prompt_version=prompt.version
+                completion = await deadline.run(
+                    self._model.complete(
+                        messages,
+                        prompt=prompt.name,
+                        prompt_version=prompt.version,
+                        max_tokens=prompt.max_tokens,
+                    )
                 )
                 text = completion.text.strip()
             else:
-                text = await self._stream(turn, messages, prompt.name, prompt.version, release, lead)
+                text = await deadline.run(self._stream(turn, messages, prompt, release, lead))
         except LLMError:
             return fallback
         ok = msg.acceptable(
@@ -502,8 +514,7 @@ class Orchestrator:
         self,
         turn: _Turn,
         messages: Sequence[BaseMessage],
-        prompt: str,
-        version: str,
+        prompt: Prompt,
         release: msg.LiveRelease,
         lead: str,
     ) -> str:
@@ -512,7 +523,9 @@ class Orchestrator:
         if lead:
             await turn.listener(index, lead)
         parts: list[str] = []
-        async for piece in self._model.stream(messages, prompt=prompt, prompt_version=version):
+        async for piece in self._model.stream(
+            messages, prompt=prompt.name, prompt_version=prompt.version, max_tokens=prompt.max_tokens
+        ):
             parts.append(piece)
             shown = release.feed("".join(parts))
             if shown:

@@ -1,7 +1,9 @@
 """Prompts are versioned data: one YAML file per prompt in `prompts/`, loaded into a
 langchain-core `ChatPromptTemplate`. At load, the variables a file declares must be exactly the
 variables its messages use (a typo fails at start-up, not mid-interview). A prompt's version is
-the hash of its file's content, recorded with every model call that used it.
+the hash of its file's content, recorded with every model call that used it. A prompt sent
+to a model declares `max_tokens`, the most output its reply may take; the client caps every call
+with `INTERVIEWER_LLM_MAX_TOKENS`, also a prompt's that declares none.
 
 Candidate text is only ever a variable *value*: f-string templates do not re-interpret braces in
 values, so text like `{persona}` inside an answer stays literal.
@@ -41,6 +43,7 @@ class Prompt:
     version: str
     variables: frozenset[str]
     template: ChatPromptTemplate
+    max_tokens: int | None = None
 
     def render(self, **values: Any) -> list[BaseMessage]:
         missing = self.variables - values.keys()
@@ -80,6 +83,11 @@ def load_prompt(path: Path) -> Prompt:
     if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
         raise PromptError(f"{path}: expected 'variables' and a list of 'messages'")
     declared = frozenset(doc.get("variables") or [])
+    max_tokens = doc.get("max_tokens")
+    if max_tokens is not None and (
+        not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or not 1 <= max_tokens <= 100_000
+    ):
+        raise PromptError(f"{path}: max_tokens must be a whole number from 1 to 100000")
     messages = []
     for i, m in enumerate(doc["messages"]):
         role = _ROLES.get(str(m.get("role", "")).lower())
@@ -96,7 +104,9 @@ def load_prompt(path: Path) -> Prompt:
             f"{path}: declared variables {sorted(declared)} but the messages use {sorted(used)}"
         )
     version = hashlib.sha256(raw).hexdigest()[:12]
-    return Prompt(name=path.stem, version=version, variables=declared, template=template)
+    return Prompt(
+        name=path.stem, version=version, variables=declared, template=template, max_tokens=max_tokens
+    )
 
 
 def load_prompts(folder: Path) -> PromptLibrary:

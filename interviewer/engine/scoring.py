@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from interviewer.bank.retrieval import Retriever
 from interviewer.domain import Assessment, Criterion, CriterionScore, Question
 from interviewer.engine import guard
+from interviewer.engine.deadline import Deadline
 from interviewer.engine.evidence import verify
 from interviewer.engine.offline_scorer import OfflineScorer
 from interviewer.engine.prompts import PromptLibrary
@@ -121,7 +122,11 @@ class ModelScorer:
         messages = self._prompts.render("score", transcript=transcript, **values)
         prompt = self._prompts["score"]
         completion = await self._model.complete(
-            messages, schema=ScoreReply, prompt=prompt.name, prompt_version=prompt.version
+            messages,
+            schema=ScoreReply,
+            prompt=prompt.name,
+            prompt_version=prompt.version,
+            max_tokens=prompt.max_tokens,
         )
         reply = completion.parsed
         assert isinstance(reply, ScoreReply)
@@ -208,7 +213,10 @@ class Assessor:
         rubric: Sequence[Criterion],
         *,
         track_title: str,
+        deadline: Deadline | None = None,
     ) -> Assessment:
+        """`deadline`: the turn's time budget; a model scorer that outlasts it is given up for
+        the offline scorer, as on any model error."""
         text = candidate_text(exchanges)
         findings = await asyncio.to_thread(guard.detect, text)
         clean = guard.without_flagged(text) if findings else text
@@ -224,13 +232,15 @@ class Assessor:
         if self._model is not None:
             references, pitfalls = await asyncio.to_thread(self._grounding, question)
             try:
-                model_result, model_flag = await self._model.assess(
-                    question,
-                    exchanges,
-                    rubric,
-                    track_title=track_title,
-                    references=references,
-                    pitfalls=pitfalls,
+                model_result, model_flag = await (deadline or Deadline(None)).run(
+                    self._model.assess(
+                        question,
+                        exchanges,
+                        rubric,
+                        track_title=track_title,
+                        references=references,
+                        pitfalls=pitfalls,
+                    )
                 )
             except LLMOutputError as exc:
                 notes.append(

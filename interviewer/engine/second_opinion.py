@@ -8,16 +8,24 @@ thread — it never holds the worker's GIL. The backlog is bounded; beyond it an
 (counted, logged) and the assessment simply has none.
 
 The child is started (spawned, not forked: the worker has threads) on the first job, builds its
-own embedder from the settings and keeps its question vectors between jobs.
+own embedder from the settings and keeps its question vectors between jobs. It dies with its
+parent, however the parent ends (kill -9 runs no shutdown code): first thing at its start it asks
+Linux for SIGKILL when its parent goes (`PR_SET_PDEATHSIG`; strictly, when the parent's thread
+that spawned it ends — the event loop's thread, which lives as long as the worker), and a
+watchdog thread waits on multiprocessing's parent sentinel (a pipe that closes when the parent
+dies) and on the parent pid, for the platforms without it.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,7 +68,7 @@ class SecondOpinions:
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_child,
-                    initargs=(self._settings,),
+                    initargs=(self._settings, os.getpid()),
                 )
             pool = self._pool
 
@@ -94,7 +102,35 @@ class SecondOpinions:
 _scorer: Any = None
 
 
-def _start_child(settings: Any) -> None:
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this process when the parent `parent_pid` dies: the kernel's parent-death signal
+    (Linux), and a watchdog thread for everywhere else. Call it first thing in a child."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int, interval_s: float = 1.0) -> None:
+    parent = multiprocessing.parent_process()  # spawned children hold a sentinel of the parent
+    while True:
+        if parent is not None:
+            parent.join(interval_s)  # returns at once when the parent's end of the pipe closes
+            gone = not parent.is_alive()
+        else:
+            threading.Event().wait(interval_s)
+            gone = False
+        if gone or os.getppid() != parent_pid:  # reparented: the parent is gone
+            os._exit(1)
+
+
+def _start_child(settings: Any, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     global _scorer
     with contextlib.suppress(AttributeError, OSError):
         os.nice(19)  # background work: only the CPU the turns leave idle

@@ -8,6 +8,7 @@ to the exact prompt text that produced it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -54,7 +55,9 @@ CallSink = Callable[[CallRecord], None]
 
 
 class ChatModel(Protocol):
-    """An LLM that completes a chat, optionally into a pydantic schema, or streams text."""
+    """An LLM that completes a chat, optionally into a pydantic schema, or streams text.
+    `max_tokens`: the most output tokens this call may produce (the prompt's own limit); an
+    implementation bounds every call, with its own cap when none is given."""
 
     @property
     def name(self) -> str: ...
@@ -66,6 +69,7 @@ class ChatModel(Protocol):
         schema: type[BaseModel] | None = None,
         prompt: str = "",
         prompt_version: str = "",
+        max_tokens: int | None = None,
     ) -> Completion: ...
 
     def stream(
@@ -74,6 +78,7 @@ class ChatModel(Protocol):
         *,
         prompt: str = "",
         prompt_version: str = "",
+        max_tokens: int | None = None,
     ) -> AsyncIterator[str]: ...
 
 
@@ -221,6 +226,9 @@ async def complete_via(
             text, usage = await send(conversation)
         except LLMError as exc:
             record(error=type(exc).__name__)
+            raise
+        except asyncio.CancelledError:  # the turn's time budget ran out (engine/deadline.py)
+            record(error="cancelled")
             raise
         total = Usage(
             total.prompt_tokens + usage.prompt_tokens, total.completion_tokens + usage.completion_tokens

@@ -7,6 +7,8 @@ boundary (`raise ... from exc`), so nothing above `llm/` imports the openai SDK.
     ├── LLMRateLimited          429 after retries
     ├── LLMServerError          5xx after retries
     ├── LLMRequestRejected      4xx other than 429: bad request, auth, unknown model
+    ├── LLMBadResponse          a success status, but no completion in it (a proxy's HTML
+    │                           error page, an error object, a stream that is not one)
     └── LLMOutputError          the reply did not validate, even after one re-ask;
                                 carries the last completion for review
 """
@@ -40,6 +42,10 @@ class LLMRequestRejected(LLMError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class LLMBadResponse(LLMError):
+    """The endpoint answered 2xx with something that is not a chat completion."""
 
 
 class LLMOutputError(LLMError):

@@ -37,6 +37,8 @@ class _Fake:
     on_call: CallSink | None = None
     calls: list[list[BaseMessage]] = field(default_factory=list)
     name: str = "fake"
+    limits: list[int | None] = field(default_factory=list)
+    """The `max_tokens` each call asked for, in order."""
 
     def _reply(self, messages: Sequence[BaseMessage]) -> Reply:
         raise NotImplementedError
@@ -72,7 +74,10 @@ class _Fake:
         schema: type[BaseModel] | None = None,
         prompt: str = "",
         prompt_version: str = "",
+        max_tokens: int | None = None,
     ) -> Completion:
+        self.limits.append(max_tokens)
+
         async def send(conversation: Sequence[BaseMessage]) -> tuple[str, Usage]:
             self.calls.append(list(conversation))
             reply = self._reply(conversation)
@@ -96,8 +101,10 @@ class _Fake:
         *,
         prompt: str = "",
         prompt_version: str = "",
+        max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
         started = time.perf_counter()
+        self.limits.append(max_tokens)
         self.calls.append(list(messages))
         reply = self._reply(messages)
         if isinstance(reply, LLMError):

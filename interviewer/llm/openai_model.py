@@ -3,14 +3,23 @@ server, LM Studio — anything that speaks `/v1/chat/completions`.
 
 Structured output degrades gracefully across servers: JSON schema (`response_format` of type
 `json_schema`) first; if the server rejects that, JSON mode (`json_object`); if it rejects that
-too, plain text with tolerant parsing. The mode that worked is remembered per instance. A reply
-that does not validate is re-asked once with the validation error; a second failure raises
-`LLMOutputError` carrying the last completion. Transport retries (429, 5xx, connection errors,
-with exponential backoff) are the SDK's own, bounded by `max_retries`.
+too, plain text with tolerant parsing. The mode that worked is remembered per instance. A server
+can say "no" to a format with any status — llama-cpp-python's server answers `json_schema` with a
+500 — so any error whose body names the response format downgrades the mode, and such a response
+is marked final for the SDK (`x-should-retry: false`, which it obeys) so that its retries are not
+spent on it. A reply that does not validate is re-asked once with the validation error; a second
+failure raises `LLMOutputError` carrying the last completion. Transport retries (429, 5xx,
+connection errors, with exponential backoff) are the SDK's own, bounded by `max_retries`.
+
+Every call bounds its output: `max_tokens` is the prompt's own limit (its YAML's `max_tokens`)
+within the client's cap (`INTERVIEWER_LLM_MAX_TOKENS`), so a model that does not stop cannot
+generate until its context is full. A server that wants `max_completion_tokens` instead (OpenAI's
+reasoning models) gets that name from then on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import time
@@ -20,6 +29,7 @@ from typing import Any, Literal, cast
 import httpx
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
 from interviewer.config import Settings
@@ -33,6 +43,7 @@ from interviewer.llm.base import (
     strip_reasoning,
 )
 from interviewer.llm.errors import (
+    LLMBadResponse,
     LLMConnectionError,
     LLMError,
     LLMRateLimited,
@@ -81,11 +92,43 @@ def map_error(exc: openai.OpenAIError) -> LLMError:
             return LLMError(str(exc))
 
 
+_FORMAT_WORDS = ("response_format", "response format", "json_schema", "json_object")
+
+
+def _names_format(text: str) -> bool:
+    text = text.lower()
+    return any(word in text for word in _FORMAT_WORDS)
+
+
 def _unsupported_format(exc: openai.APIStatusError) -> bool:
-    if exc.status_code not in (400, 404, 415, 422, 501):
-        return False
-    text = f"{exc.message} {exc.body!r}".lower()
-    return "response_format" in text or "json_schema" in text or "json" in text
+    """The server refuses the structured-output mode: an error of any status whose body names
+    the response format, or a client error about JSON."""
+    text = f"{exc.message} {exc.body!r}"
+    if _names_format(text):
+        return True
+    return exc.status_code in (400, 404, 415, 422, 501) and "json" in text.lower()
+
+
+def _wants_max_completion_tokens(exc: openai.APIStatusError) -> bool:
+    text = f"{exc.message} {exc.body!r}"
+    return exc.status_code in (400, 422) and "max_tokens" in text and "max_completion_tokens" in text
+
+
+async def _final_if_format_refused(response: httpx.Response) -> None:
+    """httpx response hook: an error answering a structured-output request, whose body names
+    the response format, is the server's "no" to that mode, not a passing fault — the SDK is told
+    not to retry it, and the mode is downgraded at once."""
+    if response.is_success:
+        return
+    try:
+        sent = response.request.content
+    except httpx.RequestNotRead:
+        return
+    if b"response_format" not in sent:
+        return
+    await response.aread()
+    if _names_format(response.text):
+        response.headers["x-should-retry"] = "false"
 
 
 class OpenAIChatModel:
@@ -100,8 +143,17 @@ class OpenAIChatModel:
         http_client: httpx.AsyncClient | None = None,
         on_call: CallSink | None = None,
         temperature: float | None = 0.2,
+        max_tokens: int = 2048,
     ) -> None:
         self._model = model
+        if http_client is None:
+            http_client = openai.DefaultAsyncHttpxClient()  # the SDK's defaults, and our hook
+        hooks = http_client.event_hooks  # a client passed in gets the hook too
+        if _final_if_format_refused not in hooks.get("response", []):
+            http_client.event_hooks = {
+                **hooks,
+                "response": [*hooks.get("response", []), _final_if_format_refused],
+            }
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -109,6 +161,10 @@ class OpenAIChatModel:
             max_retries=max_retries,
             http_client=http_client,
         )
+        self._max_tokens = max_tokens
+        """The cap on any call's output tokens; a prompt may ask for less, never for more."""
+        self._tokens_param = "max_tokens"
+        """`max_completion_tokens` once a server refuses `max_tokens` (OpenAI's reasoning models)."""
         self._on_call = on_call
         self._temperature = temperature
         self._mode: Mode = "json_schema"
@@ -126,6 +182,7 @@ class OpenAIChatModel:
             api_key=key.get_secret_value() if key else None,
             timeout_s=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
+            max_tokens=settings.llm_max_tokens,
             **kwargs,
         )
 
@@ -162,11 +219,22 @@ class OpenAIChatModel:
         modules, about a second of CPU that would otherwise block the first turns' event loop."""
         _ = self._client.chat.completions
 
+    def _limit(self, max_tokens: int | None) -> dict[str, int]:
+        """The output bound of one call, under the name this server takes."""
+        limit = self._max_tokens if max_tokens is None else min(max_tokens, self._max_tokens)
+        return {self._tokens_param: limit}
+
+    def _switch_tokens_param(self, exc: openai.APIStatusError) -> bool:
+        if self._tokens_param == "max_tokens" and _wants_max_completion_tokens(exc):
+            self._tokens_param = "max_completion_tokens"
+            return True
+        return False
+
     async def _create(
-        self, messages: list[dict[str, str]], schema: type[BaseModel] | None
+        self, messages: list[dict[str, str]], schema: type[BaseModel] | None, max_tokens: int | None
     ) -> tuple[str, Usage]:
         while True:
-            kwargs: dict[str, Any] = {}
+            kwargs: dict[str, Any] = self._limit(max_tokens)
             if schema is not None and self._mode == "json_schema":
                 kwargs["response_format"] = {
                     "type": "json_schema",
@@ -193,16 +261,13 @@ class OpenAIChatModel:
                 if schema is not None and self._mode != "text" and _unsupported_format(exc):
                     self._mode = _MODES[_MODES.index(self._mode) + 1]
                     continue
+                if self._switch_tokens_param(exc):
+                    continue
                 raise map_error(exc) from exc
             except openai.OpenAIError as exc:
                 raise map_error(exc) from exc
-            text = strip_reasoning((response.choices[0].message.content or "") if response.choices else "")
-            usage = (
-                Usage(response.usage.prompt_tokens, response.usage.completion_tokens)
-                if response.usage
-                else Usage()
-            )
-            return text, usage
+            text, usage = _reply_of(response)
+            return strip_reasoning(text), usage
 
     async def complete(
         self,
@@ -211,9 +276,10 @@ class OpenAIChatModel:
         schema: type[BaseModel] | None = None,
         prompt: str = "",
         prompt_version: str = "",
+        max_tokens: int | None = None,
     ) -> Completion:
         async def send(conversation: Sequence[BaseMessage]) -> tuple[str, Usage]:
-            return await self._create(to_openai_messages(conversation), schema)
+            return await self._create(to_openai_messages(conversation), schema, max_tokens)
 
         return await complete_via(
             send,
@@ -231,27 +297,43 @@ class OpenAIChatModel:
         *,
         prompt: str = "",
         prompt_version: str = "",
+        max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
         started = time.perf_counter()
         usage = Usage()
         visible = ReasoningFilter()
+        chunks = 0
         try:
-            stream = await self._open_stream(messages)
-            async for chunk in stream:
-                if chunk.usage:
-                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                for choice in chunk.choices:
-                    if choice.delta and choice.delta.content and (text := visible.feed(choice.delta.content)):
-                        yield text
+            stream = await self._open_stream(messages, max_tokens)
+            async with stream:  # the response is closed also when the caller gives up
+                async for chunk in stream:
+                    chunks += 1
+                    usage = _usage_of(chunk) or usage
+                    for piece in _pieces_of(chunk):
+                        if text := visible.feed(piece):
+                            yield text
+            if chunks == 0:
+                raise LLMBadResponse("the model endpoint's stream held no completion chunk")
             if rest := visible.flush():
                 yield rest
-        except openai.OpenAIError as exc:
-            error = map_error(exc)
+        except (openai.OpenAIError, ValueError) as exc:
+            # ValueError: an event whose data is not JSON (the SDK's decoder raises it)
+            error = (
+                map_error(exc)
+                if isinstance(exc, openai.OpenAIError)
+                else LLMBadResponse(f"the model endpoint's stream is not a completion stream: {exc}")
+            )
             self._record(prompt, prompt_version, usage, started, error=type(error).__name__)
             raise error from exc
+        except LLMBadResponse as exc:
+            self._record(prompt, prompt_version, usage, started, error=type(exc).__name__)
+            raise
+        except asyncio.CancelledError:  # the turn's time budget ran out (engine/deadline.py)
+            self._record(prompt, prompt_version, usage, started, error="cancelled")
+            raise
         self._record(prompt, prompt_version, usage, started)
 
-    async def _open_stream(self, messages: Sequence[BaseMessage]) -> Any:
+    async def _open_stream(self, messages: Sequence[BaseMessage], max_tokens: int | None) -> Any:
         """The streamed request; without `stream_options` for a server that refuses it (some
         OpenAI-compatible servers reject unknown options with 400/422)."""
         while True:
@@ -262,6 +344,7 @@ class OpenAIChatModel:
                     stream=True,
                     stream_options={"include_usage": True} if self._stream_usage else openai.omit,
                     temperature=openai.omit if self._temperature is None else self._temperature,
+                    **cast(Any, self._limit(max_tokens)),
                 )
             except openai.APIStatusError as exc:
                 if (
@@ -271,7 +354,45 @@ class OpenAIChatModel:
                 ):
                     self._stream_usage = False
                     continue
+                if self._switch_tokens_param(exc):
+                    continue
                 raise
+
+
+def _reply_of(response: object) -> tuple[str, Usage]:
+    """The text and usage of a non-streamed reply. The SDK hands back whatever a 2xx carried —
+    the body's text when it is not JSON (a proxy's HTML error page), an unvalidated model when
+    it is JSON of another shape — so the shape is checked here: anything else is a model error."""
+    choices = getattr(response, "choices", None) if isinstance(response, ChatCompletion) else None
+    if not isinstance(choices, list):
+        what = "a body that is not JSON" if isinstance(response, str) else "JSON of another shape"
+        raise LLMBadResponse(f"the model endpoint answered with {what}, not a chat completion")
+    if not choices:
+        return "", _usage_of(response) or Usage()
+    content = getattr(getattr(choices[0], "message", None), "content", None)
+    if content is not None and not isinstance(content, str):
+        raise LLMBadResponse("the model endpoint's completion has no text content")
+    return content or "", _usage_of(response) or Usage()
+
+
+def _usage_of(reply: object) -> Usage | None:
+    usage = getattr(reply, "usage", None)
+    prompt_tokens = getattr(usage, "prompt_tokens", None)
+    completion_tokens = getattr(usage, "completion_tokens", None)
+    if isinstance(prompt_tokens, int) and isinstance(completion_tokens, int):
+        return Usage(prompt_tokens, completion_tokens)
+    return None
+
+
+def _pieces_of(chunk: object) -> list[str]:
+    """The text pieces of one streamed chunk (a chunk of another shape has none)."""
+    choices = getattr(chunk, "choices", None)
+    pieces: list[str] = []
+    for choice in choices if isinstance(choices, list) else ():
+        content = getattr(getattr(choice, "delta", None), "content", None)
+        if isinstance(content, str) and content:
+            pieces.append(content)
+    return pieces
 
 
 @functools.lru_cache(maxsize=64)

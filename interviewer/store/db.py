@@ -19,9 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.config import Settings
+from interviewer.store.faults import (
+    FAULT_HOLD_S,
+    FaultWatch,
+    StorageUnavailable,
+    check_data_dir,
+    data_dir_problem,
+    describe,
+)
 from interviewer.store.tables import Base, SchemaMigration
 
 
@@ -151,6 +160,22 @@ def migrate(engine: Engine) -> list[str]:
     return applied
 
 
+def _sqlite_file_problem(path: Path) -> str | None:
+    """The file as a new connection finds it (a pooled one trusts its cache): its schema must
+    read back. A garbled file fails here with "file is not a database" or "malformed"."""
+    if not path.is_file():
+        return f"the database file {path} is missing"
+    try:
+        conn = sqlite3.connect(path, timeout=5)
+        try:
+            conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return describe(exc) or f"the database file cannot be read ({exc})"
+    return None
+
+
 class Database:
     """The engine and a session factory; `migrate()` is called by the app at start-up."""
 
@@ -158,6 +183,7 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, fsync_answers=fsync_answers)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.faults = FaultWatch(self.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -171,6 +197,44 @@ class Database:
 
     def tables(self) -> list[str]:
         return inspect(self.engine).get_table_names()
+
+    def problem(self) -> str | None:
+        """Why the database cannot take writes now, in a few words; None when it can. Reads the
+        schema (a corrupt file fails here, `SELECT 1` would not notice), and for SQLite checks
+        that its folder is writable and has room; a storage fault met by any statement since the
+        last committed write also counts (see `store/faults.py`)."""
+        fault = self.faults.current()
+        if fault is not None and fault[1] < FAULT_HOLD_S:
+            return self.faults.fault
+        problem = self._probe(after_fault=fault is not None)
+        if problem is None:
+            self.faults.clear()  # usable again (a worker without writes would never clear it)
+            return None
+        return self.faults.fault or problem
+
+    def _probe(self, *, after_fault: bool) -> str | None:
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            problem = _sqlite_file_problem(Path(url.database))
+            if problem is not None:
+                # pooled connections may go on serving their page cache from the bad file: drop
+                # them, so that requests fail with this reason instead of half-working
+                self.faults.record(problem)
+                self.engine.dispose()
+                return problem
+            folder = Path(url.database).parent
+            if after_fault:  # a real write, only while a fault stands (a full disk shows here)
+                try:
+                    check_data_dir(folder)
+                except StorageUnavailable as exc:
+                    return str(exc)
+            return data_dir_problem(folder)
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(SchemaMigration.name).limit(1)).all()
+        except DBAPIError as exc:
+            return describe(exc) or f"the database cannot be read ({type(exc.orig).__name__})"
+        return None
 
     def ping(self) -> bool:
         with self.engine.connect() as conn:

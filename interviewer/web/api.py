@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from interviewer.bank.sync import refresh_for
-from interviewer.service import Reply
+from interviewer.service import Reply, ServiceError
 from interviewer.store import repo
+from interviewer.store.faults import describe
 from interviewer.web.deps import (
     Context,
     bearer,
@@ -93,15 +94,28 @@ def _events(reply: Reply, after: int = -1) -> list[tuple[str, str, dict[str, Any
     return [(f"{reply.turn_seq}-{n}", event, data) for n, (event, data) in enumerate(out) if n > after]
 
 
+def _public_error(exc: Exception) -> str:
+    """What a client may read of a failure (a driver error's text holds the statement and its
+    parameters — candidate text — so it is never shown)."""
+    if isinstance(exc, ServiceError):
+        return str(exc)
+    reason = describe(exc)
+    if reason is not None:
+        return f"storage unavailable: {reason}; try again later"
+    return "the interviewer failed on this answer; retry shortly"
+
+
 def _sse(event_id: str | None, event: str, data: dict[str, Any]) -> bytes:
     head = f"id: {event_id}\n" if event_id else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-def _after(last_event_id: str | None) -> int:
+def _after(last_event_id: str | None, turn_seq: int) -> int:
+    """The last event the client has of this turn's reply; -1 (send all) for an id of another
+    turn — a client that kept an id across answers must not lose the new turn's events."""
     if last_event_id and "-" in last_event_id:
-        tail = last_event_id.rsplit("-", 1)[1]
-        if tail.isdigit():
+        turn, tail = last_event_id.rsplit("-", 1)
+        if turn == str(turn_seq) and tail.isdigit():
             return int(tail)
     return -1
 
@@ -182,9 +196,9 @@ async def post_message(
             try:
                 reply = task.result()
             except Exception as exc:  # noqa: BLE001  # already answered with 200: report in-band
-                yield _sse(None, "error", {"detail": str(exc) or type(exc).__name__})
+                yield _sse(None, "error", {"detail": _public_error(exc)})
                 return
-            for event_id, event, data in _events(reply, _after(last_event_id)):
+            for event_id, event, data in _events(reply, _after(last_event_id, reply.turn_seq)):
                 if event == "delta" and data["message_id"] in streamed:
                     continue  # the client has this text live; its `message` event follows
                 yield _sse(event_id, event, data)

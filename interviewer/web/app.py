@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,8 +41,9 @@ from interviewer.service import (
     collect_call,
 )
 from interviewer.store.db import Database
+from interviewer.store.faults import StorageUnavailable, describe
 from interviewer.store.tables import InterviewSession
-from interviewer.web import api, hr, pages, review
+from interviewer.web import api, hr, pages, readiness, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES, BadInput
 from interviewer.web.observability import Observe, count_active_sessions_with, metrics_payload, observe_call
@@ -264,6 +266,18 @@ def create_app(
 
         app.add_exception_handler(error, domain_error)
 
+    @app.exception_handler(StorageUnavailable)
+    @app.exception_handler(DBAPIError)
+    async def storage_error(_: Request, exc: Exception) -> JSONResponse:
+        # never str(exc): a driver error carries the statement and its parameters (candidate text)
+        reason = describe(exc)
+        if reason is None:
+            # the type only: the message and traceback hold the statement's parameters
+            log.error("database error on a request: %s", type(getattr(exc, "orig", exc)).__name__)
+            return _error(500, "the database failed on this request")
+        log.error("storage unavailable: %s", reason)
+        return _error(503, f"storage unavailable: {reason}; try again later", {"Retry-After": "30"})
+
     @app.exception_handler(EngineError)
     async def engine_error(_: Request, exc: EngineError) -> JSONResponse:
         return _error(500, "the interview engine failed; your answer is saved")
@@ -284,20 +298,9 @@ def create_app(
     )
     async def readyz(request: Request) -> JSONResponse:
         ctx: Context | None = getattr(request.app.state, "ctx", None)
-        checks: dict[str, str] = {}
-        try:
-            assert ctx is not None
-            ctx.db.ping()
-            checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001  # readiness reports any failure
-            checks["database"] = f"error: {type(exc).__name__}"
-        try:
-            assert ctx is not None
-            checks["index"] = "ok" if ctx.index.count("questions") > 0 else "empty"
-        except Exception as exc:  # noqa: BLE001
-            checks["index"] = f"error: {type(exc).__name__}"
-        warm: asyncio.Task[Any] | None = getattr(request.app.state, "warm_up", None)
-        checks["warm_up"] = "ok" if warm is not None and warm.done() else "running"
+        if ctx is None:
+            return JSONResponse({"status": "unavailable", "app": "starting"}, status_code=503)
+        checks = await readiness.checks(ctx.db, ctx.index, getattr(request.app.state, "warm_up", None))
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503
