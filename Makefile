@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run interview explore test test-real-model lint typecheck bench clean
+.PHONY: install run interview explore user test test-real-model lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -30,6 +30,13 @@ interview: install
 explore: install
 	$(VENV)/bin/interviewer ingest
 	$(VENV)/bin/interviewer explore
+
+# A staff account in the database `make run` uses (./data here): make user EMAIL=hr@example.com ROLE=hr
+EMAIL ?=
+ROLE  ?= hr
+user: install
+	@test -n "$(EMAIL)" || { echo "usage: make user EMAIL=you@example.com ROLE=hr|evaluator"; exit 2; }
+	$(VENV)/bin/interviewer users create --email "$(EMAIL)" --role "$(ROLE)"
 
 test: install
 	$(PY) -m pytest

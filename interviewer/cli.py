@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any, Optional
 
 import typer
@@ -74,13 +75,16 @@ def bank_validate(
     out.print(f"[green]ok[/green] {root} — {summary}")
 
 
-def _bank_sync(settings: Settings) -> object:
-    """Seed files + HR's edits in the database (no index: servers re-index when they notice)."""
+def _bank_sync(settings: Settings, *, create_db: bool = False, missing_ok: bool = False) -> object:
+    """Seed files + HR's edits in the database (no index: servers re-index when they notice).
+    With `missing_ok` and no database yet: the files alone (nothing is created)."""
     from interviewer.bank.sync import BankSync
-    from interviewer.store.db import Database
+    from interviewer.cli_db import open_database
 
-    db = Database.from_settings(settings)
-    db.migrate()
+    db = open_database(settings, create=create_db, err=err, missing_ok=missing_ok)
+    if db is None:
+        err.print("no database yet: the shipped files only")
+        return SimpleNamespace(bank=_load(settings))
     sync = BankSync(bank=_load(settings), db=db, index=None)  # type: ignore[arg-type]
     sync.refresh()
     return sync
@@ -93,7 +97,7 @@ def bank_export(
     """Write the whole bank (shipped files + HR's edits) in the knowledge/ format."""
     from interviewer.bank.archive import ArchiveError, export_folder, export_zip
 
-    sync: Any = _bank_sync(_settings())
+    sync: Any = _bank_sync(_settings(), missing_ok=True)
     try:
         if path.suffix == ".zip":
             path.write_bytes(export_zip(sync.bank))
@@ -109,6 +113,7 @@ def bank_export(
 @bank_app.command("import")
 def bank_import(
     path: Annotated[Path, typer.Argument(help="a knowledge folder or a .zip of one", exists=True)],
+    create_db: Annotated[bool, typer.Option(help="create the database if it does not exist yet")] = False,
 ) -> None:
     """Save every question, track and plan of PATH that differs from the bank as a new version in
     the database (HR's edits; nothing is deleted, articles are not imported)."""
@@ -116,7 +121,7 @@ def bank_import(
     from interviewer.bank.sync import EditError, Invalid
 
     settings = _settings()
-    sync: Any = _bank_sync(settings)
+    sync: Any = _bank_sync(settings, create_db=create_db)
     try:
         source = path.read_bytes() if path.is_file() else path
         incoming, problems = read_bank(source, articles_from=settings.knowledge_dir / "articles")

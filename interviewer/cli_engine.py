@@ -1,6 +1,6 @@
 """`interviewer interview`, `interviewer score` and `interviewer eval`: the engine from the terminal.
 
-interview   a whole mock interview in the terminal, streamed, with the report at the end
+interview   a whole mock interview in the terminal (the conversation itself: cli_interview.py)
 score       JSON lines in -> JSON lines out (DESIGN.md contract)
 eval        agreement of the scorer with a labelled file, beside keyword and length baselines
 """
@@ -12,7 +12,6 @@ import json
 import sys
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional, TextIO
 
@@ -22,15 +21,13 @@ from rich.table import Table
 
 from interviewer.bank import Retriever, load_bank, open_index
 from interviewer.config import Settings
-from interviewer.engine import Orchestrator, build_engine, make_model, make_model_scorer
+from interviewer.engine import make_model, make_model_scorer
 from interviewer.engine.adhoc import ScoreInput, resolve
 from interviewer.engine.evaluation import Half
 from interviewer.engine.metrics import Agreement, LabelledAnswer, agreement, keyword_baseline, length_baseline
 from interviewer.engine.offline_scorer import OfflineScorer
-from interviewer.engine.orchestrator import UnknownPlan
 from interviewer.engine.prompts import load_prompts
 from interviewer.engine.scoring import Assessor, Exchange
-from interviewer.engine.state import Report, SessionState, Turn
 from interviewer.llm.tokens import TokenCounter
 
 
@@ -49,25 +46,23 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
         ] = False,
         seed: Annotated[Optional[int], typer.Option(help="question-selection seed (repeatable runs)")] = None,  # noqa: UP045
         save: Annotated[Optional[Path], typer.Option(help="where to save the transcript (JSON)")] = None,  # noqa: UP045
+        resume: Annotated[
+            Optional[Path],  # noqa: UP045
+            typer.Option(help="go on with an interview that ended early (its saved transcript)", exists=True),
+        ] = None,
     ) -> None:
-        """Run a whole mock interview in the terminal: type each answer and press Enter;
-        Ctrl-D ends early (the transcript is kept)."""
+        """Run a whole mock interview in the terminal, with HR's track settings from the database.
+        Answers may span several lines: an empty line sends (inside ``` fences empty lines are
+        kept); Ctrl-D ends early with a report of what was answered (`--resume` goes on)."""
+        from interviewer import cli_interview
+
         settings: Settings = get_settings()  # type: ignore[operator]
-        engine = build_engine(settings, offline_only=offline)
-        if plan is None and sys.stdin.isatty():
-            plan = _choose_plan(engine, out)
-        try:
-            engine.plan(plan)
-        except UnknownPlan as exc:
-            err.print(str(exc))
-            raise typer.Exit(2) from exc
-        state = asyncio.run(_run_interview(engine, plan, seed, out))
-        path = save or settings.data_dir / "interviews" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(state.model_dump_json(indent=2), encoding="utf-8")
-        if state.report is not None:
-            _print_report(state.report, out)
-        out.print(f"transcript saved to {path}", highlight=False)
+        if resume is not None and (plan is not None or seed is not None):
+            err.print(
+                "--resume goes on with the saved interview's plan and seed; leave out --plan and --seed"
+            )
+            raise typer.Exit(2)
+        cli_interview.run(settings, out, err, plan=plan, offline=offline, seed=seed, save=save, resume=resume)
 
     @app.command()
     def score(
@@ -160,70 +155,6 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
         scores = asyncio.run(_score_all(assessor, retriever, items, settings))
         rate = len(items) / (time.perf_counter() - started)
         _print_agreement(items, scores, rate, out)
-
-
-def _choose_plan(engine: Orchestrator, out: object) -> str:
-    plans = sorted(engine._bank.plans.values(), key=lambda p: (p.id != "full", p.id))  # noqa: SLF001
-    for i, p in enumerate(plans, start=1):
-        out.print(f"  {i}. {p.title} [{p.id}]", highlight=False)  # type: ignore[attr-defined]
-    choice = input("Choose an interview [1]: ").strip() or "1"
-    if choice.isdigit() and 1 <= int(choice) <= len(plans):
-        return plans[int(choice) - 1].id
-    return choice
-
-
-async def _run_interview(
-    engine: Orchestrator, plan: str | None, seed: int | None, out: object
-) -> SessionState:
-    result = await engine.start(plan, seed=seed)
-    state = result.state
-    await _stream(result.messages, out)
-    while state.status == "active":
-        track = state.track
-        qs = state.question
-        if track is not None and qs is not None:
-            n = len(track.questions)
-            total = engine._bank.tracks[track.track].questions  # noqa: SLF001
-            out.print(f"[dim]({track.track} · question {n} of {total})[/dim]")  # type: ignore[attr-defined]
-        try:
-            answer = await asyncio.to_thread(input, "you> ")
-        except (EOFError, KeyboardInterrupt):
-            out.print("\n[interview ended early]")  # type: ignore[attr-defined]
-            break
-        result = await engine.answer(state, answer)
-        state = result.state
-        await _stream(result.messages[1:], out)
-    return state
-
-
-async def _stream(turns: list[Turn], out: object) -> None:
-    """Print interviewer messages progressively (they are checked before anything is shown)."""
-    for turn in turns:
-        if turn.role != "interviewer":
-            continue
-        sys.stdout.write("\ninterviewer> ")
-        for i in range(0, len(turn.content), 12):
-            sys.stdout.write(turn.content[i : i + 12])
-            sys.stdout.flush()
-            if sys.stdout.isatty():
-                await asyncio.sleep(0.01)
-        sys.stdout.write("\n\n")
-    sys.stdout.flush()
-
-
-def _print_report(report: Report, out: object) -> None:
-    table = Table(title=f"Report — overall {report.score:.2f}/5 ({report.recommendation})")
-    for col in ("track", "score", "passed", "criteria", "study"):
-        table.add_column(col)
-    for t in report.tracks:
-        table.add_row(
-            t.title,
-            f"{t.score:.2f}",
-            "yes" if t.passed else "no",
-            ", ".join(f"{k} {v:.1f}" for k, v in t.criteria.items()),
-            ", ".join(t.study),
-        )
-    out.print(table)  # type: ignore[attr-defined]
 
 
 def _assessor(settings: Settings, *, offline: bool) -> tuple[Assessor, Retriever]:

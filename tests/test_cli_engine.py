@@ -74,7 +74,7 @@ def test_eval_prints_agreement_beside_baselines(env: Path) -> None:
 
 def test_terminal_interview_runs_to_the_report(env: Path) -> None:
     save = env / "t.json"
-    answers = "\n".join(["I don't know"] * 30) + "\n"
+    answers = "I don't know\n\n" * 30  # an empty line sends each answer
     result = CliRunner().invoke(
         app, ["interview", "--plan", "python", "--seed", "4", "--save", str(save)], input=answers
     )

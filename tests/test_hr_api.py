@@ -617,7 +617,7 @@ def test_cli_export_and_import(world: World, tmp_path: Path, monkeypatch: pytest
     # an invite for HR's plan (it lives in the database, not in the files); unknown plans refused
     result = runner.invoke(app, ["invites", "create", "--plan", "backend-screen"])
     assert result.exit_code == 0, result.output
-    r = world.client.post("/api/v1/sessions", json={"invite_code": result.output.strip()})
+    r = world.client.post("/api/v1/sessions", json={"invite_code": result.stdout.strip()})
     assert r.status_code == 201 and r.json()["state"]["plan_title"] == "Backend screen (CLI)", r.text
     result = runner.invoke(app, ["invites", "create", "--plan", "no-such-plan"])
     assert result.exit_code == 2 and "unknown plan 'no-such-plan'" in result.output

@@ -34,10 +34,13 @@ from interviewer.store.faults import (
 from interviewer.store.tables import Base, SchemaMigration
 
 
-def database_url(settings: Settings) -> str:
+def database_url(settings: Settings, *, create_dir: bool = True) -> str:
+    """`DATABASE_URL`, or the embedded SQLite file in the data folder (created with
+    `create_dir`; the admin commands only look, see `interviewer/cli_db.py`)."""
     if settings.database_url:
         return settings.database_url
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if create_dir:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{Path(settings.data_dir).resolve() / 'interviewer.db'}"
 
 

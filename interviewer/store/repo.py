@@ -317,6 +317,10 @@ def user_by_email(db: Session, *, email: str) -> User | None:
     return db.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+def users(db: Session) -> list[User]:
+    return list(db.scalars(select(User).order_by(User.role, User.email)))
+
+
 def create_staff_session(db: Session, *, user_id: int, token_hash: str, ttl: timedelta) -> None:
     db.add(StaffSession(user_id=user_id, token_hash=token_hash, expires_at=utcnow() + ttl))
 

@@ -43,7 +43,7 @@ from interviewer.service import (
 from interviewer.store.db import Database
 from interviewer.store.faults import StorageUnavailable, describe
 from interviewer.store.tables import InterviewSession
-from interviewer.web import api, hr, pages, readiness, review
+from interviewer.web import api, docs, hr, pages, readiness, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES, BadInput
 from interviewer.web.observability import Observe, count_active_sessions_with, metrics_payload, observe_call
@@ -235,6 +235,8 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="An AI mock interviewer for Senior Python Developer roles. API v1.",
+        docs_url=None,  # web/docs.py serves /docs from the app's own files, under the strict CSP
+        redoc_url=None,
     )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, larger=hr.LARGE_BODIES)
@@ -310,6 +312,7 @@ def create_app(
     app.include_router(review.router)
     app.include_router(hr.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC, check_dir=False), name="static")
     return app
 
