@@ -128,8 +128,12 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
         hours: Annotated[int, typer.Option(min=1, max=24 * 90, help="valid for")] = 72,
         hide_report: Annotated[bool, typer.Option(help="the candidate does not see the report")] = False,
         create_db: Annotated[bool, typer.Option(help=CREATE_DB_HELP)] = False,
+        label: Annotated[
+            str | None, typer.Option(help="who it is for, e.g. 'Jane Doe <jane@example.com>' (staff see it)")
+        ] = None,
     ) -> None:
         """Create a one-time invite code bound to a plan."""
+        from interviewer import candidate_label
         from interviewer.bank import load_bank
         from interviewer.store import repo
         from interviewer.web.security import new_token
@@ -138,6 +142,11 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
         if mode not in ("practice", "assessment"):
             err.print(f"unknown mode {mode!r}; use practice or assessment")
             raise typer.Exit(2)
+        try:
+            label = candidate_label.clean(label)
+        except ValueError as exc:
+            err.print(f"--label {exc}", highlight=False, markup=False)
+            raise typer.Exit(2) from exc
         db = require_database(settings, create=create_db, err=err)
         code = new_token()[:16]
         with db.session() as session:
@@ -156,6 +165,7 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
                 show_report=not hide_report,
                 ttl=timedelta(hours=hours),
                 created_by=None,
+                candidate_label=label,
             )
             session.commit()
         out.print(code)

@@ -751,7 +751,8 @@ def test_migration_0004_upgrades_an_existing_database(
     (no `revision`) still reads, with nothing stale to look up."""
     upgraded = _upgraded_from(tmp_path, monkeypatch, 3)
     assert "question_versions" not in upgraded.tables()
-    assert upgraded.migrate() == ["0004_question_versions"] and "question_versions" in upgraded.tables()
+    assert upgraded.migrate()[0] == "0004_question_versions"  # and any later ones
+    assert "question_versions" in upgraded.tables()
     question = bank.questions["py-decorators"]
     with upgraded.session() as s:
         assert repo.question_versions(s, ["nope"]) == {}

@@ -8,6 +8,10 @@ moments' replies — never an accepted answer — in a power cut), PostgreSQL vi
 code. Migrations are an ordered, named list applied at start-up and recorded in
 `schema_migrations` (as simonw/llm does): a migration runs once, in order, in a transaction,
 under a lock (several workers starting at once on one database do not race).
+
+A step that creates tables creates them from today's definitions (`tables.py`), so a column added
+to an existing table later is already there in a database created since, and missing in one
+created before: its step (`_add_columns`) adds it only where it is missing.
 """
 
 from __future__ import annotations
@@ -125,11 +129,33 @@ def _question_versions(conn: Connection) -> None:
     _create(conn, "question_versions")
 
 
+def _add_columns(conn: Connection, table: str, *names: str) -> None:
+    """Add these columns of today's definition of `table` where the table lacks them (a database
+    created before them); a table created with them is left alone. Nullable columns only: an
+    existing row reads None."""
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    quote = conn.dialect.identifier_preparer.quote
+    for name in names:
+        if name in present:
+            continue
+        column = Base.metadata.tables[table].c[name]
+        if not column.nullable or column.server_default is not None:
+            raise ValueError(f"{table}.{name}: only nullable columns without a server default are added here")
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {kind}")
+
+
+def _candidate_labels(conn: Connection) -> None:
+    _add_columns(conn, "invites", "candidate_label")
+    _add_columns(conn, "sessions", "candidate_label")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_overrides_and_recommendations", _overrides_and_recommendations),
     ("0003_hr_bank", _hr_bank),
     ("0004_question_versions", _question_versions),
+    ("0005_candidate_labels", _candidate_labels),
 ]
 
 

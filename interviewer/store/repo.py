@@ -13,6 +13,7 @@ from sqlalchemy import String, and_, case, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from interviewer.candidate_label import like_pattern
 from interviewer.domain import Question
 from interviewer.engine.state import Turn, question_revision
 from interviewer.llm.base import CallRecord
@@ -112,6 +113,8 @@ def create_session(
     client_address: str | None,
     invite_id: int | None = None,
 ) -> None:
+    """The session and its opening turns; one started from an invite carries the invite's label."""
+    invite = db.get(Invite, invite_id) if invite_id is not None else None
     db.add(
         InterviewSession(
             id=session_id,
@@ -123,6 +126,7 @@ def create_session(
             state=state,
             client_address=client_address,
             invite_id=invite_id,
+            candidate_label=invite.candidate_label if invite is not None else None,
         )
     )
     db.flush()
@@ -359,6 +363,7 @@ def create_invite(
     show_report: bool,
     ttl: timedelta,
     created_by: int | None,
+    candidate_label: str | None = None,
 ) -> Invite:
     invite = Invite(
         code_hash=code_hash,
@@ -367,6 +372,7 @@ def create_invite(
         show_report=show_report,
         expires_at=utcnow() + ttl,
         created_by=created_by,
+        candidate_label=candidate_label,
     )
     db.add(invite)
     db.flush()
@@ -414,6 +420,7 @@ def list_review_sessions(
     needs_review: bool | None = None,
     created_from: datetime | None = None,
     created_before: datetime | None = None,
+    label_contains: str | None = None,
     after: tuple[datetime, str] | None = None,
     limit: int = 20,
     offset: int = 0,
@@ -476,6 +483,8 @@ def list_review_sessions(
         conditions.append(InterviewSession.created_at >= created_from)
     if created_before is not None:
         conditions.append(InterviewSession.created_at < created_before)
+    if label_contains is not None:  # case-insensitive; the query's own % and _ are literal
+        conditions.append(InterviewSession.candidate_label.ilike(like_pattern(label_contains), escape="\\"))
     query = query.where(*conditions)
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     if after is not None:

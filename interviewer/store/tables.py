@@ -74,6 +74,8 @@ class Invite(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    candidate_label: Mapped[str | None] = mapped_column(String(200), default=None)
+    """HR's free text naming the candidate (`interviewer/candidate_label.py`); staff only."""
 
 
 class InterviewSession(Base):
@@ -91,6 +93,8 @@ class InterviewSession(Base):
     client_address: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    candidate_label: Mapped[str | None] = mapped_column(String(200), default=None)
+    """Copied from the invite that started the session (None without one); staff only."""
 
 
 class TurnRow(Base):

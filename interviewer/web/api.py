@@ -246,7 +246,14 @@ async def login(request: Request, response: Response, ctx: Ctx) -> dict[str, Any
     return result
 
 
-@router.post("/invites", status_code=201, summary="HR: create a one-time invite code bound to a plan")
+@router.post(
+    "/invites",
+    status_code=201,
+    summary="HR: create a one-time invite code bound to a plan",
+    description='Body `{"plan", "mode"?, "show_report"?, "ttl_hours"?, "candidate_label"?}`. The '
+    "label (who the invite is for: trimmed, at most 200 characters, one line) is shown to staff "
+    "wherever they see the interview, never to the candidate.",
+)
 async def create_invite(request: Request, ctx: Ctx) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")
     body = await parse_body(request, CreateInvite)
@@ -265,6 +272,7 @@ async def create_invite(request: Request, ctx: Ctx) -> dict[str, Any]:
                 show_report=body.show_report,
                 ttl=timedelta(hours=body.ttl_hours),
                 created_by=user.id,
+                candidate_label=body.candidate_label,
             )
             repo.audit(
                 db,
@@ -279,6 +287,7 @@ async def create_invite(request: Request, ctx: Ctx) -> dict[str, Any]:
                 "plan": body.plan,
                 "mode": body.mode,
                 "expires_at": invite.expires_at.isoformat(),
+                "candidate_label": body.candidate_label,
             }
 
     return await asyncio.to_thread(write)

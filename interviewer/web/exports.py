@@ -56,6 +56,7 @@ def to_csv(doc: dict[str, Any]) -> str:
     criteria = _criteria_ids(doc)
     head = [
         "session_id",
+        "candidate_label",
         "plan_id",
         "track",
         "question_id",
@@ -83,6 +84,7 @@ def to_csv(doc: dict[str, Any]) -> str:
         by_id = {c["id"]: c for c in (a or {}).get("criteria", [])}
         row = [
             doc["session_id"],
+            doc["candidate_label"],
             doc["plan_id"],
             q["track"],
             q["question_id"],
@@ -119,6 +121,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
     lines = [
         f"# Interview review {md_escape(doc['session_id'])}",
         "",
+        f"- Candidate: {md_escape(doc['candidate_label'] or '—')}",
         f"- Plan: {md_escape(doc['plan_title'] or doc['plan_id'])}",
         f"- Status: {doc['status']}; started {doc['created_at']}",
         f"- Score: machine {_num(doc['score']) or '—'}, effective {_num(doc['effective_score']) or '—'}",
@@ -253,6 +256,7 @@ def to_html(doc: dict[str, Any]) -> str:
     body = [
         f"<h1>Interview review — {_e(doc['plan_title'] or doc['plan_id'])}</h1>",
         "<dl>",
+        f"<dt>Candidate</dt><dd>{_e(doc['candidate_label'] or '—')}</dd>",
         f"<dt>Session</dt><dd>{_e(doc['session_id'])}</dd>",
         f"<dt>Status</dt><dd>{_e(doc['status'])}, started {_e(doc['created_at'])}</dd>",
         f"<dt>Score</dt><dd>machine {_e(_num(doc['score']) or '—')}, effective "

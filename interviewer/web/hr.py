@@ -328,6 +328,7 @@ async def list_invites(request: Request, ctx: Ctx) -> dict[str, Any]:
                         "created_at": inv.created_at.isoformat(),
                         "expires_at": expires.isoformat(),
                         "used_at": inv.used_at.isoformat() if inv.used_at else None,
+                        "candidate_label": inv.candidate_label,
                     }
                 )
         return out

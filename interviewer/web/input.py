@@ -13,6 +13,8 @@ from typing import Any, Literal, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from interviewer import candidate_label
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_ANSWER_CHARS = 8000
 M = TypeVar("M", bound=BaseModel)
@@ -121,6 +123,14 @@ class CreateInvite(_Strict):
     mode: str = Field(default="assessment", pattern=r"^(practice|assessment)$")
     show_report: bool = True
     ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
+    candidate_label: str | None = Field(
+        default=None, description="who the invite is for (staff only; trimmed, 200 characters, one line)"
+    )
+
+    @field_validator("candidate_label")
+    @classmethod
+    def _label(cls, value: str | None) -> str | None:
+        return candidate_label.clean(value)
 
 
 def _free_text(value: str, *, min_chars: int) -> str:

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from interviewer import candidate_label
 from interviewer.engine.calibration import Pair, calibrate
 from interviewer.engine.state import SessionState
 from interviewer.service import Conflict, NotFound
@@ -100,6 +101,15 @@ async def list_sessions(
     ] = None,
     date_from: Annotated[date | None, Query(alias="from", description="created on or after (UTC)")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="created on or before (UTC)")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=candidate_label.MAX_CHARS,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="the candidate label contains this (case-insensitive)",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     cursor: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
@@ -123,6 +133,7 @@ async def list_sessions(
                 created_before=(
                     datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC) if date_to else None
                 ),
+                label_contains=q,
                 after=after,
                 limit=limit + 1,  # one more tells whether there is a next page
                 offset=offset,
@@ -152,6 +163,7 @@ async def list_sessions(
                         "plan_id": r.session.plan_id,
                         "mode": r.session.mode,
                         "status": r.session.status,
+                        "candidate_label": r.session.candidate_label,
                         "created_at": review_doc.iso(r.session.created_at),
                         "score": round(r.score, 2) if r.score is not None else None,
                         "effective_score": round(effective, 2) if effective is not None else None,

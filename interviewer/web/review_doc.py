@@ -340,6 +340,7 @@ def build(
         "session_id": session.id,
         "plan_id": session.plan_id,
         "plan_title": state.plan_title,
+        "candidate_label": session.candidate_label,
         "mode": session.mode,
         "status": session.status,
         "created_at": iso(session.created_at),

@@ -189,3 +189,53 @@ def test_invites_page_creates_and_lists(hr_server: str, page: Any, problems: Any
     expect(page.locator('#invites-body tr[data-status="used"]')).to_have_count(1)
     expect(page.locator("#invite-created")).to_be_hidden()  # the code was shown once
     problems.check()
+
+
+def test_invite_label_and_link_reach_the_review_list(hr_server: str, page: Any, problems: Any) -> None:
+    """HR names the candidate on the invite and copies its link; the candidate opens the link (the
+    code is filled in, then dropped from the address bar) and never sees the label; HR finds the
+    interview in the review list by that label, shown as text."""
+    label = f"Jane Doe <jane@example.com> — backend role {IMG}"
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=hr_server)
+    candidate = page.context.new_page()
+    try:
+        login(page, hr_server, "/hr/invites")
+        page.get_by_label("Plan").select_option("python")
+        page.get_by_label("Candidate", exact=True).fill(label)
+        page.get_by_role("button", name="Create invite").click()
+        link = page.locator("#invite-link")
+        expect(link).to_have_value(re.compile(r"/#invite=[A-Za-z0-9_-]{16}$"))
+        expect(page.locator("#invite-created")).to_contain_text(f"New invite for {label}")
+        page.get_by_role("button", name="Copy link").click()
+        expect(page.locator("#copy-status")).to_have_text("Link copied.")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied == link.input_value() and copied.startswith(hr_server + "/#invite=")
+        expect(page.locator('#invites-body tr[data-status="active"] .candidate-label')).to_have_text(label)
+
+        candidate.goto(copied)
+        code = copied.rsplit("=", 1)[1]
+        expect(candidate.locator("#invite-code")).to_have_value(code)
+        assert "#" not in candidate.url
+        candidate.get_by_role("button", name="Start with invite").click()
+        candidate.wait_for_url(re.compile(r"/interview/[^/]+$"))
+        expect(candidate.locator("#transcript .msg-interviewer").first).to_be_visible()
+        assert "Jane" not in candidate.content()
+
+        page.goto(f"{hr_server}/review")
+        row = page.locator("#sessions-body tr").first
+        expect(row.locator(".candidate-label")).to_have_text(label)
+        page.get_by_label("Candidate").fill("JANE DOE")
+        page.get_by_role("button", name="Apply").click()
+        expect(page).to_have_url(re.compile(r"[?&]q=JANE\+DOE"))
+        expect(page.locator("#sessions-body tr")).to_have_count(1)
+        page.get_by_label("Candidate").fill("nobody")
+        page.get_by_role("button", name="Apply").click()
+        expect(page.locator("#sessions-body tr")).to_have_count(0)
+        page.go_back()
+        page.locator("#sessions-body tr .open-review").first.click()
+        expect(page.locator('[data-fact="Candidate"]')).to_have_text(label)
+        assert page.locator("img[src='x']").count() == 0  # the label stayed text
+        problems.check()
+    finally:
+        candidate.close()
+        page.context.clear_permissions()

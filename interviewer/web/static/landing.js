@@ -92,9 +92,20 @@ async function start(form, statusNode, body) {
   }
 }
 
+/** An invite link (`/#invite=CODE`, from HR's invites page) fills in the code; the fragment is
+ * then dropped from the address bar and this history entry, so the code is not left behind. */
+function inviteFromLink() {
+  const match = /^#invite=([A-Za-z0-9_-]{4,100})$/.exec(location.hash);
+  if (!match) return;
+  $("invite-code").value = match[1];
+  history.replaceState(null, "", location.pathname + location.search);
+  $("invite-button").focus();
+}
+
 async function init() {
   const practiceForm = $("practice-form");
   const inviteForm = $("invite-form");
+  inviteFromLink();
 
   practiceForm.addEventListener("submit", (ev) => {
     ev.preventDefault();

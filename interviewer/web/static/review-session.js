@@ -375,6 +375,7 @@ function questionCard(question, index, turns) {
 
 function facts(doc) {
   const items = [
+    ["Candidate", doc.candidate_label || "—"],
     ["Plan", doc.plan_title ? `${doc.plan_title} (${doc.plan_id})` : doc.plan_id],
     ["Mode", doc.mode],
     ["Status", doc.status],
@@ -427,7 +428,7 @@ function auditItem(entry) {
 }
 
 function render(doc) {
-  document.title = `Review ${doc.plan_title || doc.plan_id} — interviewer staff`;
+  document.title = `Review ${doc.candidate_label ? `${doc.candidate_label} · ` : ""}${doc.plan_title || doc.plan_id} — interviewer staff`;
   fill($("title"), "Interview review", element("span", { class: "muted" }, ` — ${doc.plan_title || doc.plan_id}`));
   fill($("facts"), facts(doc));
   fill($("exports"), exportLinks());

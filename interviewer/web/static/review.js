@@ -1,9 +1,9 @@
-// The evaluator's list of interviews: filters (plan, status, score range, injection flag, dates)
-// kept in the address bar, offset paging. Data from GET /api/v1/review/sessions.
+// The evaluator's list of interviews: filters (candidate label search, plan, status, score range,
+// injection flag, dates) kept in the address bar, offset paging. Data from GET /api/v1/review/sessions.
 import { $, api, element, fill, formatDate, showStatus, staffPage } from "/static/staff.js";
 
 const LIMIT = 20;
-const FILTERS = ["plan", "status", "min_score", "max_score", "flagged", "needs_review", "from", "to"];
+const FILTERS = ["q", "plan", "status", "min_score", "max_score", "flagged", "needs_review", "from", "to"];
 const form = $("filters");
 const status = $("list-status");
 
@@ -50,6 +50,7 @@ function row(item) {
     "tr",
     { dataset: { session: item.session_id } },
     element("td", {}, formatDate(item.created_at)),
+    element("td", { class: "candidate-label" }, item.candidate_label || "—"),
     element("td", {}, item.plan_id),
     element("td", {}, item.mode),
     element("td", {}, item.status),
