@@ -32,7 +32,7 @@ def make_client(
         knowledge_dir=KNOWLEDGE,  # type: ignore[call-arg]
         prompts_dir=ROOT / "prompts",
         database_url=database_url,
-        **overrides,
+        **({"max_loop_lag_ms": 0} | overrides),  # see conftest.make_settings
     )
     return TestClient(create_app(settings, bank=bank, index=index, offline_only=True))
 
