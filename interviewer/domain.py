@@ -23,6 +23,7 @@ TRACKS: tuple[TrackId, ...] = ("architecture", "python", "problem_solving")
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=80)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=4000)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80)]
 
 
 class _Record(BaseModel):
@@ -118,6 +119,9 @@ class TrackConfig(_Record):
     topics: list[Slug] = Field(default_factory=list)
     pass_threshold: float = Field(default=3.0, ge=1, le=5)
     rubric: list[Criterion] = Field(min_length=1)
+    topic_titles: dict[Slug, Title] = Field(default_factory=dict)
+    """How reports name the track's topics (`Question.topic` slugs) to people; a topic without a
+    title is shown as its slug in words."""
 
     @model_validator(mode="after")
     def _weights(self) -> TrackConfig:
@@ -168,6 +172,8 @@ def _unique(ids: list[str], where: str) -> None:
 # --- assessments and sessions -----------------------------------------------------------------
 
 Scorer = Literal["model", "offline"]
+HiringRecommendation = Literal["strong hire", "hire", "no hire", "strong no hire"]
+"""The evaluator's recommendation options; the machine's recommendation uses the same words."""
 
 
 class CriterionScore(_Record):

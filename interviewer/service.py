@@ -39,6 +39,7 @@ from interviewer.bank.loader import Bank
 from interviewer.bank.sync import refresh_for
 from interviewer.domain import Question
 from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
+from interviewer.engine.report import candidate_view
 from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
 from interviewer.engine.state import SessionState, Turn, question_revision
 from interviewer.llm.base import CallRecord
@@ -196,6 +197,7 @@ class InterviewService:
                 for t in state.tracks
             ],
             "mode": state.mode,
+            "show_report": state.show_report,
             "plan_id": state.plan_id,
             "plan_title": state.plan_title,
             "pending": pending,
@@ -225,12 +227,10 @@ class InterviewService:
             plan, mode, show_report, invite_id = invite
         elif self._invite_only:
             raise Forbidden("interviews here are by invitation only: enter your invite code")
-        result = await self._engine.start(plan)  # raises UnknownPlan
+        result = await self._engine.start(plan, mode=mode, show_report=show_report)  # raises UnknownPlan
         state = result.state
         session_id = str(uuid.uuid4())
         token = secrets.token_urlsafe(32)
-        if mode is not None and mode != state.mode:
-            state = state.model_copy(update={"mode": mode})
         await self._write(
             self._create,
             session_id,
@@ -339,7 +339,7 @@ class InterviewService:
                 report = repo.get_report(db, session_id=session_id)
                 if report is None:
                     raise Conflict("the report is being prepared")
-                return report.data
+                return candidate_view(report.data)
 
         return await self._run(read)
 

@@ -70,6 +70,12 @@ def test_seed_topics_are_covered(bank: Bank, track: str, topic: str) -> None:
     assert topic in bank.topics(track)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("track", ["architecture", "python", "problem_solving"])
+def test_every_shipped_topic_has_a_title_for_reports(bank: Bank, track: str) -> None:
+    titles = bank.tracks[track].topic_titles  # type: ignore[index]
+    assert sorted(bank.topics(track) - set(titles)) == []  # type: ignore[arg-type]
+
+
 def test_minibank_is_valid(kb: Path) -> None:
     bank = load_bank(kb)
     assert len(bank.questions) == 12

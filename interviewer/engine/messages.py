@@ -49,6 +49,35 @@ TRANSITIONS = [
 ]
 
 
+def greeting(mode: str, titles: str) -> str:
+    """The opening: a practice run is a mock interview; an assessment is an interview."""
+    what = "mock interview" if mode == "practice" else "interview"
+    return (
+        f"Hi, and welcome to your {what} for a Senior Python Developer role. We'll cover {titles}. "
+        "I'll ask one question at a time and sometimes follow up. Answer in your own words; if "
+        "something is unclear, just ask. Ready? Here we go."
+    )
+
+
+def results_lead(score: float) -> str:
+    """The start of the closing message when the results may be said (practice, report shown)."""
+    return f"That's the end of the interview — thank you for your time. Your overall result is {score:.1f}/5.\n\n"
+
+
+def closing_without_results(*, show_report: bool) -> str:
+    """The closing message when the results may not be said in the interview: an assessment's
+    (its report, if HR shows it, is read on its own page), or any interview whose report HR hides."""
+    if show_report:
+        return (
+            "That's the end of the interview — thank you for your time. Your report is ready: "
+            "you can open it from this page."
+        )
+    return (
+        "That's the end of the interview — thank you for your time and your answers. "
+        "The hiring team will be in touch about the next steps."
+    )
+
+
 def nudge(kind: str, attempt: int, question_text: str) -> str:
     options = NUDGES.get(kind, NUDGES["too_short"])
     return options[min(attempt, len(options) - 1)].format(q=question_text.strip())

@@ -143,7 +143,12 @@ class Orchestrator:
         return plan
 
     async def start(
-        self, plan_id: str | None = None, *, seed: int | None = None, mode: str | None = None
+        self,
+        plan_id: str | None = None,
+        *,
+        seed: int | None = None,
+        mode: str | None = None,
+        show_report: bool = True,
     ) -> TurnResult:
         plan = self.plan(plan_id)
         configs = {t: self._bank.tracks[t] for t in plan.tracks}
@@ -151,23 +156,14 @@ class Orchestrator:
             plan_id=plan.id,
             plan_title=plan.title,
             mode=mode or plan.mode,
+            show_report=show_report,
             seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
             tracks=[TrackState(track=t, difficulty=configs[t].difficulty.start) for t in plan.tracks],
             track_configs=configs,
         )
         turn = _Turn(state, questions=self._bank.questions)
         titles = ", ".join(configs[t].title.lower() for t in plan.tracks)
-        turn.say(
-            Turn(
-                role="interviewer",
-                kind="greeting",
-                content=(
-                    f"Hi, and welcome to your mock interview for a Senior Python Developer role. We'll cover "
-                    f"{titles}. I'll ask one question at a time and sometimes follow up. Answer in your own "
-                    "words; if something is unclear, just ask. Ready? Here we go."
-                ),
-            )
-        )
+        turn.say(Turn(role="interviewer", kind="greeting", content=msg.greeting(state.mode, titles)))
         await self._ask_next(turn, first_in_track=True)
         return TurnResult(state=state, messages=turn.out, model_calls=turn.calls, asked=turn.asked)
 
@@ -382,11 +378,18 @@ class Orchestrator:
             return
         st.status = "completed"
         report = build_report(st, self._bank, questions=turn.questions)
+        if st.mode != "practice" or not st.show_report:  # the results are not said in the interview
+            st.report = report
+            turn.say(
+                Turn(
+                    role="interviewer",
+                    kind="report",
+                    content=msg.closing_without_results(show_report=st.show_report),
+                )
+            )
+            return
         narrative = report.narrative
-        lead = (
-            f"That's the end of the interview — thank you for your time. Your overall result is "
-            f"{report.score:.1f}/5.\n\n"
-        )
+        lead = msg.results_lead(report.score)
         if self._model is not None and turn.calls < MAX_MODEL_CALLS_PER_TURN:
             plan = self._bank.plans[st.plan_id]
             narrative = await self._phrase(

@@ -1,19 +1,44 @@
 """The report: per track and overall, per-criterion averages, strengths, gaps and what to study.
 
-After the interview the key points may be said: gaps are the missed key points of the weaker
-answers, and the study list is the reference articles of those questions."""
+After a practice interview the key points may be said: gaps are the missed key points of the
+weaker answers, and the study list is the reference articles of those questions. An assessment's
+key points are the bank's answer key and never reach the candidate: `candidate_view` shows the
+topics to work on instead (`TrackReport.focus`), and evaluators read the whole report.
+
+Everything is named as people know it: topics by the track's `topic_titles`, criteria by the
+track's rubric titles, articles by their own headings."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 
 from interviewer.bank.loader import Bank
-from interviewer.domain import Question
+from interviewer.domain import HiringRecommendation, Question, TrackConfig
 from interviewer.engine.policy import corrections
-from interviewer.engine.state import Report, SessionState, TrackReport
+from interviewer.engine.state import Reading, Report, SessionState, TrackReport
 
 STRONG = 3.8
+STRONG_NO_HIRE_BELOW = 2.0
+
+
+def topic_title(config: TrackConfig, topic: str) -> str:
+    """A topic as people read it: the track's title for it, else its slug in words."""
+    title = config.topic_titles.get(topic)
+    if title:
+        return title
+    words = topic.replace("-", " ").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def hiring_recommendation(verdict: str, score: float | None) -> HiringRecommendation:
+    """The machine's verdict in the evaluator's words (the options of the review's form)."""
+    if verdict == "strong":
+        return "strong hire"
+    if verdict == "pass":
+        return "hire"
+    return "strong no hire" if score is not None and score < STRONG_NO_HIRE_BELOW else "no hire"
 
 
 def build_report(
@@ -33,14 +58,17 @@ def build_report(
         for _, a in assessed:
             for c in a.criteria:
                 crit[c.id].append(c.score)
-        strengths, gaps, study, flags = [], [], [], []
+        strengths, gaps, study, flags, focus = [], [], [], [], []
         for qs, a in assessed:
             question = lookup.get(qs.question_id)
             if question is None:  # withdrawn, and asked before revisions were kept
                 flags += [f for f in a.flags if f not in flags]
                 continue
+            topic = topic_title(config, question.topic)
             if a.score >= STRONG:
-                strengths.append(f"{question.topic.replace('-', ' ')}: strong answer ({a.score:.1f}/5)")
+                strengths.append(f"{topic}: strong answer ({a.score:.1f}/5)")
+            elif topic not in focus:
+                focus.append(topic)
             gaps += corrections(question, a)
             for kp in question.key_points:
                 if kp.id in a.missed and kp.weight >= 2 and a.score < STRONG:
@@ -75,6 +103,11 @@ def build_report(
                 study=study[:4],
                 questions=[q.question_id for q, _ in assessed],
                 flags=flags,
+                criteria_titles={c.id: c.title for c in config.rubric if c.id in crit},
+                reading=[
+                    Reading(slug=s, title=bank.articles[s].title) for s in study[:4] if s in bank.articles
+                ],
+                focus=focus,
             )
         )
     overall = sum(t.score for t in tracks) / len(tracks) if tracks else 1.0
@@ -92,7 +125,20 @@ def build_report(
         tracks=tracks,
         narrative=narrative or offline_narrative(tracks, bank),
         flags=sorted({f for t in tracks for f in t.flags}),
+        mode=state.mode,
     )
+
+
+def candidate_view(report: dict[str, Any]) -> dict[str, Any]:
+    """The stored report as its candidate may read it. Assessment mode: the topics to work on in
+    place of the gaps (which quote key points and corrections), no narrative (written from them)."""
+    if report.get("mode") != "assessment":
+        return report
+    tracks = [
+        {**t, "gaps": [f"{topic}: go deeper" for topic in t.get("focus", [])]}
+        for t in report.get("tracks", [])
+    ]
+    return {**report, "tracks": tracks, "narrative": ""}
 
 
 def offline_narrative(tracks: list[TrackReport], bank: Bank) -> str:

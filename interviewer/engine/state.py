@@ -66,6 +66,12 @@ class TrackState(BaseModel):
     done: bool = False
 
 
+class Reading(BaseModel):
+    slug: str
+    title: str
+    """As the article's own `# Title` heading gives it."""
+
+
 class TrackReport(BaseModel):
     track: TrackId
     title: str
@@ -79,6 +85,13 @@ class TrackReport(BaseModel):
     """Article slugs to read (knowledge/articles/<slug>.md)."""
     questions: list[str]
     flags: list[str] = Field(default_factory=list)
+    criteria_titles: dict[str, str] = Field(default_factory=dict)
+    """The track's rubric criteria as HR named them, by id (empty in reports from before)."""
+    reading: list[Reading] = Field(default_factory=list)
+    """`study` with the articles' titles."""
+    focus: list[str] = Field(default_factory=list)
+    """The topics (their titles) of the weaker answers: what assessment mode shows the candidate
+    instead of `gaps`, which quote the bank's key points."""
 
 
 class Report(BaseModel):
@@ -88,12 +101,16 @@ class Report(BaseModel):
     tracks: list[TrackReport]
     narrative: str
     flags: list[str] = Field(default_factory=list)
+    mode: Literal["practice", "assessment"] = "practice"
 
 
 class SessionState(BaseModel):
     plan_id: str
     plan_title: str = ""
     mode: Literal["practice", "assessment"]
+    show_report: bool = True
+    """Whether the candidate may read the report (HR's invite decides); when not, nothing of the
+    results is said in the interview either."""
     seed: int
     tracks: list[TrackState]
     current: int = 0

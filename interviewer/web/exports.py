@@ -2,24 +2,34 @@
 HTML report. Pure functions from the document to text.
 
 Everything a candidate (or an evaluator) wrote is untrusted: in HTML every dynamic string goes
-through `html.escape` and the page carries no script and no inline style (the app's CSP forbids
-both); in Markdown it is escaped so that no raw HTML, link or image can come out of it; in CSV a
-cell that a spreadsheet would read as a formula (starting with = + - @, tab or carriage return)
-gets a leading apostrophe.
+through `html.escape` and the page carries no script and no style attribute; its one stylesheet
+is inside the file (a download has no server to fetch one from), allowed by the file's own
+Content-Security-Policy by its hash, with nothing else allowed. In Markdown it is escaped so that
+no raw HTML, link or image can come out of it, not even GFM's autolinks of bare URLs and e-mail
+addresses (`://` and `www.` get a backslash escape, `@` an invisible word joiner before it: both
+render as written). In CSV a cell that a spreadsheet would read as a formula (starting with
+= + - @, tab or carriage return) gets a leading apostrophe.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
+import functools
+import hashlib
 import html
 import io
 import json
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
+_MD_AUTOLINK = re.compile(r":(?=//)|(?<=www)\.", re.IGNORECASE)
+_WORD_JOINER = "&#8288;"  # U+2060: invisible, no line break; GFM links no e-mail across it
+_EXPORT_CSS = Path(__file__).parent / "static" / "export.css"
 
 
 def _num(value: Any) -> str:
@@ -109,8 +119,10 @@ def to_csv(doc: dict[str, Any]) -> str:
 
 
 def md_escape(text: str) -> str:
-    """Inert Markdown: HTML special characters as entities, Markdown syntax backslash-escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    """Inert Markdown: HTML special characters as entities, Markdown syntax backslash-escaped,
+    and nothing GFM would turn into a link (bare URLs, `www.` names, e-mail addresses)."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return _MD_AUTOLINK.sub(lambda m: "\\" + m.group(0), escaped).replace("@", _WORD_JOINER + "@")
 
 
 def _md_quote(text: str) -> str:
@@ -275,11 +287,19 @@ def to_html(doc: dict[str, Any]) -> str:
     ]
     for n, q in enumerate(doc["questions"], start=1):
         body += _html_question(n, q, turns)
+    css, digest = _stylesheet()
+    policy = f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
         f"<title>Interview review {_e(doc['session_id'])}</title>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<link rel="stylesheet" href="/static/app.css"></head>\n<body class="print-report">\n'
-        + "\n".join(body)
-        + "\n</body></html>\n"
+        f'<style>{css}</style></head>\n<body class="print-report">\n' + "\n".join(body) + "\n</body></html>\n"
     )
+
+
+@functools.cache
+def _stylesheet() -> tuple[str, str]:
+    """The export's stylesheet (static/export.css) and its CSP hash (base64 SHA-256)."""
+    css = _EXPORT_CSS.read_text(encoding="utf-8").strip()
+    return css, base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from interviewer import candidate_label
+from interviewer.domain import HiringRecommendation
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_ANSWER_CHARS = 8000
@@ -154,7 +155,7 @@ class ScoreOverride(_Strict):
 
 
 class FinalRecommendation(_Strict):
-    recommendation: Literal["strong hire", "hire", "no hire", "strong no hire"]
+    recommendation: HiringRecommendation
     note: str | None = Field(default=None, max_length=2000)
 
     @field_validator("note")

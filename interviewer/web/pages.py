@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import html
-import re
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
+from markdown_it import MarkdownIt
 
 from interviewer.web.deps import Context, get_context
 
@@ -78,30 +79,18 @@ async def hr_invites() -> FileResponse:
     return _page("hr-invites.html")
 
 
-_BULLET = re.compile(r"^\s*[-*]\s+")
-_CODE = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)
+@functools.cache
+def _markdown() -> MarkdownIt:
+    # CommonMark with raw HTML off: every `<` in an article comes out as text; link targets
+    # such as javascript: are refused by the parser's own link validation
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def render_markdown(text: str) -> str:
-    """Headings, paragraphs, lists and code blocks; everything escaped, no raw HTML passes."""
-    out: list[str] = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        code = _CODE.fullmatch(block.strip())
-        if code:
-            out.append(f"<pre><code>{html.escape(code.group(1))}</code></pre>")
-            continue
-        heading = re.match(r"^(#{1,3})\s+(.*)", block)
-        if heading:
-            level = len(heading.group(1))
-            out.append(f"<h{level}>{html.escape(heading.group(2))}</h{level}>")
-            continue
-        lines = block.splitlines()
-        if all(_BULLET.match(line) for line in lines):
-            items = "".join(f"<li>{html.escape(_BULLET.sub('', line))}</li>" for line in lines)
-            out.append(f"<ul>{items}</ul>")
-            continue
-        out.append(f"<p>{html.escape(' '.join(lines))}</p>")
-    return "\n".join(out)
+    """An article as HTML: CommonMark (headings, paragraphs, lists, inline and block code,
+    emphasis, links, tables); no raw HTML passes."""
+    rendered: str = _markdown().render(text)
+    return rendered
 
 
 @router.get("/articles/{slug}")

@@ -18,6 +18,7 @@ from typing import Any
 from interviewer.bank.loader import Bank
 from interviewer.domain import Criterion, Question
 from interviewer.engine.evidence import locate
+from interviewer.engine.report import hiring_recommendation
 from interviewer.engine.state import SessionState
 from interviewer.store.tables import (
     AssessmentRow,
@@ -353,7 +354,7 @@ def build(
         "questions": questions,
         "report": report.data if report else None,
         "recommendation": {
-            "machine": report.recommendation if report else None,
+            "machine": hiring_recommendation(report.recommendation, report.score) if report else None,
             "evaluator": _recommendation_json(recommendations[-1]) if recommendations else None,
             "history": [_recommendation_json(r) for r in recommendations],
         },

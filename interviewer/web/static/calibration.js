@@ -11,7 +11,8 @@ function minPairs() {
   return Number.isFinite(raw) && raw >= 1 && raw <= 100000 ? raw : 3;
 }
 
-/** Horizontal bars of QWK on a -1..1 axis, a dashed line at the bar; grey where n is too small. */
+/** Horizontal bars of QWK on a -1..1 axis, a dashed line at the bar; where there is no figure
+ * (too few pairs) no bar, a "no data" label. */
 function chart(groups, bar) {
   const rowH = 24;
   const labelW = 260;
@@ -33,23 +34,28 @@ function chart(groups, bar) {
     const y = i * rowH + 4;
     svg.append(svgElement("text", { x: labelW - 8, y: y + 13, class: "chart-label", "text-anchor": "end" }, label(g)));
     const k = g.enough && typeof g.kappa === "number" ? g.kappa : null;
-    const kind = k == null ? "none" : g.warning ? "warn" : "ok";
+    if (k == null) {
+      // no figure: a gap with a label, never a bar (a bar at 0 would read as "no agreement")
+      svg.append(
+        svgElement(
+          "text",
+          { x: labelW + plotW + 8, y: y + 13, class: "chart-value chart-missing" },
+          `no data (n=${g.n})`,
+          svgElement("title", {}, `${label(g)}: no QWK yet — ${g.n} pair(s), ${g.n ? "not enough" : "none"}`),
+        ),
+      );
+      return;
+    }
     const from = x(0);
-    const to = k == null ? x(0) + 2 : x(k);
+    const to = x(k);
     svg.append(
       svgElement(
         "rect",
-        { x: Math.min(from, to), y, width: Math.max(2, Math.abs(to - from)), height: 16, class: `chart-bar ${kind}` },
-        svgElement("title", {}, `${label(g)}: QWK ${k == null ? `n/a (n=${g.n})` : num(k)}`),
+        { x: Math.min(from, to), y, width: Math.max(2, Math.abs(to - from)), height: 16, class: `chart-bar ${g.warning ? "warn" : "ok"}` },
+        svgElement("title", {}, `${label(g)}: QWK ${num(k)}`),
       ),
     );
-    svg.append(
-      svgElement(
-        "text",
-        { x: labelW + plotW + 8, y: y + 13, class: "chart-value" },
-        k == null ? `n=${g.n}` : num(k),
-      ),
-    );
+    svg.append(svgElement("text", { x: labelW + plotW + 8, y: y + 13, class: "chart-value" }, num(k)));
   });
   svg.append(svgElement("line", { x1: x(bar), x2: x(bar), y1: 0, y2: height - 20, class: "chart-bar-line" }));
   return svg;

@@ -166,6 +166,7 @@ async function openTrack(id) {
         max: num(value("difficulty.max")),
       },
       topics: list(value("topics")),
+      topic_titles: t.topic_titles || {}, // not edited here: kept as they are
       pass_threshold: num(value("pass_threshold")),
       rubric: [...rubric.rowsBody.children].map((_, i) => {
         const levels = {};

@@ -282,16 +282,21 @@ function applyState(state) {
   if (ui.position.textContent !== position) ui.position.textContent = position;
   document.title = `${position} — interviewer`;
 
-  if (state.status === "completed") showCompleted();
+  if (state.status === "completed") showCompleted(state.show_report !== false);
 }
 
-function showCompleted() {
+/** The end: the report link, or — when HR keeps the report for the hiring team — no link. */
+function showCompleted(reportShown) {
   ui.form.hidden = true;
   ui.thinking.hidden = true;
   ui.pendingNote.hidden = true;
+  $("report-link-row").hidden = !reportShown;
+  $("completed-text").textContent = reportShown
+    ? "Thank you. Your report is ready."
+    : "Thank you for your time. The hiring team will review your interview and be in touch about the next steps.";
   const wasHidden = ui.completed.hidden;
   ui.completed.hidden = false;
-  if (wasHidden && session.loaded) ui.reportLink.focus({ preventScroll: false });
+  if (wasHidden && session.loaded) (reportShown ? ui.reportLink : $("completed-title")).focus({ preventScroll: false });
   try {
     localStorage.removeItem(draftKey());
   } catch {

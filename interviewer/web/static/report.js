@@ -1,14 +1,23 @@
 // The report page: overall score and recommendation, then per track: score, pass/fail, a bar
 // chart of the per-criterion scores (SVG built with DOM APIs), strengths, gaps, what to study.
+// Everything is named as the report names it: criteria by the track's rubric titles, articles by
+// their own titles (slugs in words only for reports from before those were kept).
 import { ApiError, getReport, loadToken, sessionIdFromPath } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 const RECOMMENDATIONS = {
-  strong: { text: "Strong — well above the bar", cls: "rec-strong" },
-  pass: { text: "Pass — meets the bar", cls: "rec-pass" },
-  "not yet": { text: "Not yet — keep practising", cls: "rec-notyet" },
+  practice: {
+    strong: { text: "Strong — well above the bar", cls: "rec-strong" },
+    pass: { text: "Pass — meets the bar", cls: "rec-pass" },
+    "not yet": { text: "Not yet — keep practising", cls: "rec-notyet" },
+  },
+  assessment: {
+    strong: { text: "Strong — well above the bar", cls: "rec-strong" },
+    pass: { text: "Meets the bar", cls: "rec-pass" },
+    "not yet": { text: "Below the bar in this interview", cls: "rec-notyet" },
+  },
 };
 
 function el(tag, className, text) {
@@ -47,10 +56,10 @@ function showMessage(text, link) {
 }
 
 /** Horizontal bars, one per criterion, on a 1–5 scale. Decorative: a table beside it carries the data. */
-function criteriaChart(criteria) {
+function criteriaChart(criteria, titles) {
   const entries = Object.entries(criteria || {});
   const rowH = 30;
-  const labelW = 150;
+  const labelW = 200;
   const barW = 220;
   const width = labelW + barW + 50;
   const height = entries.length * rowH + 22;
@@ -72,7 +81,9 @@ function criteriaChart(criteria) {
     const v = Math.min(5, Math.max(0, num(value)));
     const w = Math.max(2, (v / 5) * barW);
     const level = v >= 3.8 ? "high" : v >= 2.5 ? "mid" : "low";
-    chart.append(svg("text", { x: labelW - 8, y: y + 13, class: "chart-label", "text-anchor": "end" }, humanise(name)));
+    const title = titles(name);
+    const shown = title.length > 30 ? `${title.slice(0, 29)}…` : title; // the table has it whole
+    chart.append(svg("text", { x: labelW - 8, y: y + 13, class: "chart-label", "text-anchor": "end" }, shown));
     chart.append(svg("rect", { x: labelW, y, width: barW, height: 18, rx: 4, class: "chart-track" }));
     chart.append(svg("rect", { x: labelW, y, width: w, height: 18, rx: 4, class: `chart-bar bar-${level}` }));
     chart.append(svg("text", { x: labelW + barW + 8, y: y + 13, class: "chart-value" }, fmt(value)));
@@ -80,8 +91,12 @@ function criteriaChart(criteria) {
   return chart;
 }
 
-function criteriaTable(criteria, trackTitle) {
-  const table = el("table", "visually-hidden");
+/** The chart's data for screen readers. Hidden in a 1-pixel box that clips it: a table ignores
+ * the width it is given, and would widen the page on a phone. */
+function criteriaTable(criteria, trackTitle, titles) {
+  const box = el("div", "visually-hidden");
+  const table = el("table");
+  box.append(table);
   table.append(el("caption", null, `Criterion scores for ${trackTitle}, out of 5`));
   const head = el("tr");
   head.append(el("th", null, "Criterion"), el("th", null, "Score"));
@@ -90,13 +105,13 @@ function criteriaTable(criteria, trackTitle) {
   const tbody = el("tbody");
   for (const [name, value] of Object.entries(criteria || {})) {
     const tr = el("tr");
-    const th = el("th", null, humanise(name));
+    const th = el("th", null, titles(name));
     th.scope = "row";
     tr.append(th, el("td", null, fmt(value)));
     tbody.append(tr);
   }
   table.append(thead, tbody);
-  return table;
+  return box;
 }
 
 function list(title, items, className, empty) {
@@ -112,17 +127,20 @@ function list(title, items, className, empty) {
   return section;
 }
 
-function studyList(slugs) {
+function studyList(t) {
   const section = el("div", "list-block study");
   section.append(el("h3", null, "What to study"));
-  if (!slugs || !slugs.length) {
+  const reading = Array.isArray(t.reading) && t.reading.length
+    ? t.reading
+    : (t.study || []).map((slug) => ({ slug, title: humanise(slug) }));
+  if (!reading.length) {
     section.append(el("p", "muted", "Nothing in particular — well done."));
     return section;
   }
   const ul = el("ul");
-  for (const slug of slugs) {
+  for (const { slug, title } of reading) {
     const li = el("li");
-    const a = el("a", null, humanise(slug));
+    const a = el("a", null, String(title));
     a.href = `/articles/${encodeURIComponent(slug)}`;
     li.append(a);
     ul.append(li);
@@ -156,9 +174,11 @@ function trackCard(t) {
   card.append(scoreLine);
 
   const criteria = t.criteria || {};
+  const names = t.criteria_titles || {};
+  const titles = (id) => names[id] || humanise(id);
   if (Object.keys(criteria).length) {
     const figure = el("figure", "chart-figure");
-    figure.append(criteriaChart(criteria), criteriaTable(criteria, t.title || t.track));
+    figure.append(criteriaChart(criteria, titles), criteriaTable(criteria, t.title || t.track, titles));
     figure.append(el("figcaption", "muted", "Score per criterion (1 = weak, 5 = excellent)"));
     card.append(figure);
   }
@@ -168,14 +188,15 @@ function trackCard(t) {
     list("Strengths", t.strengths, "strengths", "No clear strengths were found in this track yet."),
     list("Gaps", t.gaps, "gaps", t.passed ? "No important gaps." : "Below the pass mark: see the scores per criterion."),
   );
-  card.append(cols, studyList(t.study));
+  card.append(cols, studyList(t));
   return card;
 }
 
 function render(report) {
   const score = num(report.score);
   $("overall-score").textContent = fmt(score);
-  const rec = RECOMMENDATIONS[report.recommendation] || { text: String(report.recommendation || ""), cls: "" };
+  const wording = RECOMMENDATIONS[report.mode] || RECOMMENDATIONS.practice;
+  const rec = wording[report.recommendation] || { text: String(report.recommendation || ""), cls: "" };
   const recNode = $("recommendation");
   recNode.textContent = rec.text;
   if (rec.cls) recNode.classList.add(rec.cls);
@@ -189,11 +210,6 @@ function render(report) {
     box.append(el("span", "muted", "Noted: "));
     for (const f of flags) box.append(el("span", "badge flag", humanise(f)));
     box.hidden = false;
-  }
-
-  if (report.narrative) {
-    $("narrative").textContent = report.narrative;
-    $("narrative-section").hidden = false;
   }
 
   const container = $("tracks");
