@@ -202,7 +202,7 @@ def test_cli_invite_with_a_label(world: World, tmp_path: Path, monkeypatch: pyte
     runner = CliRunner()
     result = runner.invoke(app, ["invites", "create", "--plan", "python", "--label", " CLI Candidate "])
     assert result.exit_code == 0, result.output
-    sid = _start(world, result.output.strip())[0]
+    sid = _start(world, result.stdout.strip())[0]
     assert _listed(world)[sid]["candidate_label"] == "CLI Candidate"
 
     with _db(world).session() as s:

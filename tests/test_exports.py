@@ -50,6 +50,7 @@ def _doc(answer: str) -> dict[str, Any]:
         "plan_title": "Python proficiency only",
         "status": "completed",
         "created_at": "2026-11-01T10:00:00+00:00",
+        "candidate_label": None,
         "score": 2.5,
         "effective_score": 2.5,
         "flagged": False,
