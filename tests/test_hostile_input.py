@@ -6,9 +6,13 @@ calendar, a PUT whose body names another id, a client that leaves mid-body. Each
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +20,7 @@ from fastapi.testclient import TestClient
 from interviewer.bank import Bank, VectorIndex
 from interviewer.store import repo
 from interviewer.store.db import Database
+from interviewer.web.observability import REGISTRY
 from interviewer.web.security import hash_password
 from tests.test_api import make_client, start
 
@@ -127,3 +132,159 @@ def test_hostile_json_is_a_400(world: World, endpoint: str, value: str) -> None:
     detail = r.json()["detail"]
     assert isinstance(detail, str) and len(detail) < 200 and "1111111111" not in detail
     assert _counts(world) == before
+
+
+# --- dates at the end of the calendar ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"to": "9999-12-31"},
+        {"from": "9999-12-31"},
+        {"from": "0001-01-01", "to": "9999-12-31"},
+        {"from": "0001-01-01"},
+    ],
+)
+def test_review_list_dates_at_the_calendar_ends(world: World, query: dict[str, str]) -> None:
+    r = world.client.get("/api/v1/review/sessions", params=query, headers=world.ev)
+    assert r.status_code == 200, r.text
+    expected = set() if query.get("from") == "9999-12-31" else {world.sid}
+    assert {i["session_id"] for i in r.json()["items"]} == expected
+
+
+# --- a PUT whose body names another id ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "item_id"),
+    [("question", "py-asyncio-blocking-cancellation"), ("plan", "python"), ("track", "python")],
+)
+def test_put_with_another_id_in_the_body_is_422(world: World, kind: str, item_id: str) -> None:
+    c = world.client
+    got = c.get(f"/api/v1/hr/{kind}s/{item_id}", headers=world.hr)
+    assert got.status_code == 200, got.text
+    doc = {**got.json()[kind], "id": "someone-else"}
+    before = _counts(world)
+    r = c.put(f"/api/v1/hr/{kind}s/{item_id}", headers=world.hr, json=doc)
+    assert r.status_code == 422, r.text
+    assert "someone-else" in r.text and item_id in r.text and "differ" in r.text
+    assert _counts(world) == before
+
+
+# --- a client that leaves mid-body ------------------------------------------------------------
+
+
+def _http_requests(route: str, status: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "interviewer_http_requests_total", {"method": "POST", "route": route, "status": status}
+    )
+    return value or 0.0
+
+
+@pytest.mark.parametrize("route", ["/api/v1/auth/login", "/api/v1/sessions/{session_id}/messages"])
+def test_client_gone_mid_body_is_no_server_error(
+    world: World, route: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body stops half-way and the server hears `http.disconnect`: nothing to answer, nothing
+    broken on our side. No 500 is sent, counted or logged as an error; one info line says why."""
+    path = route.format(session_id=world.sid)
+    headers = [(b"host", b"testserver"), (b"content-type", b"application/json"), (b"content-length", b"200")]
+    headers += [(k.lower().encode(), v.encode()) for k, v in world.candidate.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50123),
+        "server": ("testserver", 80),
+    }
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"content": "half an answ', "more_body": True}
+    ]
+    sent: list[dict[str, Any]] = []
+    raised: list[BaseException] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def call() -> None:
+        try:
+            await world.client.app(scope, receive, send)
+        except Exception as exc:  # noqa: BLE001  # what a server would log as an error
+            raised.append(exc)
+
+    before = _http_requests(route, "500")
+    with caplog.at_level(logging.INFO):
+        assert world.client.portal is not None
+        world.client.portal.call(call)
+    assert raised == []
+    assert all(m.get("status") != 500 for m in sent if m["type"] == "http.response.start")
+    assert _http_requests(route, "500") == before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any(
+        "disconnect" in r.getMessage() and r.levelno in (logging.INFO, logging.WARNING)
+        for r in caplog.records
+    )
+
+
+# --- NUL characters on PostgreSQL -------------------------------------------------------------
+
+
+def _cursor(at: str, sid: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([at, sid]).encode()).decode().rstrip("=")
+
+
+def test_nul_characters_never_reach_postgresql(
+    tmp_path: Path, bank: Bank, full_index: VectorIndex, postgres: Any
+) -> None:
+    """PostgreSQL refuses NUL in text (psycopg raises before the query runs): every way a NUL
+    could come in is a 4xx here, never a 500."""
+    with postgres.database() as url:
+        for w in _world(tmp_path, bank, full_index, url):
+            c = w.client
+            nul_cursor = _cursor("2024-01-01T00:00:00+00:00", "a\x00b")
+            probes: list[tuple[str, str, dict[str, str], Any, int | None]] = [
+                (
+                    "POST",
+                    "/api/v1/auth/login",
+                    {},
+                    {"email": "hr@example.com\x00", "password": PASSWORD},
+                    422,
+                ),
+                ("POST", "/api/v1/auth/login", {}, {"email": "a\x00b@example.com", "password": "x"}, 422),
+                ("GET", f"/api/v1/review/sessions?cursor={nul_cursor}", w.ev, None, 400),
+                ("GET", "/api/v1/review/sessions?cursor=" + _cursor("2024-01-01\x00", "a"), w.ev, None, 400),
+                ("GET", f"/api/v1/hr/invites?cursor={nul_cursor}", w.hr, None, 400),
+                ("GET", "/api/v1/review/sessions?to=9999-12-31&from=0001-01-01", w.ev, None, 200),
+                ("GET", "/api/v1/review/sessions/a%00b", w.ev, None, 404),
+                ("GET", "/api/v1/sessions/a%00b", w.candidate, None, 404),
+                ("GET", "/api/v1/hr/questions/a%00b", w.hr, None, 404),
+                ("DELETE", "/api/v1/hr/questions/a%00b", w.hr, None, 404),
+                ("PUT", "/api/v1/hr/plans/a%00b", w.hr, {"id": "a\x00b", "kind": "plan"}, 422),
+                ("POST", "/api/v1/sessions", {}, {"invite_code": "abcd\x00efgh"}, 403),
+                (
+                    "POST",
+                    f"/api/v1/sessions/{w.sid}/messages",
+                    w.candidate,
+                    {"content": "a", "client_msg_id": "a\x00"},
+                    422,
+                ),
+            ]
+            for method, path, headers, body, status in probes:
+                r = c.request(method, path, headers=headers, json=body)
+                assert r.status_code < 500 and (status is None or r.status_code == status), (
+                    method,
+                    path,
+                    r.status_code,
+                    r.text[:300],
+                )

@@ -650,6 +650,33 @@ def test_invite_status(world: World) -> None:
     assert not any(code in r.text for code in codes) and "code" not in str(list(invites[0]))
 
 
+def test_invites_are_paged(world: World) -> None:
+    """More invites than one page: `limit` and `next_cursor` walk them all, newest first, without
+    gaps or repeats (as the review list pages); past the last page `next_cursor` is null."""
+    c = world.client
+    for _ in range(5):
+        assert c.post("/api/v1/invites", headers=world.hr, json={"plan": "python"}).status_code == 201
+    everything = c.get("/api/v1/hr/invites", params={"limit": 200}, headers=world.hr).json()
+    ids = [i["id"] for i in everything["invites"]]
+    assert len(ids) >= 5 and ids == sorted(ids, reverse=True) and everything["next_cursor"] is None
+    assert everything["total"] == len(ids)
+    walked: list[int] = []
+    cursor: str | None = None
+    for _ in range(len(ids)):
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = c.get("/api/v1/hr/invites", params=params, headers=world.hr)
+        assert page.status_code == 200, page.text
+        assert len(page.json()["invites"]) <= 2
+        walked += [i["id"] for i in page.json()["invites"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == ids
+    for bad in ({"cursor": "not-a-cursor"}, {"cursor": "WyJ4Il0"}, {"limit": 0}, {"limit": 201}):
+        r = c.get("/api/v1/hr/invites", params=bad, headers=world.hr)
+        assert r.status_code in (400, 422), (bad, r.text)
+
+
 def test_unknown_ids_and_kinds(world: World) -> None:
     c = world.client
     assert c.get("/api/v1/hr/questions/nope", headers=world.hr).status_code == 404

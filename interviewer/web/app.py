@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from interviewer import __version__
@@ -263,6 +264,17 @@ def create_app(
             return _error(status, str(exc), {"Retry-After": retry_after} if retry_after else None)
 
         app.add_exception_handler(error, domain_error)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, _: ClientDisconnect) -> Response:
+        # the client left while sending its body: nothing of ours failed and no one will read an
+        # answer; 499 (nginx's "client closed request") keeps it out of the 5xx counts
+        log.info(
+            "client disconnected before its request body was complete: %s %s",
+            request.method,
+            request.url.path,
+        )
+        return Response(status_code=499)
 
     @app.exception_handler(EngineError)
     async def engine_error(_: Request, exc: EngineError) -> JSONResponse:

@@ -11,6 +11,9 @@ Running sessions keep the track configs they started with.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
@@ -183,6 +186,19 @@ async def update_item(
     body = await parse_body(request, Document)
     doc = dict(body.model_extra or {})
     doc.setdefault("id", item_id)
+    if doc["id"] != item_id:
+        raise BadInput(
+            422,
+            [
+                {
+                    "loc": ["body", "id"],
+                    "field": "id",
+                    "msg": f"the body's id {str(doc['id'])[:80]!r} differs from the path's id "
+                    f"{item_id[:80]!r}: to save under another id, create it (POST /api/v1/hr/{kind}s)",
+                    "type": "id_mismatch",
+                }
+            ],
+        )
     sync = _sync(request)
     record = await _run_edit(sync.save, kind, doc, author=user.email, item_id=item_id, based_on=based_on)
     item = await _item(ctx, sync, kind, record.id)
@@ -303,16 +319,29 @@ async def import_bank(request: Request, ctx: Ctx) -> dict[str, Any]:
 # --- invites ---------------------------------------------------------------------------------
 
 
-@router.get("/invites", summary="HR: invites and their status (the codes are not kept)")
-async def list_invites(request: Request, ctx: Ctx) -> dict[str, Any]:
+@router.get(
+    "/invites",
+    summary="HR: invites and their status (the codes are not kept), newest first, paged",
+    description="`limit` invites per page (1-200, default 100); pass `next_cursor` back as `cursor` for "
+    "the next page (null after the last).",
+)
+async def list_invites(
+    request: Request,
+    ctx: Ctx,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+) -> dict[str, Any]:
     await staff(ctx, request, "hr")
+    before = _decode_invite_cursor(cursor) if cursor is not None else None
     plans = (await _fresh(request)).bank.plans
 
-    def read() -> list[dict[str, Any]]:
+    def read() -> dict[str, Any]:
         now = utcnow()
         out = []
         with ctx.db.session() as db:
-            for inv in repo.list_invites(db):
+            rows = repo.list_invites(db, limit=limit + 1, before_id=before)  # one more: a next page?
+            total = repo.count_invites(db)
+            for inv in rows[:limit]:
                 expires = (
                     inv.expires_at if inv.expires_at.tzinfo else inv.expires_at.replace(tzinfo=now.tzinfo)
                 )
@@ -330,6 +359,26 @@ async def list_invites(request: Request, ctx: Ctx) -> dict[str, Any]:
                         "used_at": inv.used_at.isoformat() if inv.used_at else None,
                     }
                 )
-        return out
+        more = len(rows) > limit
+        return {
+            "invites": out,
+            "total": total,
+            "limit": limit,
+            "next_cursor": _invite_cursor(rows[limit - 1].id) if more else None,
+        }
 
-    return {"invites": await asyncio.to_thread(read)}
+    return await asyncio.to_thread(read)
+
+
+def _invite_cursor(invite_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([invite_id]).encode()).decode().rstrip("=")
+
+
+def _decode_invite_cursor(cursor: str) -> int:
+    try:
+        (invite_id,) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if type(invite_id) is not int or not 0 < invite_id < 2**63:
+            raise ValueError("not an invite id")
+        return invite_id
+    except (ValueError, TypeError, binascii.Error):
+        raise BadInput(400, "invalid cursor: pass back the next_cursor of a previous page") from None

@@ -149,6 +149,13 @@ class Login(_Strict):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=1000)
 
+    @field_validator("email")
+    @classmethod
+    def _no_control(cls, value: str) -> str:
+        if _CONTROL.search(value):  # PostgreSQL refuses NUL in a query (a 500 before this check)
+            raise ValueError("must not contain NUL or control characters")
+        return value
+
 
 class CreateInvite(_Strict):
     plan: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_-]+$")

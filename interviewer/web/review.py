@@ -80,7 +80,9 @@ def _cursor(row: InterviewSession) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, sid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(sid)
+        if not isinstance(sid, str) or "\x00" in sid:  # PostgreSQL refuses NUL in text (a 500)
+            raise ValueError("not an id")
+        return datetime.fromisoformat(at), sid
     except (ValueError, TypeError, binascii.Error):
         raise BadInput(400, "invalid cursor: pass back the next_cursor of a previous page") from None
 
@@ -120,8 +122,10 @@ async def list_sessions(
                 flagged=flagged,
                 needs_review=needs_review,
                 created_from=datetime.combine(date_from, time.min, tzinfo=UTC) if date_from else None,
-                created_before=(
-                    datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC) if date_to else None
+                created_before=(  # the calendar's last day bounds nothing (and has no next day)
+                    datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
+                    if date_to and date_to < date.max
+                    else None
                 ),
                 after=after,
                 limit=limit + 1,  # one more tells whether there is a next page
