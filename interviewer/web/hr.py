@@ -15,13 +15,14 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from interviewer.bank.archive import ArchiveError, export_zip, read_bank
+from interviewer.bank.archive import ArchiveError, export_zip, read_bank, reported
 from interviewer.bank.loader import Bank
 from interviewer.bank.overlay import document, field_path
 from interviewer.bank.sync import BankSync, Invalid, Kind, Missing, Refused, Stale, history
@@ -292,28 +293,43 @@ async def import_bank(request: Request, ctx: Ctx) -> dict[str, Any]:
     if not raw:
         raise BadInput(400, "send the zip archive as the request body")
     sync = _sync(request)
-    try:
-        incoming, problems = await asyncio.to_thread(
-            read_bank, raw, articles_from=sync.bank.root / "articles"
-        )
+    try:  # unpacking, parsing and the problem list all off the event loop
+        incoming, problems = await asyncio.to_thread(_read_import, raw, sync.bank.root / "articles")
     except ArchiveError as exc:
         raise BadInput(422, str(exc)) from None
     if problems:
-        raise BadInput(
-            422,
-            [
-                {
-                    "loc": ["body", p.file],
-                    "file": p.file,
-                    "field": field_path(p.field),
-                    "msg": p.message,
-                    "type": "bank",
-                }
-                for p in problems
-            ],
-        )
+        raise BadInput(422, problems)
     counts = await _run_edit(sync.import_bank, incoming, author=user.email)
     return {"imported": counts}
+
+
+def _read_import(raw: bytes, articles: Path) -> tuple[Bank, list[dict[str, Any]]]:
+    """The archive's bank and its problems as the 422's detail: the first `MAX_REPORTED`, then
+    one entry counting the rest (a few KB of zip can hold thousands of bad questions)."""
+    incoming, problems = read_bank(raw, articles_from=articles)
+    shown, more = reported(problems)
+    detail: list[dict[str, Any]] = [
+        {
+            "loc": ["body", p.file],
+            "file": p.file,
+            "field": field_path(p.field),
+            "msg": p.message,
+            "type": "bank",
+        }
+        for p in shown
+    ]
+    if more:
+        detail.append(
+            {
+                "loc": ["body"],
+                "file": "",
+                "field": "",
+                "msg": f"... and {more} more problems not shown (fix the ones above first)",
+                "type": "bank.more",
+                "more": more,
+            }
+        )
+    return incoming, detail
 
 
 # --- invites ---------------------------------------------------------------------------------
