@@ -42,7 +42,7 @@ from interviewer.service import (
 )
 from interviewer.store.db import Database
 from interviewer.store.tables import InterviewSession
-from interviewer.web import api, hr, pages, review
+from interviewer.web import api, hr, openapi_doc, pages, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES, BadInput
 from interviewer.web.observability import Observe, count_active_sessions_with, metrics_payload, observe_call
@@ -235,6 +235,7 @@ def create_app(
         lifespan=lifespan,
         description="An AI mock interviewer for Senior Python Developer roles. API v1.",
     )
+    openapi_doc.install(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, larger=hr.LARGE_BODIES)
     app.add_middleware(Observe)

@@ -31,8 +31,10 @@ from interviewer.store import repo
 from interviewer.store.tables import utcnow
 from interviewer.web.deps import Context, get_context, staff
 from interviewer.web.input import BadInput, parse_body
+from interviewer.web.openapi_doc import doc, errors
 
-router = APIRouter(prefix="/api/v1/hr", tags=["hr"])
+router = APIRouter(prefix="/api/v1/hr", tags=["hr"], responses=errors(401, 403, 429))
+STAFF = doc(security="staff")
 Ctx = Annotated[Context, Depends(get_context)]
 IMPORT_MAX_BYTES = 8 * 1024 * 1024
 LARGE_BODIES = {"/api/v1/hr/bank/import": IMPORT_MAX_BYTES}
@@ -138,7 +140,7 @@ async def _current(
     ]
 
 
-@router.get("/tracks", summary="HR: track configs (the current version of each)")
+@router.get("/tracks", openapi_extra=STAFF, summary="HR: track configs (the current version of each)")
 async def list_tracks(request: Request, ctx: Ctx) -> dict[str, Any]:
     tracks = await _current(
         request, ctx, "track", lambda bank: [bank.tracks[t] for t in TRACKS if t in bank.tracks]
@@ -146,13 +148,18 @@ async def list_tracks(request: Request, ctx: Ctx) -> dict[str, Any]:
     return {"tracks": tracks}
 
 
-@router.get("/plans", summary="HR: interview plans (the current version of each)")
+@router.get("/plans", openapi_extra=STAFF, summary="HR: interview plans (the current version of each)")
 async def list_plans(request: Request, ctx: Ctx) -> dict[str, Any]:
     plans = await _current(request, ctx, "plan", lambda bank: sorted(bank.plans.values(), key=lambda p: p.id))
     return {"plans": plans}
 
 
-@router.get("/{kind}s/{item_id}", summary="HR: one track config, plan or question with its versions")
+@router.get(
+    "/{kind}s/{item_id}",
+    responses=errors(404, 422),
+    openapi_extra=STAFF,
+    summary="HR: one track config, plan or question with its versions",
+)
 async def get_item(
     kind: Literal["track", "plan", "question"], item_id: str, request: Request, response: Response, ctx: Ctx
 ) -> dict[str, Any]:
@@ -162,7 +169,13 @@ async def get_item(
     return item
 
 
-@router.post("/{kind}s", status_code=201, summary="HR: create a plan or question (tracks are fixed)")
+@router.post(
+    "/{kind}s",
+    status_code=201,
+    responses=errors(400, 409, 413, 422),
+    openapi_extra=doc(body=Document, security="staff"),
+    summary="HR: create a plan or question (tracks are fixed)",
+)
 async def create_item(
     kind: Literal["track", "plan", "question"], request: Request, ctx: Ctx
 ) -> dict[str, Any]:
@@ -175,6 +188,8 @@ async def create_item(
 
 @router.put(
     "/{kind}s/{item_id}",
+    responses=errors(400, 404, 409, 412, 413, 422),
+    openapi_extra=doc(body=Document, security="staff"),
     summary="HR: save a new version of a track config, plan or question",
     description="With `If-Match: <version>` (the `version`/`ETag` the edit started from) the save is "
     "refused with 412 if someone saved another version meanwhile; without it the last save wins.",
@@ -223,7 +238,12 @@ def _if_match(request: Request) -> int | None:
 # --- questions -------------------------------------------------------------------------------
 
 
-@router.get("/questions", summary="HR: the question bank (shipped and HR's questions)")
+@router.get(
+    "/questions",
+    responses=errors(422),
+    openapi_extra=STAFF,
+    summary="HR: the question bank (shipped and HR's questions)",
+)
 async def list_questions(
     request: Request, ctx: Ctx, track: Annotated[str | None, Query(max_length=40)] = None
 ) -> dict[str, Any]:
@@ -248,7 +268,12 @@ async def list_questions(
     }
 
 
-@router.delete("/questions/{question_id}", summary="HR: delete HR's version of a question")
+@router.delete(
+    "/questions/{question_id}",
+    responses=errors(404, 409),
+    openapi_extra=STAFF,
+    summary="HR: delete HR's version of a question",
+)
 async def delete_question(question_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")
     current = await _run_edit(_sync(request).delete_question, question_id, author=user.email)
@@ -258,7 +283,11 @@ async def delete_question(question_id: str, request: Request, ctx: Ctx) -> dict[
 # --- the bank as files -----------------------------------------------------------------------
 
 
-@router.get("/bank/export", summary="HR: the whole effective bank as a zip of the knowledge/ format")
+@router.get(
+    "/bank/export",
+    openapi_extra=STAFF,
+    summary="HR: the whole effective bank as a zip of the knowledge/ format",
+)
 async def export_bank(request: Request, ctx: Ctx) -> Response:
     user = await staff(ctx, request, "hr")
     sync = await _fresh(request)
@@ -280,6 +309,8 @@ async def export_bank(request: Request, ctx: Ctx) -> Response:
 
 @router.post(
     "/bank/import",
+    responses=errors(400, 409, 413, 422),
+    openapi_extra=doc(media_type="application/zip", security="staff"),
     summary="HR: import a zip of the knowledge/ format",
     description="The body is the zip itself (`Content-Type: application/zip`). Every question, "
     "track and plan that differs from the current bank is saved as a new version; nothing is "
@@ -337,6 +368,8 @@ def _read_import(raw: bytes, articles: Path) -> tuple[Bank, list[dict[str, Any]]
 
 @router.get(
     "/invites",
+    responses=errors(400, 422),
+    openapi_extra=STAFF,
     summary="HR: invites and their status (the codes are not kept), newest first, paged",
     description="`limit` invites per page (1-200, default 100); pass `next_cursor` back as `cursor` for "
     "the next page (null after the last).",

@@ -31,8 +31,10 @@ from interviewer.store.tables import InterviewSession, Override, TurnRow
 from interviewer.web import exports, review_doc
 from interviewer.web.deps import Context, get_context, staff
 from interviewer.web.input import BadInput, FinalRecommendation, ScoreOverride, parse_body
+from interviewer.web.openapi_doc import doc, errors
 
-router = APIRouter(prefix="/api/v1/review", tags=["review"])
+router = APIRouter(prefix="/api/v1/review", tags=["review"], responses=errors(401, 403, 429))
+STAFF = doc(security="staff")
 Ctx = Annotated[Context, Depends(get_context)]
 Auth = Annotated[str | None, Header()]
 READ = ("evaluator", "hr")
@@ -87,7 +89,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise BadInput(400, "invalid cursor: pass back the next_cursor of a previous page") from None
 
 
-@router.get("/sessions", summary="Evaluator: interviews, newest first, with filters and paging")
+@router.get(
+    "/sessions",
+    responses=errors(400, 422),
+    openapi_extra=STAFF,
+    summary="Evaluator: interviews, newest first, with filters and paging",
+)
 async def list_sessions(
     request: Request,
     ctx: Ctx,
@@ -197,6 +204,8 @@ def _document(ctx: Context, session_id: str) -> dict[str, Any]:
 
 @router.get(
     "/sessions/{session_id}",
+    responses=errors(404),
+    openapi_extra=STAFF,
     summary="Evaluator: the whole interview for review",
     description="Transcript (with the question each answer belongs to and the key point each follow-up "
     "probes), per main question the bank's key points, the latest assessment with per-criterion "
@@ -211,6 +220,8 @@ async def get_review(session_id: str, request: Request, ctx: Ctx, authorization:
 
 @router.post(
     "/sessions/{session_id}/overrides",
+    responses=errors(400, 404, 413, 422),
+    openapi_extra=doc(body=ScoreOverride, security="staff"),
     status_code=201,
     summary="Evaluator: override a score with a reason (audited)",
     description='Body `{"question_id", "criterion" (a rubric criterion id or "overall"), "score" (1-5), '
@@ -289,6 +300,8 @@ async def override(session_id: str, request: Request, ctx: Ctx, authorization: A
 
 @router.post(
     "/sessions/{session_id}/recommendation",
+    responses=errors(400, 404, 409, 413, 422),
+    openapi_extra=doc(body=FinalRecommendation, security="staff"),
     status_code=201,
     summary="Evaluator: the final recommendation for an ended interview (audited)",
     description='Body `{"recommendation": "strong hire" | "hire" | "no hire" | "strong no hire", '
@@ -331,6 +344,8 @@ async def recommend(session_id: str, request: Request, ctx: Ctx, authorization: 
 
 @router.get(
     "/sessions/{session_id}/export",
+    responses=errors(404, 422),
+    openapi_extra=STAFF,
     summary="Evaluator: export an interview (json, csv, md, html)",
     description="`json`: the complete review document; `csv`: one row per answered question with "
     "machine, effective and per-criterion scores (formula-like cells neutralised with a leading '); "
@@ -366,6 +381,8 @@ async def export(
 
 @router.get(
     "/calibration",
+    responses=errors(422),
+    openapi_extra=STAFF,
     summary="Evaluator: agreement between machine scores and evaluators' overrides",
     description="Per track and criterion (and the overall score), then over all tracks: n, mean "
     "absolute difference, bias (evaluator minus machine), Spearman, quadratic-weighted kappa (scores "
