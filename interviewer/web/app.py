@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,6 +34,7 @@ from interviewer.engine.second_opinion import SecondOpinions
 from interviewer.llm.base import CallRecord, ChatModel
 from interviewer.service import (
     Conflict,
+    Expired,
     Forbidden,
     InterviewService,
     NotFound,
@@ -110,6 +112,7 @@ class BodyLimit:
 
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str | None]] = {
     NotFound: (404, None),
+    Expired: (401, None),
     Conflict: (409, None),
     Forbidden: (403, None),
     UnknownPlan: (422, None),
@@ -175,6 +178,7 @@ def create_app(
                 else None
             ),
             db_threads=settings.db_threads,
+            token_ttl=timedelta(days=settings.candidate_token_days),
         )
         app.state.ctx = Context(
             settings=settings,
