@@ -6,6 +6,7 @@ calendar, a PUT whose body names another id, a client that leaves mid-body. Each
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -288,3 +289,82 @@ def test_nul_characters_never_reach_postgresql(
                     r.status_code,
                     r.text[:300],
                 )
+
+
+# --- numeric headers --------------------------------------------------------------------------
+
+# `str.isdigit()` is true for "²" (a Latin-1 character, so it can arrive in a header), which
+# `int()` refuses; and `int()` refuses more than 4,300 digits
+ODD_NUMBERS = {"superscript two": "²", "5,000 digits": "9" * 5000}
+
+
+def _asgi(w: World, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    """The request as a server hands it over, header bytes as sent (Latin-1): the TestClient
+    re-encodes header values as UTF-8, which hides what "²" does."""
+    raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *raw_headers],
+        "client": ("127.0.0.1", 50124),
+        "server": ("testserver", 80),
+    }
+    messages: list[dict[str, Any]] = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(3600)  # the client stays until the response is complete
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    assert w.client.portal is not None
+    w.client.portal.call(w.client.app, scope, receive, send)
+    statuses = [m["status"] for m in sent if m["type"] == "http.response.start"]
+    assert len(statuses) == 1, sent
+    return statuses[0], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+@pytest.mark.parametrize("value", list(ODD_NUMBERS.values()), ids=list(ODD_NUMBERS))
+def test_odd_if_match_is_a_400(world: World, value: str) -> None:
+    got = world.client.get("/api/v1/hr/plans/python", headers=world.hr).json()
+    before = _counts(world)
+    headers = {**world.hr, "If-Match": value, "Content-Type": "application/json"}
+    status, body = _asgi(world, "PUT", "/api/v1/hr/plans/python", headers, json.dumps(got["plan"]).encode())
+    assert status == 400 and "If-Match" in json.loads(body)["detail"]
+    assert _counts(world) == before
+
+
+@pytest.mark.parametrize("value", list(ODD_NUMBERS.values()), ids=list(ODD_NUMBERS))
+def test_odd_last_event_id_replays_the_reply(world: World, value: str) -> None:
+    """A `Last-Event-ID` that names no event the server sent resumes nothing: the whole reply."""
+    headers = {
+        **world.candidate,
+        "Accept": "text/event-stream",
+        "Last-Event-ID": f"1-{value}",
+        "Content-Type": "application/json",
+    }
+    body = {"content": "Generators yield values lazily.", "client_msg_id": f"odd-{len(value)}"}
+    status, text = _asgi(
+        world, "POST", f"/api/v1/sessions/{world.sid}/messages", headers, json.dumps(body).encode()
+    )
+    assert status == 200 and b"event: done" in text, text[-300:]
+
+
+@pytest.mark.parametrize("value", list(ODD_NUMBERS.values()), ids=list(ODD_NUMBERS))
+def test_odd_content_length_is_no_server_error(world: World, value: str) -> None:
+    """What an ASGI server passes on unchecked must not break the body limit's own check."""
+    raw = b'{"email": "nobody@example.com", "password": "x"}'
+    headers = {"Content-Type": "application/json", "Content-Length": value}
+    status, _ = _asgi(world, "POST", "/api/v1/auth/login", headers, raw)
+    assert status in (400, 401, 413), status

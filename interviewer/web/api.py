@@ -114,7 +114,7 @@ def _sse(event_id: str | None, event: str, data: dict[str, Any]) -> bytes:
 def _after(last_event_id: str | None) -> int:
     if last_event_id and "-" in last_event_id:
         tail = last_event_id.rsplit("-", 1)[1]
-        if tail.isdigit():
+        if tail.isascii() and tail.isdigit() and len(tail) <= 9:  # "²".isdigit(), but int() refuses it
             return int(tail)
     return -1
 

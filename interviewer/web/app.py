@@ -91,7 +91,7 @@ class BodyLimit:
             return
         limit = self.larger.get(scope["path"], self.limit)
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
+            if name == b"content-length" and value.isdigit() and (len(value) > 18 or int(value) > limit):
                 await JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)(
                     scope, receive, send
                 )

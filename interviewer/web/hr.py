@@ -230,7 +230,7 @@ def _if_match(request: Request) -> int | None:
     if raw is None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:  # "²".isdigit(); int() refuses it
         raise BadInput(400, "If-Match must be the version number the edit is based on, e.g. If-Match: 3")
     return int(value)
 
