@@ -15,7 +15,9 @@ from interviewer.store.db import Database
 from interviewer.store.tables import TurnRow
 
 
-def test_a_database_error_logs_no_parameter_values(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_database_error_logs_no_parameter_values(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     db = Database(database_url)
     try:
         db.migrate()
@@ -23,7 +25,9 @@ def test_a_database_error_logs_no_parameter_values(database_url: str, caplog: py
         failed = False
         with caplog.at_level(logging.ERROR), db.session() as s:
             # no such session: the foreign key refuses the row, whose answer is a parameter
-            s.add(TurnRow(session_id="no-such-session", seq=1, role="candidate", kind="answer", content=answer))
+            s.add(
+                TurnRow(session_id="no-such-session", seq=1, role="candidate", kind="answer", content=answer)
+            )
             try:
                 s.commit()
             except SQLAlchemyError:

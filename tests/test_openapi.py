@@ -106,7 +106,9 @@ def test_every_write_declares_its_body(schema: dict[str, Any]) -> None:
         for media_type, content in body["content"].items():
             if media_type == "application/json":
                 model = _resolve(schema, content["schema"]["$ref"])
-                assert model["type"] == "object" and ("properties" in model or model.get("additionalProperties"))
+                assert model["type"] == "object" and (
+                    "properties" in model or model.get("additionalProperties")
+                )
             else:
                 assert content["schema"] == {"type": "string", "format": "binary"}, (method, path)
 
@@ -115,7 +117,9 @@ def test_json_bodies_are_the_models_the_server_checks(schema: dict[str, Any]) ->
     ops = _operations(schema)
 
     def model(method: str, path: str) -> dict[str, Any]:
-        return _resolve(schema, ops[(method, path)]["requestBody"]["content"]["application/json"]["schema"]["$ref"])
+        return _resolve(
+            schema, ops[(method, path)]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        )
 
     answer = model("post", "/api/v1/sessions/{session_id}/messages")
     assert set(answer["required"]) == {"content", "client_msg_id"} and answer["additionalProperties"] is False
