@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         description="database writes waiting in this worker beyond which new answers get 503 (0 = off)",
     )
     staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    candidate_token_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="a candidate's session token (transcript, answers, report) expires this many days "
+        "after the interview started: then 401",
+    )
     trust_proxy_headers: bool = Field(
         default=False, description="take the client address from X-Forwarded-For"
     )

@@ -11,6 +11,7 @@ Errors (mapped to HTTP by web/ only):
 
     ServiceError
     ├── NotFound        unknown session, or a token that does not own it (404)
+    ├── Expired         the session's token, past its lifetime (401)
     ├── Conflict        same client_msg_id with another body; answer while one is pending;
     │                   answering a finished interview; report before the end (409)
     ├── Forbidden       invite-only without a valid invite; report hidden by HR (403)
@@ -65,6 +66,10 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     pass
+
+
+class Expired(ServiceError):
+    """The candidate's token is right but past `token_ttl` (counted from the session's start)."""
 
 
 class Forbidden(ServiceError):
@@ -127,7 +132,9 @@ class InterviewService:
         max_write_queue: int = 0,
         db_threads: int = 8,
         second_opinions: SecondOpinions | None = None,
+        token_ttl: timedelta | None = None,
     ) -> None:
+        self._token_ttl = token_ttl
         self._max_active = max_active_turns
         self._max_lag = max_loop_lag_s
         self._max_writes = max_write_queue
@@ -306,6 +313,13 @@ class InterviewService:
         row = repo.get_session(db, session_id=session_id)
         if row is None or not hmac.compare_digest(row.token_hash, repo.sha256(token)):
             raise NotFound("no such interview")
+        if self._token_ttl is not None:
+            started = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+            if utcnow() - started > self._token_ttl:
+                raise Expired(
+                    f"this interview's link has expired ({self._token_ttl.days} days after it started); "
+                    "ask whoever invited you for a new one"
+                )
         return row
 
     def _messages(self, session_id: str) -> list[dict[str, Any]]:

@@ -165,6 +165,8 @@ def running_server(data: Path, *, env: dict[str, str] | None = None) -> Iterator
         if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "INTERVIEWER_MODEL", "DATABASE_URL")
     }
     environ.update(
+        # this checkout's package, not whichever one the environment's editable install points at
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         INTERVIEWER_DATA_DIR=str(data),
         INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE),
         INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"),

@@ -244,6 +244,49 @@ def test_bad_input_is_4xx_and_changes_nothing(client: TestClient, case: str, raw
     assert transcript(client, sid, auth) == before
 
 
+def test_candidate_token_expires(client: TestClient) -> None:
+    """A candidate's token is good for INTERVIEWER_CANDIDATE_TOKEN_DAYS (30) from the session's
+    start: a finished interview's report stays readable until then; after, every candidate route
+    is 401 saying the link expired (a wrong token is still the plain 404)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from interviewer.store.tables import InterviewSession, utcnow
+
+    assert client.app.state.ctx.settings.candidate_token_days == 30  # type: ignore[attr-defined]
+    sid, auth, _ = start(client)
+    state: dict[str, Any] = {"status": "active"}
+    for _ in range(30):
+        if state["status"] == "completed":
+            break
+        state = send(client, sid, auth, "I don't know").json()["state"]
+    assert state["status"] == "completed"
+    db: Database = client.app.state.ctx.db  # type: ignore[attr-defined]
+
+    def started(days_ago: float) -> None:
+        with db.session() as s:
+            s.execute(
+                update(InterviewSession)
+                .where(InterviewSession.id == sid)
+                .values(created_at=utcnow() - timedelta(days=days_ago))
+            )
+            s.commit()
+
+    started(29.9)
+    assert client.get(f"/api/v1/sessions/{sid}/report", headers=auth).status_code == 200
+    assert client.get(f"/api/v1/sessions/{sid}", headers=auth).status_code == 200
+    started(30.1)
+    for r in (
+        client.get(f"/api/v1/sessions/{sid}/report", headers=auth),
+        client.get(f"/api/v1/sessions/{sid}", headers=auth),
+        send(client, sid, auth, "one more answer"),
+    ):
+        assert r.status_code == 401, r.text
+        assert "expired" in r.json()["detail"]
+    assert client.get(f"/api/v1/sessions/{sid}", headers={"Authorization": "Bearer nope"}).status_code == 404
+
+
 def test_unknown_session_id_shapes_are_404(client: TestClient) -> None:
     _, auth, _ = start(client)
     for sid in ("nope", "../../etc/passwd", "%00", "a" * 300):

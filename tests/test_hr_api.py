@@ -593,6 +593,58 @@ def test_bad_imports_change_nothing(world: World, tmp_path: Path, archive: bytes
     assert not (world.tmp.parent / "evil.yaml").exists()
 
 
+def test_import_with_thousands_of_problems_is_a_small_422(world: World) -> None:
+    """A few KB of zip that unpacks to thousands of bad questions: the 422 lists the first
+    `MAX_REPORTED` problems and counts the rest, instead of megabytes of them."""
+    from interviewer.bank.archive import MAX_REPORTED
+
+    before = _counts(world)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("questions/python/bad.yaml", "- {id: Bad Id, difficulty: 9, extra: 1}\n" * 2000)
+    assert len(buffer.getvalue()) < 4096
+    r = world.client.post("/api/v1/hr/bank/import", headers=world.hr, content=buffer.getvalue())
+    assert r.status_code == 422
+    assert len(r.content) < 64 * 1024
+    detail = r.json()["detail"]
+    assert len(detail) == MAX_REPORTED + 1 and all(p["file"].endswith("bad.yaml") for p in detail[:-1])
+    rest = detail[-1]
+    assert rest["type"] == "bank.more" and rest["more"] > 10_000 and f"{rest['more']} more" in rest["msg"]
+    assert _counts(world) == before
+
+
+def _corrupt_member_zip() -> bytes:
+    """A zip whose one question file fails its CRC check (one byte of its data changed)."""
+    text = yaml.safe_dump(_question_doc("hr-corrupt"))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr("questions/python/hr-corrupt.yaml", text)
+    data = bytearray(buffer.getvalue())
+    at = data.index(text[:20].encode())
+    data[at] ^= 0x01
+    return bytes(data)
+
+
+def _oversized_member_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("questions/python/big.yaml", "# padding\n" * 200_000)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("archive", "message"),
+    [(_corrupt_member_zip, "corrupt"), (_oversized_member_zip, "larger than")],
+    ids=["bad CRC", "oversized member"],
+)
+def test_broken_archive_member_is_a_clear_422(world: World, archive: Any, message: str) -> None:
+    before = _counts(world)
+    r = world.client.post("/api/v1/hr/bank/import", headers=world.hr, content=archive())
+    assert r.status_code == 422, r.text
+    assert message in r.json()["detail"] and "questions/python/" in r.json()["detail"]
+    assert _counts(world) == before
+
+
 def test_cli_export_and_import(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from interviewer.cli import app
 
@@ -648,6 +700,33 @@ def test_invite_status(world: World) -> None:
     assert all(i["plan"] == "python" and i["mode"] == "assessment" and i["expires_at"] for i in invites)
     assert invites[2]["used_at"] is not None
     assert not any(code in r.text for code in codes) and "code" not in str(list(invites[0]))
+
+
+def test_invites_are_paged(world: World) -> None:
+    """More invites than one page: `limit` and `next_cursor` walk them all, newest first, without
+    gaps or repeats (as the review list pages); past the last page `next_cursor` is null."""
+    c = world.client
+    for _ in range(5):
+        assert c.post("/api/v1/invites", headers=world.hr, json={"plan": "python"}).status_code == 201
+    everything = c.get("/api/v1/hr/invites", params={"limit": 200}, headers=world.hr).json()
+    ids = [i["id"] for i in everything["invites"]]
+    assert len(ids) >= 5 and ids == sorted(ids, reverse=True) and everything["next_cursor"] is None
+    assert everything["total"] == len(ids)
+    walked: list[int] = []
+    cursor: str | None = None
+    for _ in range(len(ids)):
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = c.get("/api/v1/hr/invites", params=params, headers=world.hr)
+        assert page.status_code == 200, page.text
+        assert len(page.json()["invites"]) <= 2
+        walked += [i["id"] for i in page.json()["invites"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == ids
+    for bad in ({"cursor": "not-a-cursor"}, {"cursor": "WyJ4Il0"}, {"limit": 0}, {"limit": 201}):
+        r = c.get("/api/v1/hr/invites", params=bad, headers=world.hr)
+        assert r.status_code in (400, 422), (bad, r.text)
 
 
 def test_unknown_ids_and_kinds(world: World) -> None:

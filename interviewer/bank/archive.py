@@ -7,7 +7,10 @@ the loader's own rules (`validate_bank`), against the *shipped* articles: articl
 through the bank (an archive's articles are ignored).
 
 A zip comes from outside: members are read only when their path fits the layout above (no
-absolute paths, no `..`, one optional top folder), with a cap on their count and total size.
+absolute paths, no `..`, one optional top folder), with a cap on their count, on each one's size
+and on the total; a damaged member (bad CRC, truncated, encrypted) refuses the archive with an
+`ArchiveError`. A few KB of zip can unpack to thousands of bad questions: `reported` keeps the
+first `MAX_REPORTED` problems and counts the rest, so that the answer stays small.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import io
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -27,6 +31,9 @@ from interviewer.domain import TRACKS
 
 MAX_MEMBERS = 2000
 MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_MEMBER_BYTES = 1024 * 1024
+"""One bank file (a shipped question file is about 10 KB)."""
+MAX_REPORTED = 100
 
 
 class ArchiveError(ValueError):
@@ -91,10 +98,24 @@ def _member_path(name: str) -> str | None:
     return None
 
 
+UNREADABLE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
+"""What reading a damaged zip raises: bad CRC (BadZipFile), broken deflate data (zlib.error), a
+truncated member (EOFError), an unsupported compression method (NotImplementedError), an
+encrypted member (RuntimeError), impossible offsets (OSError, ValueError)."""
+
+
 def _unpack_zip(data: bytes, target: Path) -> int:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+    except UNREADABLE as exc:
         raise ArchiveError("not a zip archive") from exc
     with archive:
         members = archive.infolist()
@@ -106,13 +127,24 @@ def _unpack_zip(data: bytes, target: Path) -> int:
             path = _member_path(info.filename)
             if info.is_dir() or path is None:
                 continue
+            name = repr(path[:120])
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise ArchiveError(
+                    f"{name} is larger than {MAX_MEMBER_BYTES} bytes unpacked (the limit per file)"
+                )
             total += info.file_size
             if total > MAX_UNPACKED_BYTES:
                 raise ArchiveError(f"the archive unpacks to more than {MAX_UNPACKED_BYTES} bytes")
-            with archive.open(info) as member:
-                content = member.read(MAX_UNPACKED_BYTES + 1)
+            try:
+                with archive.open(info) as member:
+                    content = member.read(MAX_MEMBER_BYTES + 1)
+            except UNREADABLE as exc:
+                raise ArchiveError(
+                    f"{name} is corrupt in the archive ({type(exc).__name__}: {str(exc)[:120]}); "
+                    "make the zip again (an export from here imports as it is)"
+                ) from exc
             if len(content) > info.file_size:  # the header lied about the size
-                raise ArchiveError("a member is larger than its header says")
+                raise ArchiveError(f"{name} is larger than its header says")
             out = target / path
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(content)
@@ -136,3 +168,8 @@ def read_bank(source: bytes | Path, *, articles_from: Path) -> tuple[Bank, list[
         shutil.copytree(articles_from, root / "articles")
         bank, problems = validate_bank(root)
     return bank, problems
+
+
+def reported(problems: list[Problem], *, limit: int = MAX_REPORTED) -> tuple[list[Problem], int]:
+    """The first `limit` problems, and how many more there are (not shown)."""
+    return problems[:limit], max(0, len(problems) - limit)

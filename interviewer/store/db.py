@@ -73,10 +73,14 @@ def _wal(cursor: Any) -> None:
 
 def make_engine(url: str, *, fsync_answers: bool = True) -> Engine:
     """`fsync_answers` (SQLite): the transaction that takes an answer is fsynced (survives a
-    power cut); False leaves every commit at `synchronous=NORMAL` (survives a killed process)."""
+    power cut); False leaves every commit at `synchronous=NORMAL` (survives a killed process).
+    `hide_parameters`: a database error's text names the statement but not its bound values (a
+    candidate's answer, an email), so that logging the error logs none of them."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -94,7 +98,7 @@ def make_engine(url: str, *, fsync_answers: bool = True) -> Engine:
                 dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 def _create(conn: Connection, *names: str) -> None:

@@ -680,5 +680,13 @@ def active_sessions_asking(db: Session, *, question_id: str) -> list[str]:
     ]
 
 
-def list_invites(db: Session, *, limit: int = 200) -> list[Invite]:
-    return list(db.scalars(select(Invite).order_by(Invite.id.desc()).limit(limit)))
+def list_invites(db: Session, *, limit: int = 200, before_id: int | None = None) -> list[Invite]:
+    """Newest first; `before_id` is the keyset cursor (the id of the previous page's last row)."""
+    query = select(Invite).order_by(Invite.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(Invite.id < before_id)
+    return list(db.scalars(query))
+
+
+def count_invites(db: Session) -> int:
+    return int(db.scalar(select(func.count()).select_from(Invite)) or 0)

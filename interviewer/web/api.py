@@ -28,6 +28,7 @@ from interviewer.web.deps import (
     staff_token,
 )
 from interviewer.web.input import Answer, BadInput, CreateInvite, Login, StartSession, parse_body
+from interviewer.web.openapi_doc import doc, errors
 from interviewer.web.security import new_token, verify_password
 
 router = APIRouter(prefix="/api/v1")
@@ -43,6 +44,8 @@ async def plans(ctx: Ctx) -> dict[str, Any]:
 @router.post(
     "/sessions",
     status_code=201,
+    responses=errors(400, 403, 413, 422, 429, 503),
+    openapi_extra=doc(body=StartSession, body_required=False),
     summary="Start an interview",
     description='Body `{"plan": str?, "invite_code": str?}`. Returns the session id, its bearer '
     "token (shown once) and the interviewer's opening messages.",
@@ -62,7 +65,12 @@ async def start_session(request: Request, ctx: Ctx) -> dict[str, Any]:
     return {"session_id": session_id, "token": token, "messages": messages, "state": state}
 
 
-@router.get("/sessions/{session_id}", summary="The whole transcript so far and the session state")
+@router.get(
+    "/sessions/{session_id}",
+    responses=errors(401, 404, 429),
+    openapi_extra=doc(security="candidate"),
+    summary="The whole transcript so far and the session state",
+)
 async def get_session(
     session_id: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
@@ -72,7 +80,12 @@ async def get_session(
     return {"session_id": session_id, "state": state, "messages": messages}
 
 
-@router.get("/sessions/{session_id}/report", summary="The report once the interview has ended (409 before)")
+@router.get(
+    "/sessions/{session_id}/report",
+    responses=errors(401, 403, 404, 409, 429),
+    openapi_extra=doc(security="candidate"),
+    summary="The report once the interview has ended (409 before)",
+)
 async def get_report(
     session_id: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
@@ -115,13 +128,15 @@ def _after(last_event_id: str | None, turn_seq: int) -> int:
     turn — a client that kept an id across answers must not lose the new turn's events."""
     if last_event_id and "-" in last_event_id:
         turn, tail = last_event_id.rsplit("-", 1)
-        if turn == str(turn_seq) and tail.isdigit():
+        if turn == str(turn_seq) and tail.isascii() and tail.isdigit() and len(tail) <= 9:  # "²".isdigit()
             return int(tail)
     return -1
 
 
 @router.post(
     "/sessions/{session_id}/messages",
+    responses=errors(400, 401, 404, 409, 413, 422, 429, 503),
+    openapi_extra=doc(body=Answer, security="candidate"),
     summary="Send an answer; get the interviewer's reply",
     description='Body `{"content": str, "client_msg_id": str}`. The answer is committed before '
     "anything else happens. The same client_msg_id and content again returns the original "
@@ -219,6 +234,8 @@ async def post_message(
 
 @router.post(
     "/auth/login",
+    responses=errors(400, 401, 413, 422, 429),
+    openapi_extra=doc(body=Login),
     summary="HR / evaluator login: returns a bearer token, and sets the staff pages' cookies",
 )
 async def login(request: Request, response: Response, ctx: Ctx) -> dict[str, Any]:
@@ -249,6 +266,8 @@ async def login(request: Request, response: Response, ctx: Ctx) -> dict[str, Any
 @router.post(
     "/invites",
     status_code=201,
+    responses=errors(400, 401, 403, 413, 422, 429),
+    openapi_extra=doc(body=CreateInvite, security="staff"),
     summary="HR: create a one-time invite code bound to a plan",
     description='Body `{"plan", "mode"?, "show_report"?, "ttl_hours"?, "candidate_label"?}`. The '
     "label (who the invite is for: trimmed, at most 200 characters, one line) is shown to staff "
@@ -293,7 +312,13 @@ async def create_invite(request: Request, ctx: Ctx) -> dict[str, Any]:
     return await asyncio.to_thread(write)
 
 
-@router.post("/auth/logout", status_code=204, summary="Revoke the current staff token (header or cookie)")
+@router.post(
+    "/auth/logout",
+    status_code=204,
+    responses=errors(401, 403),
+    openapi_extra=doc(security="staff"),
+    summary="Revoke the current staff token (header or cookie)",
+)
 async def logout(request: Request, ctx: Ctx) -> Response:
     token = staff_token(request)
 
@@ -314,7 +339,12 @@ async def logout(request: Request, ctx: Ctx) -> Response:
     return response
 
 
-@router.get("/auth/me", summary="HR / evaluator: who is logged in (email and role)")
+@router.get(
+    "/auth/me",
+    responses=errors(401, 403, 429),
+    openapi_extra=doc(security="staff"),
+    summary="HR / evaluator: who is logged in (email and role)",
+)
 async def whoami(request: Request, ctx: Ctx) -> JSONResponse:
     user = await staff(ctx, request, "hr", "evaluator")
     return JSONResponse({"email": user.email, "role": user.role}, headers={"Cache-Control": "no-store"})

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from interviewer import __version__
@@ -33,6 +35,7 @@ from interviewer.engine.second_opinion import SecondOpinions
 from interviewer.llm.base import CallRecord, ChatModel
 from interviewer.service import (
     Conflict,
+    Expired,
     Forbidden,
     InterviewService,
     NotFound,
@@ -43,7 +46,7 @@ from interviewer.service import (
 from interviewer.store.db import Database
 from interviewer.store.faults import StorageUnavailable, describe
 from interviewer.store.tables import InterviewSession
-from interviewer.web import api, docs, hr, pages, readiness, review
+from interviewer.web import api, docs, hr, openapi_doc, pages, readiness, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES, BadInput
 from interviewer.web.observability import Observe, count_active_sessions_with, metrics_payload, observe_call
@@ -90,7 +93,7 @@ class BodyLimit:
             return
         limit = self.larger.get(scope["path"], self.limit)
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
+            if name == b"content-length" and value.isdigit() and (len(value) > 18 or int(value) > limit):
                 await JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)(
                     scope, receive, send
                 )
@@ -111,6 +114,7 @@ class BodyLimit:
 
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str | None]] = {
     NotFound: (404, None),
+    Expired: (401, None),
     Conflict: (409, None),
     Forbidden: (403, None),
     UnknownPlan: (422, None),
@@ -176,6 +180,7 @@ def create_app(
                 else None
             ),
             db_threads=settings.db_threads,
+            token_ttl=timedelta(days=settings.candidate_token_days),
         )
         app.state.ctx = Context(
             settings=settings,
@@ -238,6 +243,7 @@ def create_app(
         docs_url=None,  # web/docs.py serves /docs from the app's own files, under the strict CSP
         redoc_url=None,
     )
+    openapi_doc.install(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, larger=hr.LARGE_BODIES)
     app.add_middleware(Observe)
@@ -279,6 +285,17 @@ def create_app(
             return _error(500, "the database failed on this request")
         log.error("storage unavailable: %s", reason)
         return _error(503, f"storage unavailable: {reason}; try again later", {"Retry-After": "30"})
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, _: ClientDisconnect) -> Response:
+        # the client left while sending its body: nothing of ours failed and no one will read an
+        # answer; 499 (nginx's "client closed request") keeps it out of the 5xx counts
+        log.info(
+            "client disconnected before its request body was complete: %s %s",
+            request.method,
+            request.url.path,
+        )
+        return Response(status_code=499)
 
     @app.exception_handler(EngineError)
     async def engine_error(_: Request, exc: EngineError) -> JSONResponse:

@@ -11,14 +11,18 @@ Running sessions keep the track configs they started with.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from interviewer.bank.archive import ArchiveError, export_zip, read_bank
+from interviewer.bank.archive import ArchiveError, export_zip, read_bank, reported
 from interviewer.bank.loader import Bank
 from interviewer.bank.overlay import document, field_path
 from interviewer.bank.sync import BankSync, Invalid, Kind, Missing, Refused, Stale, history
@@ -27,8 +31,10 @@ from interviewer.store import repo
 from interviewer.store.tables import utcnow
 from interviewer.web.deps import Context, get_context, staff
 from interviewer.web.input import BadInput, parse_body
+from interviewer.web.openapi_doc import doc, errors
 
-router = APIRouter(prefix="/api/v1/hr", tags=["hr"])
+router = APIRouter(prefix="/api/v1/hr", tags=["hr"], responses=errors(401, 403, 429))
+STAFF = doc(security="staff")
 Ctx = Annotated[Context, Depends(get_context)]
 IMPORT_MAX_BYTES = 8 * 1024 * 1024
 LARGE_BODIES = {"/api/v1/hr/bank/import": IMPORT_MAX_BYTES}
@@ -134,7 +140,7 @@ async def _current(
     ]
 
 
-@router.get("/tracks", summary="HR: track configs (the current version of each)")
+@router.get("/tracks", openapi_extra=STAFF, summary="HR: track configs (the current version of each)")
 async def list_tracks(request: Request, ctx: Ctx) -> dict[str, Any]:
     tracks = await _current(
         request, ctx, "track", lambda bank: [bank.tracks[t] for t in TRACKS if t in bank.tracks]
@@ -142,13 +148,18 @@ async def list_tracks(request: Request, ctx: Ctx) -> dict[str, Any]:
     return {"tracks": tracks}
 
 
-@router.get("/plans", summary="HR: interview plans (the current version of each)")
+@router.get("/plans", openapi_extra=STAFF, summary="HR: interview plans (the current version of each)")
 async def list_plans(request: Request, ctx: Ctx) -> dict[str, Any]:
     plans = await _current(request, ctx, "plan", lambda bank: sorted(bank.plans.values(), key=lambda p: p.id))
     return {"plans": plans}
 
 
-@router.get("/{kind}s/{item_id}", summary="HR: one track config, plan or question with its versions")
+@router.get(
+    "/{kind}s/{item_id}",
+    responses=errors(404, 422),
+    openapi_extra=STAFF,
+    summary="HR: one track config, plan or question with its versions",
+)
 async def get_item(
     kind: Literal["track", "plan", "question"], item_id: str, request: Request, response: Response, ctx: Ctx
 ) -> dict[str, Any]:
@@ -158,7 +169,13 @@ async def get_item(
     return item
 
 
-@router.post("/{kind}s", status_code=201, summary="HR: create a plan or question (tracks are fixed)")
+@router.post(
+    "/{kind}s",
+    status_code=201,
+    responses=errors(400, 409, 413, 422),
+    openapi_extra=doc(body=Document, security="staff"),
+    summary="HR: create a plan or question (tracks are fixed)",
+)
 async def create_item(
     kind: Literal["track", "plan", "question"], request: Request, ctx: Ctx
 ) -> dict[str, Any]:
@@ -171,6 +188,8 @@ async def create_item(
 
 @router.put(
     "/{kind}s/{item_id}",
+    responses=errors(400, 404, 409, 412, 413, 422),
+    openapi_extra=doc(body=Document, security="staff"),
     summary="HR: save a new version of a track config, plan or question",
     description="With `If-Match: <version>` (the `version`/`ETag` the edit started from) the save is "
     "refused with 412 if someone saved another version meanwhile; without it the last save wins.",
@@ -183,6 +202,19 @@ async def update_item(
     body = await parse_body(request, Document)
     doc = dict(body.model_extra or {})
     doc.setdefault("id", item_id)
+    if doc["id"] != item_id:
+        raise BadInput(
+            422,
+            [
+                {
+                    "loc": ["body", "id"],
+                    "field": "id",
+                    "msg": f"the body's id {str(doc['id'])[:80]!r} differs from the path's id "
+                    f"{item_id[:80]!r}: to save under another id, create it (POST /api/v1/hr/{kind}s)",
+                    "type": "id_mismatch",
+                }
+            ],
+        )
     sync = _sync(request)
     record = await _run_edit(sync.save, kind, doc, author=user.email, item_id=item_id, based_on=based_on)
     item = await _item(ctx, sync, kind, record.id)
@@ -198,7 +230,7 @@ def _if_match(request: Request) -> int | None:
     if raw is None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:  # "²".isdigit(); int() refuses it
         raise BadInput(400, "If-Match must be the version number the edit is based on, e.g. If-Match: 3")
     return int(value)
 
@@ -206,7 +238,12 @@ def _if_match(request: Request) -> int | None:
 # --- questions -------------------------------------------------------------------------------
 
 
-@router.get("/questions", summary="HR: the question bank (shipped and HR's questions)")
+@router.get(
+    "/questions",
+    responses=errors(422),
+    openapi_extra=STAFF,
+    summary="HR: the question bank (shipped and HR's questions)",
+)
 async def list_questions(
     request: Request, ctx: Ctx, track: Annotated[str | None, Query(max_length=40)] = None
 ) -> dict[str, Any]:
@@ -231,7 +268,12 @@ async def list_questions(
     }
 
 
-@router.delete("/questions/{question_id}", summary="HR: delete HR's version of a question")
+@router.delete(
+    "/questions/{question_id}",
+    responses=errors(404, 409),
+    openapi_extra=STAFF,
+    summary="HR: delete HR's version of a question",
+)
 async def delete_question(question_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")
     current = await _run_edit(_sync(request).delete_question, question_id, author=user.email)
@@ -241,7 +283,11 @@ async def delete_question(question_id: str, request: Request, ctx: Ctx) -> dict[
 # --- the bank as files -----------------------------------------------------------------------
 
 
-@router.get("/bank/export", summary="HR: the whole effective bank as a zip of the knowledge/ format")
+@router.get(
+    "/bank/export",
+    openapi_extra=STAFF,
+    summary="HR: the whole effective bank as a zip of the knowledge/ format",
+)
 async def export_bank(request: Request, ctx: Ctx) -> Response:
     user = await staff(ctx, request, "hr")
     sync = await _fresh(request)
@@ -263,6 +309,8 @@ async def export_bank(request: Request, ctx: Ctx) -> Response:
 
 @router.post(
     "/bank/import",
+    responses=errors(400, 409, 413, 422),
+    openapi_extra=doc(media_type="application/zip", security="staff"),
     summary="HR: import a zip of the knowledge/ format",
     description="The body is the zip itself (`Content-Type: application/zip`). Every question, "
     "track and plan that differs from the current bank is saved as a new version; nothing is "
@@ -276,43 +324,73 @@ async def import_bank(request: Request, ctx: Ctx) -> dict[str, Any]:
     if not raw:
         raise BadInput(400, "send the zip archive as the request body")
     sync = _sync(request)
-    try:
-        incoming, problems = await asyncio.to_thread(
-            read_bank, raw, articles_from=sync.bank.root / "articles"
-        )
+    try:  # unpacking, parsing and the problem list all off the event loop
+        incoming, problems = await asyncio.to_thread(_read_import, raw, sync.bank.root / "articles")
     except ArchiveError as exc:
         raise BadInput(422, str(exc)) from None
     if problems:
-        raise BadInput(
-            422,
-            [
-                {
-                    "loc": ["body", p.file],
-                    "file": p.file,
-                    "field": field_path(p.field),
-                    "msg": p.message,
-                    "type": "bank",
-                }
-                for p in problems
-            ],
-        )
+        raise BadInput(422, problems)
     counts = await _run_edit(sync.import_bank, incoming, author=user.email)
     return {"imported": counts}
+
+
+def _read_import(raw: bytes, articles: Path) -> tuple[Bank, list[dict[str, Any]]]:
+    """The archive's bank and its problems as the 422's detail: the first `MAX_REPORTED`, then
+    one entry counting the rest (a few KB of zip can hold thousands of bad questions)."""
+    incoming, problems = read_bank(raw, articles_from=articles)
+    shown, more = reported(problems)
+    detail: list[dict[str, Any]] = [
+        {
+            "loc": ["body", p.file],
+            "file": p.file,
+            "field": field_path(p.field),
+            "msg": p.message,
+            "type": "bank",
+        }
+        for p in shown
+    ]
+    if more:
+        detail.append(
+            {
+                "loc": ["body"],
+                "file": "",
+                "field": "",
+                "msg": f"... and {more} more problems not shown (fix the ones above first)",
+                "type": "bank.more",
+                "more": more,
+            }
+        )
+    return incoming, detail
 
 
 # --- invites ---------------------------------------------------------------------------------
 
 
-@router.get("/invites", summary="HR: invites and their status (the codes are not kept)")
-async def list_invites(request: Request, ctx: Ctx) -> dict[str, Any]:
+@router.get(
+    "/invites",
+    responses=errors(400, 422),
+    openapi_extra=STAFF,
+    summary="HR: invites and their status (the codes are not kept), newest first, paged",
+    description="`limit` invites per page (1-200, default 100); pass `next_cursor` back as `cursor` for "
+    "the next page (null after the last).",
+)
+async def list_invites(
+    request: Request,
+    ctx: Ctx,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+) -> dict[str, Any]:
     await staff(ctx, request, "hr")
+    before = _decode_invite_cursor(cursor) if cursor is not None else None
     plans = (await _fresh(request)).bank.plans
 
-    def read() -> list[dict[str, Any]]:
+    def read() -> dict[str, Any]:
         now = utcnow()
         out = []
         with ctx.db.session() as db:
-            for inv in repo.list_invites(db):
+            rows = repo.list_invites(db, limit=limit + 1, before_id=before)  # one more: a next page?
+            total = repo.count_invites(db)
+            for inv in rows[:limit]:
                 expires = (
                     inv.expires_at if inv.expires_at.tzinfo else inv.expires_at.replace(tzinfo=now.tzinfo)
                 )
@@ -331,6 +409,26 @@ async def list_invites(request: Request, ctx: Ctx) -> dict[str, Any]:
                         "candidate_label": inv.candidate_label,
                     }
                 )
-        return out
+        more = len(rows) > limit
+        return {
+            "invites": out,
+            "total": total,
+            "limit": limit,
+            "next_cursor": _invite_cursor(rows[limit - 1].id) if more else None,
+        }
 
-    return {"invites": await asyncio.to_thread(read)}
+    return await asyncio.to_thread(read)
+
+
+def _invite_cursor(invite_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([invite_id]).encode()).decode().rstrip("=")
+
+
+def _decode_invite_cursor(cursor: str) -> int:
+    try:
+        (invite_id,) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if type(invite_id) is not int or not 0 < invite_id < 2**63:
+            raise ValueError("not an invite id")
+        return invite_id
+    except (ValueError, TypeError, binascii.Error):
+        raise BadInput(400, "invalid cursor: pass back the next_cursor of a previous page") from None

@@ -2,11 +2,17 @@
 bytes, and its 422 handler echoes input (a lone surrogate then turns into a 500). Bodies here are
 parsed by hand: UTF-8 strictly, JSON without duplicate keys or non-finite numbers, no lone
 surrogates, then a pydantic model with `extra="forbid"`. Every failure is a 4xx that names the
-problem and never repeats the input."""
+problem and never repeats the input.
+
+Hostile JSON is a 400 too, before anything recurses through it: nesting deeper than
+`MAX_DEPTH` (the parser itself raises `RecursionError` near 1,000 levels), numbers longer than
+`MAX_NUMBER_CHARS` (Python refuses integers over 4,300 digits with a `ValueError`) and floats
+that overflow to infinity (`1e999`)."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, TypeVar
 
@@ -18,6 +24,9 @@ from interviewer.domain import HiringRecommendation
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_ANSWER_CHARS = 8000
+MAX_DEPTH = 32
+"""Nesting levels a body may have (our bodies need 3; an HR question document about 4)."""
+MAX_NUMBER_CHARS = 100
 M = TypeVar("M", bound=BaseModel)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -43,7 +52,24 @@ def _no_constants(name: str) -> Any:
     raise BadInput(400, f"{name} is not a valid JSON number here")
 
 
-def _check_strings(value: Any, path: str = "body") -> None:
+def _int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise BadInput(400, f"a number in the JSON body is longer than {MAX_NUMBER_CHARS} characters")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise BadInput(400, f"a number in the JSON body is longer than {MAX_NUMBER_CHARS} characters")
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadInput(400, "a number in the JSON body is too large")
+    return value
+
+
+def _check_strings(value: Any, path: str = "body", depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise BadInput(400, f"the JSON body is nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -51,11 +77,11 @@ def _check_strings(value: Any, path: str = "body") -> None:
             raise BadInput(422, f"{path}: contains an unpaired surrogate escape") from None
     elif isinstance(value, dict):
         for k, v in value.items():
-            _check_strings(k, path)
-            _check_strings(v, f"{path}.{k}")
+            _check_strings(k, path, depth + 1)
+            _check_strings(v, f"{path}.{k}", depth + 1)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            _check_strings(v, f"{path}[{i}]")
+            _check_strings(v, f"{path}[{i}]", depth + 1)
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -79,9 +105,17 @@ async def parse_body(request: Request, model: type[M], *, allow_empty: bool = Fa
     except UnicodeDecodeError:
         raise BadInput(400, "the request body is not valid UTF-8") from None
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        data = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constants,
+            parse_int=_int,
+            parse_float=_float,
+        )
     except json.JSONDecodeError as exc:
         raise BadInput(400, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise BadInput(400, f"the JSON body is nested deeper than {MAX_DEPTH} levels") from None
     if not isinstance(data, dict):
         raise BadInput(422, "the JSON body must be an object")
     _check_strings(data)
@@ -117,6 +151,13 @@ class Answer(_Strict):
 class Login(_Strict):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=1000)
+
+    @field_validator("email")
+    @classmethod
+    def _no_control(cls, value: str) -> str:
+        if _CONTROL.search(value):  # PostgreSQL refuses NUL in a query (a 500 before this check)
+            raise ValueError("must not contain NUL or control characters")
+        return value
 
 
 class CreateInvite(_Strict):

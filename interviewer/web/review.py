@@ -32,8 +32,10 @@ from interviewer.store.tables import InterviewSession, Override, TurnRow
 from interviewer.web import exports, review_doc
 from interviewer.web.deps import Context, get_context, staff
 from interviewer.web.input import BadInput, FinalRecommendation, ScoreOverride, parse_body
+from interviewer.web.openapi_doc import doc, errors
 
-router = APIRouter(prefix="/api/v1/review", tags=["review"])
+router = APIRouter(prefix="/api/v1/review", tags=["review"], responses=errors(401, 403, 429))
+STAFF = doc(security="staff")
 Ctx = Annotated[Context, Depends(get_context)]
 Auth = Annotated[str | None, Header()]
 READ = ("evaluator", "hr")
@@ -81,12 +83,19 @@ def _cursor(row: InterviewSession) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, sid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(sid)
+        if not isinstance(sid, str) or "\x00" in sid:  # PostgreSQL refuses NUL in text (a 500)
+            raise ValueError("not an id")
+        return datetime.fromisoformat(at), sid
     except (ValueError, TypeError, binascii.Error):
         raise BadInput(400, "invalid cursor: pass back the next_cursor of a previous page") from None
 
 
-@router.get("/sessions", summary="Evaluator: interviews, newest first, with filters and paging")
+@router.get(
+    "/sessions",
+    responses=errors(400, 422),
+    openapi_extra=STAFF,
+    summary="Evaluator: interviews, newest first, with filters and paging",
+)
 async def list_sessions(
     request: Request,
     ctx: Ctx,
@@ -130,8 +139,10 @@ async def list_sessions(
                 flagged=flagged,
                 needs_review=needs_review,
                 created_from=datetime.combine(date_from, time.min, tzinfo=UTC) if date_from else None,
-                created_before=(
-                    datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC) if date_to else None
+                created_before=(  # the calendar's last day bounds nothing (and has no next day)
+                    datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
+                    if date_to and date_to < date.max
+                    else None
                 ),
                 label_contains=q,
                 after=after,
@@ -205,6 +216,8 @@ def _document(ctx: Context, session_id: str) -> dict[str, Any]:
 
 @router.get(
     "/sessions/{session_id}",
+    responses=errors(404),
+    openapi_extra=STAFF,
     summary="Evaluator: the whole interview for review",
     description="Transcript (with the question each answer belongs to and the key point each follow-up "
     "probes), per main question the bank's key points, the latest assessment with per-criterion "
@@ -219,6 +232,8 @@ async def get_review(session_id: str, request: Request, ctx: Ctx, authorization:
 
 @router.post(
     "/sessions/{session_id}/overrides",
+    responses=errors(400, 404, 413, 422),
+    openapi_extra=doc(body=ScoreOverride, security="staff"),
     status_code=201,
     summary="Evaluator: override a score with a reason (audited)",
     description='Body `{"question_id", "criterion" (a rubric criterion id or "overall"), "score" (1-5), '
@@ -297,6 +312,8 @@ async def override(session_id: str, request: Request, ctx: Ctx, authorization: A
 
 @router.post(
     "/sessions/{session_id}/recommendation",
+    responses=errors(400, 404, 409, 413, 422),
+    openapi_extra=doc(body=FinalRecommendation, security="staff"),
     status_code=201,
     summary="Evaluator: the final recommendation for an ended interview (audited)",
     description='Body `{"recommendation": "strong hire" | "hire" | "no hire" | "strong no hire", '
@@ -339,6 +356,8 @@ async def recommend(session_id: str, request: Request, ctx: Ctx, authorization: 
 
 @router.get(
     "/sessions/{session_id}/export",
+    responses=errors(404, 422),
+    openapi_extra=STAFF,
     summary="Evaluator: export an interview (json, csv, md, html)",
     description="`json`: the complete review document; `csv`: one row per answered question with "
     "machine, effective and per-criterion scores (formula-like cells neutralised with a leading '); "
@@ -374,6 +393,8 @@ async def export(
 
 @router.get(
     "/calibration",
+    responses=errors(422),
+    openapi_extra=STAFF,
     summary="Evaluator: agreement between machine scores and evaluators' overrides",
     description="Per track and criterion (and the overall score), then over all tracks: n, mean "
     "absolute difference, bias (evaluator minus machine), Spearman, quadratic-weighted kappa (scores "

@@ -13,26 +13,41 @@ async function loadPlans() {
   );
 }
 
-async function loadInvites() {
-  const data = await api("/hr/invites");
-  fill(
-    $("invites-body"),
-    data.invites.map((i) =>
-      element(
-        "tr",
-        { dataset: { status: i.status } },
-        element("td", {}, element("span", { class: `badge invite-${i.status}` }, i.status)),
-        element("td", { class: "candidate-label" }, i.candidate_label || "—"),
-        element("td", {}, i.plan_title ? `${i.plan_title} (${i.plan})` : i.plan),
-        element("td", {}, i.mode),
-        element("td", {}, formatDate(i.created_at)),
-        element("td", {}, formatDate(i.expires_at)),
-        element("td", {}, i.used_at ? formatDate(i.used_at) : "—"),
-      ),
-    ),
+let nextCursor = null;
+
+function inviteRow(i) {
+  return element(
+    "tr",
+    { dataset: { status: i.status } },
+    element("td", {}, element("span", { class: `badge invite-${i.status}` }, i.status)),
+    element("td", { class: "candidate-label" }, i.candidate_label || "—"),
+    element("td", {}, i.plan_title ? `${i.plan_title} (${i.plan})` : i.plan),
+    element("td", {}, i.mode),
+    element("td", {}, formatDate(i.created_at)),
+    element("td", {}, formatDate(i.expires_at)),
+    element("td", {}, i.used_at ? formatDate(i.used_at) : "—"),
   );
-  showStatus($("list-status"), data.invites.length ? "" : "No invites yet.");
 }
+
+// the list comes a page at a time (newest first); "Show older invites" follows next_cursor
+async function loadInvites({ more = false } = {}) {
+  const query = more && nextCursor ? `?cursor=${encodeURIComponent(nextCursor)}` : "";
+  const data = await api(`/hr/invites${query}`);
+  const rows = data.invites.map(inviteRow);
+  if (more) $("invites-body").append(...rows);
+  else fill($("invites-body"), rows);
+  nextCursor = data.next_cursor;
+  $("more-invites").hidden = !nextCursor;
+  showStatus($("list-status"), $("invites-body").children.length ? "" : "No invites yet.");
+}
+
+$("more-invites").addEventListener("click", async () => {
+  try {
+    await loadInvites({ more: true });
+  } catch (err) {
+    showStatus($("list-status"), err.message, "error");
+  }
+});
 
 $("invite-form").addEventListener("submit", async (event) => {
   event.preventDefault();

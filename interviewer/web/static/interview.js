@@ -564,7 +564,9 @@ async function init() {
   try {
     data = await getSession(session.id, session.token);
   } catch (err) {
-    if (err instanceof ApiError && (err.status === 404 || err.status === 401 || err.status === 403)) {
+    if (err instanceof ApiError && err.status === 401) {
+      fatal(err.message); // the link expired (INTERVIEWER_CANDIDATE_TOKEN_DAYS)
+    } else if (err instanceof ApiError && (err.status === 404 || err.status === 403)) {
       fatal("This interview was not found, or this browser does not have access to it.");
     } else {
       fatal(`Could not load the interview: ${err.message}. Reload the page to try again.`, false);

@@ -248,7 +248,9 @@ async function init() {
       });
     } else if (status === 403) {
       showMessage(err.message || "The report of this interview is not available to you.");
-    } else if (status === 404 || status === 401) {
+    } else if (status === 401) {
+      showMessage(err.message, { href: "/", text: "Back to the start page" }); // the link expired
+    } else if (status === 404) {
       showMessage("This interview was not found, or this browser does not have access to it.", {
         href: "/",
         text: "Back to the start page",
