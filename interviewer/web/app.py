@@ -44,7 +44,14 @@ from interviewer.store.tables import InterviewSession
 from interviewer.web import api, hr, pages, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES, BadInput
-from interviewer.web.observability import Observe, count_active_sessions_with, metrics_payload, observe_call
+from interviewer.web.login_guard import LoginGuard
+from interviewer.web.observability import (
+    Observe,
+    check_metrics_access,
+    count_active_sessions_with,
+    metrics_payload,
+    observe_call,
+)
 from interviewer.web.security import SECURITY_HEADERS, RateLimiter
 
 log = logging.getLogger("interviewer.web")
@@ -182,14 +189,30 @@ def create_app(
             index=the_index,
             service=service,
             per_token=RateLimiter(
-                rate_per_minute=settings.answers_per_minute, burst=max(5, settings.answers_per_minute // 2)
+                rate_per_minute=settings.answers_per_minute,
+                burst=max(5, settings.answers_per_minute // 2),
+                max_keys=settings.rate_limit_max_keys,
             ),
             per_address=RateLimiter(
-                rate_per_minute=settings.requests_per_minute, burst=max(10, settings.requests_per_minute // 4)
+                rate_per_minute=settings.requests_per_minute,
+                burst=max(10, settings.requests_per_minute // 4),
+                max_keys=settings.rate_limit_max_keys,
             ),
             new_sessions=RateLimiter(
-                rate_per_minute=settings.sessions_per_minute, burst=max(3, settings.sessions_per_minute // 2)
+                rate_per_minute=settings.sessions_per_minute,
+                burst=max(3, settings.sessions_per_minute // 2),
+                max_keys=settings.rate_limit_max_keys,
             ),
+            logins=LoginGuard(
+                checks_at_once=settings.login_checks_at_once,
+                queue=settings.login_queue,
+                per_minute=settings.logins_per_minute,
+                per_address_per_minute=settings.logins_per_minute_per_address,
+                failures_before_backoff=settings.login_failures_before_backoff,
+                backoff_max_s=settings.login_backoff_max_s,
+                max_keys=settings.rate_limit_max_keys,
+            ),
+            proxies=settings.trusted_proxy_networks if settings.trust_proxy_headers else None,
         )
         app.state.retriever = Retriever(the_bank, the_index)
 
@@ -224,6 +247,7 @@ def create_app(
             task.cancel()
         await asyncio.gather(*app.state.ctx.background, return_exceptions=True)
         service.close()
+        app.state.ctx.logins.close()
         bank_sync.deactivate()
         if db is None:
             database.dispose()
@@ -268,8 +292,13 @@ def create_app(
     async def engine_error(_: Request, exc: EngineError) -> JSONResponse:
         return _error(500, "the interview engine failed; your answer is saved")
 
-    @app.get("/metrics", summary="Prometheus metrics (text format)")
-    async def metrics() -> Response:
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics (text format): needs `Authorization: Bearer <INTERVIEWER_METRICS_TOKEN>`; "
+        "404 when no token is set (unless INTERVIEWER_METRICS_PUBLIC=true)",
+    )
+    async def metrics(request: Request) -> Response:
+        check_metrics_access(settings, request.headers.get("authorization"))
         body, content_type = metrics_payload()
         return Response(body, media_type=content_type)
 
