@@ -114,6 +114,59 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+class _BodyTimeout(Exception):
+    pass
+
+
+class BodyDeadline:
+    """A request body must arrive within `timeout_s` of the app's first read of it (uvicorn sets
+    no such bound: a body that never ended held its connection and its task for ever). Past it the
+    request is answered 408 and the connection closed. Once the body is complete, reads (the
+    wait for a disconnect under a streamed reply) are not bounded. The server closes a connection
+    whose body the app never reads (`web.server`)."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
+        complete = False
+        started = False
+
+        async def bounded() -> Message:
+            nonlocal deadline, complete
+            if complete:
+                return await receive()
+            if deadline is None:
+                deadline = loop.time() + self.timeout_s
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise _BodyTimeout from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded, watched)
+        except _BodyTimeout:
+            if started:
+                raise
+            response = _error(
+                408, f"the request body did not arrive within {self.timeout_s:g} s", {"Connection": "close"}
+            )
+            await response(scope, receive, send)
+
+
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str | None]] = {
     NotFound: (404, None),
     Conflict: (409, None),
@@ -260,6 +313,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, larger=hr.LARGE_BODIES)
+    app.add_middleware(BodyDeadline, timeout_s=settings.body_timeout_s)
     app.add_middleware(Observe)
 
     @app.exception_handler(BadInput)

@@ -116,7 +116,7 @@ def forwarded_client(peer: str, forwarded_for: str, trusted: Sequence[Network]) 
     the address it got the request from), skipping hops inside `trusted`; the first one outside
     is the client. Hops left of it were written by the client and are never believed, nor is the
     header at all when the peer itself is not a trusted proxy."""
-    if not _inside(peer, trusted):
+    if not in_networks(peer, trusted):
         return peer
     client = peer
     for hop in reversed(forwarded_for.split(",")):
@@ -124,12 +124,12 @@ def forwarded_client(peer: str, forwarded_for: str, trusted: Sequence[Network]) 
         if not hop:
             continue
         client = hop
-        if not _inside(hop, trusted):
+        if not in_networks(hop, trusted):
             break
     return client
 
 
-def _inside(address: str, networks: Sequence[Network]) -> bool:
+def in_networks(address: str, networks: Sequence[Network]) -> bool:
     try:
         ip = ip_address(address)
     except ValueError:
