@@ -55,6 +55,7 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
         import uvicorn
 
         from interviewer.web.observability import configure_logging
+        from interviewer.web.server import uvicorn_options
 
         settings = settings_factory()  # fail early, with a clear message, on a bad configuration
         check_storage(settings)  # and on storage it cannot use: one line, not a traceback
@@ -69,8 +70,10 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
             workers=workers,
             log_level=log_level,
             log_config=configure_logging(level=log_level, fmt=log_format),
-            proxy_headers=False,
+            proxy_headers=False,  # the app reads X-Forwarded-For itself, from trusted proxies only
             timeout_graceful_shutdown=10,
+            # header and body timeouts, connections per address (slowloris): web/server.py
+            **uvicorn_options(settings, workers=workers),
         )
 
     @users_app.command("create")

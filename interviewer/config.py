@@ -8,10 +8,11 @@ Names follow DESIGN.md: model endpoint settings use the openai SDK's own names
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -115,6 +116,50 @@ class Settings(BaseSettings):
         default=False, description="take the client address from X-Forwarded-For"
     )
 
+    # --- security limits (issue 12; README "Security") -----------------------------------
+    trusted_proxies: str = Field(
+        default="127.0.0.1/32,::1/128",
+        description=(
+            "comma-separated CIDRs of the reverse proxies in front; with trust_proxy_headers the "
+            "client is the right-most X-Forwarded-For hop outside them (a peer outside them is "
+            "never believed); their connections are exempt from the per-address connection cap"
+        ),
+    )
+    rate_limit_max_keys: int = Field(
+        default=100_000, ge=10, le=10_000_000, description="clients each rate limiter tracks per process"
+    )
+    login_checks_at_once: int = Field(
+        default=1, ge=1, le=64, description="password checks (argon2id) running at once per process"
+    )
+    login_queue: int = Field(
+        default=4, ge=0, le=1000, description="logins that may wait for a password check; beyond: 429"
+    )
+    logins_per_minute: int = Field(
+        default=60, ge=1, le=100_000, description="password checks per minute per process, all clients"
+    )
+    logins_per_minute_per_address: int = Field(
+        default=10, ge=1, le=100_000, description="password checks per minute per client address"
+    )
+    login_failures_before_backoff: int = Field(
+        default=5, ge=1, le=1000, description="failed logins of one account before it backs off"
+    )
+    login_backoff_max_s: int = Field(
+        default=900, ge=1, le=86_400, description="longest back-off of one account (it doubles from 5 s)"
+    )
+    header_timeout_s: float = Field(
+        default=10, gt=0, le=600, description="a request's line and headers must arrive within this"
+    )
+    body_timeout_s: float = Field(
+        default=60, gt=0, le=3600, description="a request's body must arrive within this (408 beyond)"
+    )
+    max_connections_per_address: int = Field(
+        default=64, ge=0, le=100_000, description="open connections per client address (0 = no cap)"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="bearer token that /metrics requires; unset: /metrics is 404"
+    )
+    metrics_public: bool = Field(default=False, description="serve /metrics to anyone (no token)")
+
     second_opinion: Literal["deferred", "inline", "off"] = Field(
         default="deferred",
         description=(
@@ -152,6 +197,26 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        parse_networks(value)  # a bad entry fails at start-up, naming itself
+        return value
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _check_metrics_token(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw in (None, ""):
+            return None  # unset (an empty line in .env too)
+        if not isinstance(raw, str) or len(raw) < 16:
+            raise ValueError("INTERVIEWER_METRICS_TOKEN needs at least 16 characters (a random string)")
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return parse_networks(self.trusted_proxies)
+
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
@@ -162,6 +227,18 @@ class Settings(BaseSettings):
         return self.model is not None and (
             self.openai_base_url is not None or self.openai_api_key is not None
         )
+
+
+def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated CIDRs (a bare address is a /32 or /128)."""
+    out = []
+    for part in value.split(","):
+        if part.strip():
+            try:
+                out.append(ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"not an address or CIDR network: {part.strip()!r}") from None
+    return tuple(out)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -17,10 +17,11 @@ from tests.test_api import make_client, send, start
 
 
 def test_metrics_endpoint(tmp_path: Path, bank: Bank, full_index: VectorIndex) -> None:
-    with make_client(tmp_path, bank, full_index) as c:
+    token = "scrape-token-0123456789"  # /metrics needs one (tests/test_security_limits.py)
+    with make_client(tmp_path, bank, full_index, metrics_token=token) as c:
         sid, auth, _ = start(c)
         assert send(c, sid, auth, "Generators yield values lazily.").status_code == 200
-        r = c.get("/metrics")
+        r = c.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
         text = r.text
         assert (

@@ -5,6 +5,7 @@ a route no rule classifies fails `test_every_route_is_classified`, so a new endp
 ship without a decision about who may call it. Then, per route:
 
 - public: anyone (no auth is not refused);
+- metrics: only with its own bearer token, and absent (404) when none is set;
 - page: the static shells of the pages (no data in them: the data comes from the API), served
   to anyone with the strict CSP;
 - candidate: the session's own bearer token only (none → 401; a wrong one, another session's or a
@@ -40,14 +41,15 @@ from interviewer.web.deps import CSRF_COOKIE, STAFF_COOKIE
 from interviewer.web.security import hash_password
 from tests.test_api import make_client, send
 
-Access = Literal["public", "page", "candidate", "logout", "staff", "review", "evaluator", "hr"]
+Access = Literal["public", "metrics", "page", "candidate", "logout", "staff", "review", "evaluator", "hr"]
 Role = Literal["hr", "evaluator"]
 WRITES = "POST|PUT|PATCH|DELETE"
 
 RULES: list[tuple[str, str, Access]] = [
     # (methods, path: regular expressions matched in full; first match wins)
     ("GET|HEAD", r"/openapi\.json|/docs(/.*)?|/redoc", "public"),
-    ("GET", r"/metrics|/healthz|/readyz", "public"),
+    ("GET", r"/healthz|/readyz", "public"),
+    ("GET", r"/metrics", "metrics"),  # its own bearer token (INTERVIEWER_METRICS_TOKEN), else 404
     ("GET", r"/api/v1/plans", "public"),
     ("POST", r"/api/v1/sessions", "public"),  # start an interview (invite-only is a setting)
     ("POST", r"/api/v1/auth/login", "public"),
@@ -68,7 +70,14 @@ ALLOWED: dict[Access, set[Role]] = {
 }
 ROLES: tuple[Role, ...] = ("hr", "evaluator")
 PASSWORD = "correct horse battery"
-FAST = {"requests_per_minute": 100_000, "answers_per_minute": 10_000, "sessions_per_minute": 10_000}
+FAST = {
+    "requests_per_minute": 100_000,
+    "answers_per_minute": 10_000,
+    "sessions_per_minute": 10_000,
+    # every cookie test logs in again: well past the login rates (tests/test_security_limits.py)
+    "logins_per_minute": 100_000,
+    "logins_per_minute_per_address": 100_000,
+}
 
 
 @dataclass(frozen=True)
@@ -212,7 +221,7 @@ def test_every_route_is_classified() -> None:
     unclassified = [e.id for e in ENDPOINTS if e.access is None]
     assert not unclassified, f"routes without an access rule in tests/test_roles.py RULES: {unclassified}"
     # the table covers what the issue names
-    kinds = {"public", "page", "candidate", "logout", "staff", "review", "evaluator", "hr"}
+    kinds = {"public", "metrics", "page", "candidate", "logout", "staff", "review", "evaluator", "hr"}
     assert {e.access for e in ENDPOINTS} == kinds
     assert len(STAFF) >= 8
 
@@ -230,6 +239,13 @@ def test_pages_are_static_shells_with_a_strict_csp(world: World, endpoint: Endpo
     )
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+
+
+@pytest.mark.parametrize("endpoint", by_access("metrics"))
+def test_metrics_are_not_public_by_default(world: World, endpoint: Endpoint) -> None:
+    assert call(world, endpoint) == 404  # no INTERVIEWER_METRICS_TOKEN set
+    for role in ROLES:  # a staff login is not the scrape token
+        assert call(world, endpoint, world.bearer(world.tokens[role])) == 404
 
 
 def test_static_files_are_public(world: World) -> None:

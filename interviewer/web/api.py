@@ -23,13 +23,13 @@ from interviewer.web.deps import (
     client_address,
     get_context,
     rate_limit,
-    set_staff_cookies,
     staff,
     staff_token,
 )
 from interviewer.web.input import Answer, BadInput, CreateInvite, Login, StartSession, parse_body
+from interviewer.web.login import log_in
 from interviewer.web.openapi_doc import doc, errors
-from interviewer.web.security import new_token, verify_password
+from interviewer.web.security import new_token
 
 router = APIRouter(prefix="/api/v1")
 Ctx = Annotated[Context, Depends(get_context)]
@@ -51,7 +51,7 @@ async def plans(ctx: Ctx) -> dict[str, Any]:
     "token (shown once) and the interviewer's opening messages.",
 )
 async def start_session(request: Request, ctx: Ctx) -> dict[str, Any]:
-    wait = ctx.new_sessions.check(client_address(request, ctx.settings.trust_proxy_headers))
+    wait = ctx.new_sessions.check(client_address(request, ctx.proxies))
     if wait:
         raise BadInput(
             429, f"too many new interviews from this address; retry in {wait:.0f} s", retry_after=int(wait)
@@ -60,7 +60,7 @@ async def start_session(request: Request, ctx: Ctx) -> dict[str, Any]:
     session_id, token, messages, state = await ctx.service.start(
         plan=body.plan,
         invite_code=body.invite_code,
-        client_address=client_address(request, ctx.settings.trust_proxy_headers),
+        client_address=client_address(request, ctx.proxies),
     )
     return {"session_id": session_id, "token": token, "messages": messages, "state": state}
 
@@ -234,33 +234,12 @@ async def post_message(
 
 @router.post(
     "/auth/login",
-    responses=errors(400, 401, 413, 422, 429),
+    responses=errors(400, 401, 403, 413, 415, 422, 429),
     openapi_extra=doc(body=Login),
     summary="HR / evaluator login: returns a bearer token, and sets the staff pages' cookies",
 )
 async def login(request: Request, response: Response, ctx: Ctx) -> dict[str, Any]:
-    body = await parse_body(request, Login)
-    rate_limit(ctx, request)
-
-    def check() -> dict[str, Any]:
-        with ctx.db.session() as db:
-            user = repo.user_by_email(db, email=body.email)
-            if (
-                not verify_password(user.password_hash if user else None, body.password)
-                or user is None
-                or user.disabled
-            ):
-                raise BadInput(401, "wrong email or password")
-            token = new_token()
-            ttl = timedelta(hours=ctx.settings.staff_session_hours)
-            repo.create_staff_session(db, user_id=user.id, token_hash=repo.sha256(token), ttl=ttl)
-            repo.audit(db, actor=user.email, action="staff.login", subject=str(user.id))
-            db.commit()
-            return {"token": token, "role": user.role, "expires_in": int(ttl.total_seconds())}
-
-    result = await asyncio.to_thread(check)
-    set_staff_cookies(response, request, result["token"], max_age=result["expires_in"])
-    return result
+    return await log_in(request, response, ctx)
 
 
 @router.post(

@@ -49,7 +49,14 @@ from interviewer.store.tables import InterviewSession
 from interviewer.web import api, docs, hr, openapi_doc, pages, readiness, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES, BadInput
-from interviewer.web.observability import Observe, count_active_sessions_with, metrics_payload, observe_call
+from interviewer.web.login_guard import LoginGuard
+from interviewer.web.observability import (
+    Observe,
+    check_metrics_access,
+    count_active_sessions_with,
+    metrics_payload,
+    observe_call,
+)
 from interviewer.web.security import SECURITY_HEADERS, RateLimiter
 
 log = logging.getLogger("interviewer.web")
@@ -110,6 +117,59 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+class _BodyTimeout(Exception):
+    pass
+
+
+class BodyDeadline:
+    """A request body must arrive within `timeout_s` of the app's first read of it (uvicorn sets
+    no such bound: a body that never ended held its connection and its task for ever). Past it the
+    request is answered 408 and the connection closed. Once the body is complete, reads (the
+    wait for a disconnect under a streamed reply) are not bounded. The server closes a connection
+    whose body the app never reads (`web.server`)."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
+        complete = False
+        started = False
+
+        async def bounded() -> Message:
+            nonlocal deadline, complete
+            if complete:
+                return await receive()
+            if deadline is None:
+                deadline = loop.time() + self.timeout_s
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise _BodyTimeout from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded, watched)
+        except _BodyTimeout:
+            if started:
+                raise
+            response = _error(
+                408, f"the request body did not arrive within {self.timeout_s:g} s", {"Connection": "close"}
+            )
+            await response(scope, receive, send)
 
 
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str | None]] = {
@@ -189,14 +249,30 @@ def create_app(
             index=the_index,
             service=service,
             per_token=RateLimiter(
-                rate_per_minute=settings.answers_per_minute, burst=max(5, settings.answers_per_minute // 2)
+                rate_per_minute=settings.answers_per_minute,
+                burst=max(5, settings.answers_per_minute // 2),
+                max_keys=settings.rate_limit_max_keys,
             ),
             per_address=RateLimiter(
-                rate_per_minute=settings.requests_per_minute, burst=max(10, settings.requests_per_minute // 4)
+                rate_per_minute=settings.requests_per_minute,
+                burst=max(10, settings.requests_per_minute // 4),
+                max_keys=settings.rate_limit_max_keys,
             ),
             new_sessions=RateLimiter(
-                rate_per_minute=settings.sessions_per_minute, burst=max(3, settings.sessions_per_minute // 2)
+                rate_per_minute=settings.sessions_per_minute,
+                burst=max(3, settings.sessions_per_minute // 2),
+                max_keys=settings.rate_limit_max_keys,
             ),
+            logins=LoginGuard(
+                checks_at_once=settings.login_checks_at_once,
+                queue=settings.login_queue,
+                per_minute=settings.logins_per_minute,
+                per_address_per_minute=settings.logins_per_minute_per_address,
+                failures_before_backoff=settings.login_failures_before_backoff,
+                backoff_max_s=settings.login_backoff_max_s,
+                max_keys=settings.rate_limit_max_keys,
+            ),
+            proxies=settings.trusted_proxy_networks if settings.trust_proxy_headers else None,
         )
         app.state.retriever = Retriever(the_bank, the_index)
 
@@ -231,6 +307,7 @@ def create_app(
             task.cancel()
         await asyncio.gather(*app.state.ctx.background, return_exceptions=True)
         service.close()
+        app.state.ctx.logins.close()
         bank_sync.deactivate()
         if db is None:
             database.dispose()
@@ -246,6 +323,7 @@ def create_app(
     openapi_doc.install(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, larger=hr.LARGE_BODIES)
+    app.add_middleware(BodyDeadline, timeout_s=settings.body_timeout_s)
     app.add_middleware(Observe)
 
     @app.exception_handler(BadInput)
@@ -301,8 +379,13 @@ def create_app(
     async def engine_error(_: Request, exc: EngineError) -> JSONResponse:
         return _error(500, "the interview engine failed; your answer is saved")
 
-    @app.get("/metrics", summary="Prometheus metrics (text format)")
-    async def metrics() -> Response:
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics (text format): needs `Authorization: Bearer <INTERVIEWER_METRICS_TOKEN>`; "
+        "404 when no token is set (unless INTERVIEWER_METRICS_PUBLIC=true)",
+    )
+    async def metrics(request: Request) -> Response:
+        check_metrics_access(settings, request.headers.get("authorization"))
         body, content_type = metrics_payload()
         return Response(body, media_type=content_type)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,8 @@ from interviewer.store import repo
 from interviewer.store.db import Database
 from interviewer.store.tables import User
 from interviewer.web.input import BadInput
-from interviewer.web.security import RateLimiter
+from interviewer.web.login_guard import LoginGuard
+from interviewer.web.security import Network, RateLimiter, forwarded_client
 
 
 @dataclass
@@ -31,6 +33,9 @@ class Context:
     per_token: RateLimiter
     per_address: RateLimiter
     new_sessions: RateLimiter
+    logins: LoginGuard
+    proxies: tuple[Network, ...] | None
+    """The trusted proxies whose X-Forwarded-For is read; None: the header is ignored."""
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns still being processed after their client disconnected (kept referenced)."""
 
@@ -40,12 +45,15 @@ def get_context(request: Request) -> Context:
     return ctx
 
 
-def client_address(request: Request, trust_proxy: bool) -> str:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
+def client_address(request: Request, proxies: Sequence[Network] | None) -> str:
+    """The client's address: the socket peer, or with `proxies` (INTERVIEWER_TRUST_PROXY_HEADERS
+    and the trusted proxies' networks) the right-most X-Forwarded-For hop outside them."""
+    peer = request.client.host if request.client else "unknown"
+    if proxies is not None:
+        forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
         if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return (request.client.host if request.client else "unknown")[:64]
+            return forwarded_client(peer, forwarded, proxies)[:64]
+    return peer[:64]
 
 
 def bearer(authorization: str | None) -> str:
@@ -58,7 +66,7 @@ def bearer(authorization: str | None) -> str:
 
 
 def rate_limit(ctx: Context, request: Request, *, token: str | None = None) -> None:
-    wait = ctx.per_address.check(client_address(request, ctx.settings.trust_proxy_headers))
+    wait = ctx.per_address.check(client_address(request, ctx.proxies))
     if not wait and token is not None:
         wait = ctx.per_token.check(repo.sha256(token))
     if wait:

@@ -1,4 +1,5 @@
-"""What operators watch: Prometheus metrics at `/metrics` and structured JSON logs.
+"""What operators watch: Prometheus metrics at `/metrics` (behind a bearer token, see
+`check_metrics_access`) and structured JSON logs.
 
 Metrics: HTTP requests and their latency by route template (never by raw path, so session ids do
 not explode the label space), candidate turns and their latency, model calls, tokens and errors,
@@ -16,6 +17,7 @@ import contextvars
 import json
 import logging
 import os
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -33,7 +35,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from interviewer.config import Settings
 from interviewer.llm.base import CallRecord
+from interviewer.web.input import BadInput
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 session_id: contextvars.ContextVar[str] = contextvars.ContextVar("session_id", default="-")
@@ -97,6 +101,20 @@ REGISTRY.register(_ACTIVE)
 def count_active_sessions_with(count: Callable[[], int]) -> None:
     """Where the active-sessions gauge reads from (the app's database)."""
     _ACTIVE.count = count
+
+
+def check_metrics_access(settings: Settings, authorization: str | None) -> None:
+    """/metrics names routes, traffic and model errors: only for the scraper. With
+    `metrics_token` set it needs `Authorization: Bearer <token>` (401 otherwise); with none set it
+    does not exist (404) unless `metrics_public` says to serve it to anyone."""
+    token = settings.metrics_token
+    if token is None:
+        if not settings.metrics_public:
+            raise BadInput(404, "Not Found")
+        return
+    sent = authorization[7:].strip() if authorization and authorization.lower().startswith("bearer ") else ""
+    if not secrets.compare_digest(sent.encode(), token.get_secret_value().encode()):
+        raise BadInput(401, "/metrics needs Authorization: Bearer <INTERVIEWER_METRICS_TOKEN>")
 
 
 def metrics_payload() -> tuple[bytes, str]:
