@@ -112,6 +112,10 @@ class LocalMiniLM:
         self._session: Any = None
         self._tokenizer: Any = None
 
+    def load(self) -> None:
+        """Check and load the model files now (start-up) rather than on the first text."""
+        self._load()
+
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._session is None:
