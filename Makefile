@@ -18,10 +18,12 @@ install: $(STAMP)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
+LOG_FORMAT ?= text
+
+# One process validates the bank, ingests what changed and serves (the imports are paid once);
+# it prints `ready: http://HOST:PORT` once /readyz says ok.
 run: install
-	$(VENV)/bin/interviewer bank validate
-	$(VENV)/bin/interviewer ingest
-	$(VENV)/bin/interviewer serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/interviewer serve --prepare --host $(HOST) --port $(PORT) --log-format $(LOG_FORMAT)
 
 interview: install
 	$(VENV)/bin/interviewer ingest

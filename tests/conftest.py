@@ -166,6 +166,7 @@ def running_server(data: Path, *, env: dict[str, str] | None = None) -> Iterator
         INTERVIEWER_DATA_DIR=str(data),
         INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE),
         INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"),
+        PYTHONPATH=str(ROOT),  # this checkout's package, whichever one the venv's install points at
         **(env or {}),
     )
     log_path = data.parent / "server.log"
