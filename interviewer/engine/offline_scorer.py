@@ -146,16 +146,18 @@ class OfflineScorer:
         self._lock = _SHARED_LOCK
         self._cache_size = cache_size
 
-    def warm(self, questions: Iterable[Question]) -> int:
-        """Compute the questions' own vectors ahead of the first answers (start-up). With a
-        `cache_dir`, the words' stems are read from and saved to it too (a restart then stems
-        nothing of the bank again)."""
+    def warm(self, questions: Iterable[Question], stop: threading.Event | None = None) -> int:
+        """Compute the questions' own vectors ahead of the first answers (start-up); stops early
+        once `stop` is set. With a `cache_dir`, the words' stems are read from and saved to it
+        too (a restart then stems nothing of the bank again)."""
         stems_file = warm_cache.stems_path(self._disk) if self._disk is not None else None
         if stems_file is not None:
             lexical.remember_stems(warm_cache.load_stems(stems_file))
         before = len(lexical.known_stems())
         n = 0
         for q in questions:
+            if stop is not None and stop.is_set():
+                break
             self._vectors(q)
             n += 1
         known = lexical.known_stems()

@@ -202,17 +202,15 @@ class Assessor:
             hit = saved.get(store.key(q)) if store is not None else None
             if hit is not None and q.model_dump_json() not in self._grounding_cache:
                 self._grounding_cache[q.model_dump_json()] = hit
+        if self._model is not None:
+            for done, q in enumerate(questions):
+                if stop is not None and stop.is_set():
+                    return done
+                self._grounding(q)
+        n = len(questions)
         if not self.defers_second_opinion:
             self._offline.load_model()
-        n = 0
-        for q in questions:
-            if stop is not None and stop.is_set():
-                return n
-            if self._model is not None:
-                self._grounding(q)
-            if not self.defers_second_opinion:
-                self._offline.warm([q])
-            n += 1
+            n = self._offline.warm(questions, stop)
         if store is not None:
             wanted = {store.key(q): self._grounding_cache.get(q.model_dump_json()) for q in questions}
             fresh = {k: v for k, v in wanted.items() if v is not None}
