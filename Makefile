@@ -33,8 +33,12 @@ explore: install
 	$(VENV)/bin/interviewer ingest
 	$(VENV)/bin/interviewer explore
 
+# Parallel workers (pytest-xdist), one per core; a test file runs on one worker (its module-scoped
+# fixtures — a browser, a server — are started once). TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
+
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Not part of `make test`: downloads a 1.07 GiB model and builds llama-server (~10 min the first
 # time, cached in .cache/real-model/), then runs an interview against it (tests/real_model/).
