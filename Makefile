@@ -18,10 +18,12 @@ install: $(STAMP)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
+LOG_FORMAT ?= text
+
+# One process validates the bank, ingests what changed and serves (the imports are paid once);
+# it prints `ready: http://HOST:PORT` once /readyz says ok.
 run: install
-	$(VENV)/bin/interviewer bank validate
-	$(VENV)/bin/interviewer ingest
-	$(VENV)/bin/interviewer serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/interviewer serve --prepare --host $(HOST) --port $(PORT) --log-format $(LOG_FORMAT)
 
 interview: install
 	$(VENV)/bin/interviewer ingest
@@ -38,8 +40,12 @@ user: install
 	@test -n "$(EMAIL)" || { echo "usage: make user EMAIL=you@example.com ROLE=hr|evaluator"; exit 2; }
 	$(VENV)/bin/interviewer users create --email "$(EMAIL)" --role "$(ROLE)"
 
+# Parallel workers (pytest-xdist), one per core; a test file runs on one worker (its module-scoped
+# fixtures — a browser, a server — are started once). TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
+
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Not part of `make test`: downloads a 1.07 GiB model and builds llama-server (~10 min the first
 # time, cached in .cache/real-model/), then runs an interview against it (tests/real_model/).

@@ -186,6 +186,9 @@ def prepare_data_dir(data_dir: Path, *, keep_db: bool = False, seed_index: Path 
     data_dir.mkdir(parents=True, exist_ok=True)
     if seed_index is not None and not (data_dir / "chroma").exists() and (seed_index / "chroma").is_dir():
         shutil.copytree(seed_index / "chroma", data_dir / "chroma")
+        if (seed_index / "vectors").is_dir() and not (data_dir / "vectors").exists():
+            # the offline scorer's question vectors: the first start's warm-up reads, not embeds
+            shutil.copytree(seed_index / "vectors", data_dir / "vectors")
     if not keep_db:
         for suffix in ("", "-wal", "-shm", "-journal"):
             (data_dir / f"interviewer.db{suffix}").unlink(missing_ok=True)

@@ -20,10 +20,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from interviewer.bank import BankError, Retriever, load_bank, open_index, validate_bank
+from interviewer.bank import BankError, Retriever, load_bank, open_index
 from interviewer.config import Settings, load_settings
 from interviewer.domain import TRACKS, TrackId
 
@@ -60,19 +59,10 @@ def bank_validate(
     path: Annotated[Optional[Path], typer.Argument(help="knowledge folder")] = None,  # noqa: UP045
 ) -> None:
     """Check every file of the knowledge base; exit non-zero if anything is wrong."""
-    root = path or _settings().knowledge_dir
-    bank, problems = validate_bank(root)
-    for problem in problems:
-        out.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
-    counts = ", ".join(f"{len(bank.questions_for(t))} {t}" for t in TRACKS)
-    summary = (
-        f"{len(bank.questions)} questions ({counts}), {len(bank.articles)} articles, "
-        f"{len(bank.tracks)} tracks, {len(bank.plans)} plans"
-    )
-    if problems:
-        out.print(f"[red]{len(problems)} problem(s)[/red] in {root} — {summary}")
+    from interviewer.cli_startup import report_validation
+
+    if report_validation(path or _settings().knowledge_dir, out) is None:
         raise typer.Exit(1)
-    out.print(f"[green]ok[/green] {root} — {summary}")
 
 
 def _bank_sync(settings: Settings, *, create_db: bool = False, missing_ok: bool = False) -> object:
@@ -144,23 +134,10 @@ def bank_import(
 @app.command()
 def ingest() -> None:
     """Embed the question bank and the reference articles into the vector index (only changes)."""
+    from interviewer.cli_startup import ingest_with_progress
+
     settings = _settings()
-    bank = _load(settings)
-    index = open_index(settings)
-    with Progress(
-        TextColumn("embedding"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("embed", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        report = index.ingest(bank, progress=progress)  # type: ignore[arg-type]
+    report = ingest_with_progress(settings, _load(settings), err=err)  # type: ignore[arg-type]
     out.print(report.summary(), highlight=False)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import getpass
 import sys
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -49,19 +49,36 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
         port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
         workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
         log_level: Annotated[str, typer.Option()] = "info",
-        log_format: Annotated[str, typer.Option(help="json | text")] = "json",
+        log_format: Annotated[
+            Optional[str],  # noqa: UP045  # typer reads the annotation
+            typer.Option(help="text | json | auto; default INTERVIEWER_LOG_FORMAT (auto: text on a terminal)"),
+        ] = None,
+        prepare: Annotated[
+            bool, typer.Option(help="validate the bank and ingest what changed first (`make run`)")
+        ] = False,
     ) -> None:
-        """Start the web app (API v1 and the candidate pages); logs are JSON lines on stderr."""
+        """Start the web app (API v1 and the candidate pages); logs go to stderr. Prints
+        `ready: URL` once /readyz says ok (the warm-up is done)."""
         import uvicorn
 
-        from interviewer.web.observability import configure_logging
+        from interviewer.cli_startup import announce_when_ready
+        from interviewer.cli_startup import prepare as prepare_bank
+        from interviewer.web.observability import configure_logging, resolve_log_format
         from interviewer.web.server import uvicorn_options
 
         settings = settings_factory()  # fail early, with a clear message, on a bad configuration
         check_storage(settings)  # and on storage it cannot use: one line, not a traceback
+        try:
+            fmt = resolve_log_format(log_format or settings.log_format)
+        except ValueError as exc:
+            err.print(str(exc))
+            raise typer.Exit(2) from exc
+        if prepare and not prepare_bank(settings, out=out, err=err):
+            raise typer.Exit(1)
         out.print(
             f"interviewer on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", highlight=False
         )
+        announce_when_ready(host, port, out)
         uvicorn.run(
             "interviewer.web.app:app_factory",
             factory=True,
@@ -69,7 +86,7 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
             port=port,
             workers=workers,
             log_level=log_level,
-            log_config=configure_logging(level=log_level, fmt=log_format),
+            log_config=configure_logging(level=log_level, fmt=fmt),
             proxy_headers=False,  # the app reads X-Forwarded-For itself, from trusted proxies only
             timeout_graceful_shutdown=10,
             # header and body timeouts, connections per address (slowloris): web/server.py

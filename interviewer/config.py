@@ -176,6 +176,12 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- start-up and logs ---------------------------------------------------------------
+    log_format: Literal["auto", "text", "json"] = Field(
+        default="auto",
+        description="`interviewer serve` logs: text, JSON lines, or auto (text on a terminal, else JSON)",
+    )
+
     # --- review ------------------------------------------------------------------------
     calibration_min_kappa: float = Field(
         default=0.6, ge=-1, le=1, description="below this machine-evaluator kappa, calibration warns"

@@ -6,7 +6,7 @@ import contextlib
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,18 +62,114 @@ def make_settings(tmp: Path, **overrides: Any) -> Settings:
     )
 
 
+# --- caches shared by the whole run (every xdist worker) ------------------------------------------
+
+
+def _run_dir(factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by every worker of this run (xdist: the parent of the workers' own)."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _once(run: Path, jobs: dict[str, Callable[[], None]]) -> None:
+    """Run each job once for the whole run, whichever worker comes first (a lock file and a
+    `done` marker per job). A worker starts with the jobs no other worker holds, so two workers
+    build two things at once instead of one waiting for the other."""
+    import fcntl
+
+    later: list[str] = []
+    for blocking in (False, True):
+        for name in later if blocking else list(jobs):
+            with (run / f"{name}.lock").open("a") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    later.append(name)
+                    continue
+                try:
+                    if not (run / f"{name}.done").exists():
+                        jobs[name]()
+                        (run / f"{name}.done").touch()
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def full_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared_vectors(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline scorer's vector cache for the whole run (files written atomically)."""
+    path = _run_dir(tmp_path_factory) / "vectors"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def index_template(
+    tmp_path_factory: pytest.TempPathFactory, bank: Bank, embedder: LocalMiniLM, shared_vectors: Path
+) -> Path:
+    """A data folder whose Chroma index holds the whole shipped bank, built once per run by one
+    `interviewer ingest` process; tests get copies of it. The offline scorer's vectors of every
+    bank question are computed once per run too, into `shared_vectors` (every app, server and
+    scorer of the run then reads them instead of embedding ~3,500 texts)."""
+    import subprocess
+    import sys
+
+    from interviewer.engine.offline_scorer import OfflineScorer
+
+    run = _run_dir(tmp_path_factory)
+    data = run / "index-template" / "data"
+
+    def build_index() -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "INTERVIEWER_"))}
+        env.update(
+            INTERVIEWER_DATA_DIR=str(data), INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE), PYTHONPATH=str(ROOT)
+        )
+        data.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "interviewer.cli", "ingest"],
+            env=env,
+            cwd=str(data.parent),
+            check=True,
+            capture_output=True,
+        )
+
+    def build_vectors() -> None:
+        OfflineScorer(embedder, cache_dir=shared_vectors).warm(bank.questions.values())
+
+    _once(run, {"index-template": build_index, "question-vectors": build_vectors})
+    return data
+
+
+def seed_data_dir(data: Path, *, template: Path, vectors: Path) -> Path:
+    """`data` with a copy of the template's index and the run's vector cache linked in."""
+    import shutil
+
+    data.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template / "chroma", data / "chroma")
+    (data / "vectors").symlink_to(vectors, target_is_directory=True)
+    return data
+
+
+@pytest.fixture(scope="session")
+def full_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, index_template: Path, shared_vectors: Path
+) -> Path:
     """A data folder whose index holds the whole shipped bank (see `full_index`)."""
-    return tmp_path_factory.mktemp("full-index") / "data"
+    return seed_data_dir(
+        tmp_path_factory.mktemp("full-index") / "data", template=index_template, vectors=shared_vectors
+    )
 
 
 @pytest.fixture(scope="session")
 def full_index(full_data_dir: Path, bank: Bank, embedder: LocalMiniLM) -> Iterator[VectorIndex]:
-    """The whole shipped bank, ingested once for the session."""
+    """The whole shipped bank in the index (a copy of the run's template: the ingest finds
+    nothing to do)."""
+    from interviewer.engine.offline_scorer import OfflineScorer
+
     settings = Settings(_env_file=None, data_dir=full_data_dir, knowledge_dir=KNOWLEDGE)  # type: ignore[call-arg]
     index = VectorIndex(make_chroma_client(settings), embedder)
     index.ingest(bank)
+    # the questions' vectors into this process's memory (shared by every scorer and app built here)
+    OfflineScorer(embedder, cache_dir=full_data_dir / "vectors").warm(bank.questions.values())
     yield index
 
 
@@ -124,10 +220,10 @@ def prompts() -> Any:
 
 
 @pytest.fixture(scope="session")
-def offline_scorer(embedder: LocalMiniLM) -> Any:
+def offline_scorer(embedder: LocalMiniLM, shared_vectors: Path) -> Any:
     from interviewer.engine.offline_scorer import OfflineScorer
 
-    return OfflineScorer(embedder)
+    return OfflineScorer(embedder, cache_dir=shared_vectors)
 
 
 def make_orchestrator(
@@ -183,7 +279,7 @@ def running_server(data: Path, *, env: dict[str, str] | None = None) -> Iterator
             stderr=log,
         )
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a busy machine (shared CI) can be slow to warm up
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:  # noqa: S310
@@ -206,7 +302,13 @@ def running_server(data: Path, *, env: dict[str, str] | None = None) -> Iterator
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `interviewer serve` process (offline engine, whole bank, its own data folder)."""
-    with running_server(tmp_path_factory.mktemp("live") / "data") as base:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, index_template: Path, shared_vectors: Path
+) -> Iterator[str]:
+    """A real `interviewer serve` process (offline engine, whole bank, its own data folder seeded
+    with the run's index and vector cache)."""
+    data = seed_data_dir(
+        tmp_path_factory.mktemp("live") / "data", template=index_template, vectors=shared_vectors
+    )
+    with running_server(data) as base:
         yield base

@@ -151,7 +151,11 @@ def test_write_endpoints_roles(fresh: World, endpoint: str) -> None:
     assert c.post(url, json=body, headers=fresh.ev).status_code == 201
 
 
-@pytest.mark.parametrize("sid", [str(uuid.uuid4()), "nope", "../../etc/passwd", "a" * 300])
+@pytest.mark.parametrize(
+    "sid",
+    [str(uuid.uuid4()), "nope", "../../etc/passwd", "a" * 300],
+    ids=["random-uuid", "word", "path", "long"],  # the same ids in every xdist worker
+)
 def test_unknown_session_ids_are_404(world: World, sid: str) -> None:
     c, ev = world.client, world.ev
     base = f"/api/v1/review/sessions/{sid}"

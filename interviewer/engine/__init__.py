@@ -3,6 +3,7 @@ settings; tests and the web app pass their own collaborators through the same do
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, assert_never
 
 from interviewer.bank import Bank, Retriever, VectorIndex, load_bank, open_index
@@ -79,6 +80,7 @@ def build_engine(
         second_opinion=settings.second_opinion,
         model_scorer=settings.model_scorer,
         turn_budget_s=settings.turn_budget_s or None,
+        warm_dir=settings.data_dir / "warm",
     )
 
 
@@ -94,17 +96,21 @@ def assemble(
     second_opinion: str = "inline",
     model_scorer: ModelScorerForm = "holistic",
     turn_budget_s: float | None = None,
+    warm_dir: Path | None = None,
 ) -> Orchestrator:
     """Wire the orchestrator from its parts (production and tests use this one door).
     `model_scorer`: the form of the model scorer; production passes the setting (default
-    `checklist`), the scripted fakes of the engine tests speak the `holistic` reply."""
+    `checklist`), the scripted fakes of the engine tests speak the `holistic` reply.
+    `warm_dir`: where the start-up warm-up keeps its results for the next start."""
     counter = counter or TokenCounter()
     scorer = (
         make_model_scorer(model, prompts, form=model_scorer, counter=counter, budget=budget)
         if model is not None
         else None
     )
-    assessor = Assessor(offline, model_scorer=scorer, retriever=retriever, second_opinion=second_opinion)
+    assessor = Assessor(
+        offline, model_scorer=scorer, retriever=retriever, second_opinion=second_opinion, warm_dir=warm_dir
+    )
     return Orchestrator(
         bank=bank,
         retriever=retriever,

@@ -35,6 +35,19 @@ def stem(word: str) -> str:
     return hit
 
 
+def known_stems() -> dict[str, str]:
+    """Every word stemmed so far in this process (saved by the warm-up for the next start)."""
+    return dict(_CACHE)
+
+
+def remember_stems(known: dict[str, str]) -> None:
+    """Stems computed earlier (by this stemmer version) that need not be computed again."""
+    for word, hit in known.items():
+        if len(_CACHE) >= 200_000:
+            break
+        _CACHE.setdefault(word, hit)
+
+
 def stems(text: str) -> list[str]:
     """Stems of the content words (stop words and words of one or two letters dropped)."""
     return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 2]

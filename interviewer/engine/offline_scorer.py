@@ -43,7 +43,7 @@ import numpy as np
 
 from interviewer.bank.embeddings import Embedder, Vectors
 from interviewer.domain import Assessment, Criterion, CriterionScore, Misconception, Question, Scorer
-from interviewer.engine import lexical
+from interviewer.engine import lexical, warm_cache
 from interviewer.engine.fluency import disorder
 from interviewer.engine.text import looks_like_code, sentences, words
 
@@ -146,13 +146,30 @@ class OfflineScorer:
         self._lock = _SHARED_LOCK
         self._cache_size = cache_size
 
-    def warm(self, questions: Iterable[Question]) -> int:
-        """Compute the questions' own vectors ahead of the first answers (start-up)."""
+    def warm(self, questions: Iterable[Question], stop: threading.Event | None = None) -> int:
+        """Compute the questions' own vectors ahead of the first answers (start-up); stops early
+        once `stop` is set. With a `cache_dir`, the words' stems are read from and saved to it
+        too (a restart then stems nothing of the bank again)."""
+        stems_file = warm_cache.stems_path(self._disk) if self._disk is not None else None
+        if stems_file is not None:
+            lexical.remember_stems(warm_cache.load_stems(stems_file))
+        before = len(lexical.known_stems())
         n = 0
         for q in questions:
+            if stop is not None and stop.is_set():
+                break
             self._vectors(q)
             n += 1
+        known = lexical.known_stems()
+        if stems_file is not None and len(known) > before:
+            warm_cache.save_stems(stems_file, sorted(known.items()))
         return n
+
+    def load_model(self) -> None:
+        """Load the embedding model now (start-up), not on the first answer."""
+        load = getattr(self._embedder, "load", None)
+        if callable(load):
+            load()
 
     def _vectors(self, q: Question) -> _QuestionVectors:
         key = f"{self._embedder.name}:{q.model_dump_json()}"

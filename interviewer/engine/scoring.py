@@ -16,12 +16,13 @@ import asyncio
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from interviewer.bank.retrieval import Retriever
 from interviewer.domain import Assessment, Criterion, CriterionScore, Question
-from interviewer.engine import guard
+from interviewer.engine import guard, warm_cache
 from interviewer.engine.deadline import Deadline
 from interviewer.engine.evidence import verify
 from interviewer.engine.offline_scorer import OfflineScorer
@@ -169,12 +170,16 @@ class Assessor:
         model_scorer: ModelScorer | None = None,
         retriever: Retriever | None = None,
         second_opinion: str = "inline",
+        warm_dir: Path | None = None,
     ) -> None:
+        """`warm_dir`: where the warm-up keeps what it computed for the next start (see
+        `warm_cache`); None: nothing is kept."""
         self._offline = offline
         self._model = model_scorer
         self._retriever = retriever
         self._second_opinion = second_opinion if model_scorer is not None else "inline"
         self._grounding_cache: dict[str, tuple[list[str], list[str]]] = {}
+        self._warm_dir = warm_dir
 
     @property
     def uses_model(self) -> bool:
@@ -195,16 +200,35 @@ class Assessor:
         """CPU work ahead of the first answers (call off the event loop): what the turn's path
         needs of each question — the offline scorer's vectors when it is on the path, the model
         scorer's grounding when that is. Stops early once `stop` is set (shutdown)."""
-        n = 0
+        questions = list(questions)
+        store = self._grounding_store()
+        saved = store.load() if store is not None else {}
         for q in questions:
-            if stop is not None and stop.is_set():
-                break
-            if self._model is not None:
+            hit = saved.get(store.key(q)) if store is not None else None
+            if hit is not None and q.model_dump_json() not in self._grounding_cache:
+                self._grounding_cache[q.model_dump_json()] = hit
+        if self._model is not None:
+            for done, q in enumerate(questions):
+                if stop is not None and stop.is_set():
+                    return done
                 self._grounding(q)
-            if not self.defers_second_opinion:
-                self._offline.warm([q])
-            n += 1
+        n = len(questions)
+        if not self.defers_second_opinion:
+            self._offline.load_model()
+            n = self._offline.warm(questions, stop)
+        if store is not None:
+            wanted = {store.key(q): self._grounding_cache.get(q.model_dump_json()) for q in questions}
+            fresh = {k: v for k, v in wanted.items() if v is not None}
+            if fresh != saved:
+                store.save(fresh)
         return n
+
+    def _grounding_store(self) -> warm_cache.GroundingStore | None:
+        if self._model is None or self._retriever is None or self._warm_dir is None:
+            return None
+        return warm_cache.GroundingStore(
+            self._warm_dir, bank=self._retriever.bank, embedder=self._retriever.embedder_name
+        )
 
     async def assess(
         self,

@@ -7,7 +7,9 @@ active sessions (read from the database at scrape time, so every worker reports 
 With several workers set `PROMETHEUS_MULTIPROC_DIR` to an empty folder shared by them; the
 endpoint then aggregates all workers.
 
-Logs: one JSON object per line with time, level, logger, message, request id and session id.
+Logs: one JSON object per line with time, level, logger, message, request id and session id, or
+human-readable text (`INTERVIEWER_LOG_FORMAT`; `auto` picks text on a terminal). Health and
+readiness probes are logged at debug level only.
 Candidate text, tokens and passwords are never logged: handlers log ids and outcomes only.
 """
 
@@ -18,11 +20,12 @@ import json
 import logging
 import os
 import secrets
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, TextIO
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -72,6 +75,8 @@ MODEL_SECONDS = Histogram(
     registry=REGISTRY,
 )
 TURN_ROUTE = "/api/v1/sessions/{session_id}/messages"
+PROBE_ROUTES = frozenset({"/healthz", "/readyz"})
+"""Polled every few seconds by load balancers (and by `serve` until ready): access lines at debug."""
 
 
 def observe_call(record: CallRecord) -> None:
@@ -166,7 +171,8 @@ class Observe:
                 TURNS.labels(str(status)).inc()
                 if status == 200:
                     TURN_SECONDS.observe(elapsed)
-            self.log.info(
+            self.log.log(
+                logging.DEBUG if template in PROBE_ROUTES else logging.INFO,
                 "%s %s %s %.1fms",
                 scope.get("method"),
                 template,
@@ -212,6 +218,20 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
+
+
+LogFormat = Literal["auto", "text", "json"]
+
+
+def resolve_log_format(fmt: str, stream: TextIO | None = None) -> Literal["text", "json"]:
+    """`auto`: human-readable text on a terminal, JSON lines otherwise (a log collector)."""
+    if fmt == "auto":
+        stream = stream if stream is not None else sys.stderr
+        isatty = getattr(stream, "isatty", None)
+        return "text" if callable(isatty) and isatty() else "json"
+    if fmt not in ("text", "json"):
+        raise ValueError(f"unknown log format {fmt!r}; use auto, text or json")
+    return "text" if fmt == "text" else "json"
 
 
 def configure_logging(*, level: str = "info", fmt: str = "json") -> dict[str, Any]:
