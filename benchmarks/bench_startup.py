@@ -133,7 +133,9 @@ def main() -> None:
     print(f"`{flow}`, {mode}, {os.cpu_count()} cores, load average {load:.1f} at the start\n")
     print("| start | URL printed | ready |")
     print("| --- | --- | --- |")
-    print(f"| {'given data folder' if args.data else 'cold (fresh data folder)'} | {cold[0]:.1f} s | {cold[1]:.1f} s |")
+    print(
+        f"| {'given data folder' if args.data else 'cold (fresh data folder)'} | {cold[0]:.1f} s | {cold[1]:.1f} s |"
+    )
     if warm:
         print(
             f"| warm restart (median of {len(warm)}) | {statistics.median(w[0] for w in warm):.1f} s "

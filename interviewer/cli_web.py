@@ -51,7 +51,9 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
         log_level: Annotated[str, typer.Option()] = "info",
         log_format: Annotated[
             Optional[str],  # noqa: UP045  # typer reads the annotation
-            typer.Option(help="text | json | auto; default INTERVIEWER_LOG_FORMAT (auto: text on a terminal)"),
+            typer.Option(
+                help="text | json | auto; default INTERVIEWER_LOG_FORMAT (auto: text on a terminal)"
+            ),
         ] = None,
         prepare: Annotated[
             bool, typer.Option(help="validate the bank and ingest what changed first (`make run`)")

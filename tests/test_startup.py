@@ -60,7 +60,9 @@ def _lines(stream: io.BufferedReader | None, into: queue.Queue[str]) -> None:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], queue.Queue[str], queue.Queue[str], int]]:
+def serve(
+    tmp_path: Path,
+) -> Iterator[tuple[subprocess.Popen[bytes], queue.Queue[str], queue.Queue[str], int]]:
     kb = write_mini_bank(tmp_path / "knowledge")
     port = free_port()
     env = {
