@@ -25,7 +25,7 @@ import asyncio
 import importlib.util
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -118,7 +118,10 @@ class _Guard:
 
 class _Limited:
     """What both protocol classes share: their limits (bound, or read from the settings once per
-    process) and the open connections per address of their server."""
+    process), the open connections per address of their server, and a connection's guard from
+    its opening to its end. Listed before uvicorn's protocol class, whose methods it extends."""
+
+    _guard: _Guard
 
     limits: ClassVar[ConnectionLimits | None] = None
     counts: ClassVar[Counter[str]] = Counter()
@@ -129,22 +132,17 @@ class _Limited:
             cls.limits = ConnectionLimits.of(load_settings())
         return cls.limits
 
-    def _guard_for(self, transport: asyncio.Transport) -> _Guard:
-        return _Guard(self._limits(), self.counts, transport)
-
-
-class GuardedH11Protocol(_Limited, H11Protocol):
-    _guard: _Guard
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._guard = self._guard_for(transport)
-        self._guard.opened(self.client)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]  # the protocol class after this one
+        self._guard = _Guard(self._limits(), self.counts, cast(asyncio.Transport, transport))
+        self._guard.opened(self.client)  # type: ignore[attr-defined]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._guard.closed()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
 
+
+class GuardedH11Protocol(_Limited, H11Protocol):
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         state = self.conn.their_state
@@ -161,17 +159,6 @@ if HAS_HTTPTOOLS:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class GuardedHttpToolsProtocol(_Limited, HttpToolsProtocol):
-        _guard: _Guard
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._guard = self._guard_for(transport)
-            self._guard.opened(self.client)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._guard.closed()
-            super().connection_lost(exc)
-
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._guard.expect_headers()
