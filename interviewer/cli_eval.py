@@ -84,6 +84,12 @@ def evaluate(assessor: Assessor, bank: Bank, corpus: Corpus) -> dict[str, float 
     figures |= score_figures(rows)
     figures |= judgement_figures(rows, questions)
     figures["answers_per_second"] = rate
+    if assessor.uses_model:
+        # the share the model did not score (unreachable, too slow, invalid replies): the offline
+        # scorer stood in, so the figures above are partly the offline scorer's
+        figures["model_fallbacks"] = sum(
+            any("offline scorer used" in n for n in a.notes) for a in results
+        ) / max(len(results), 1)
     if corpus.styles:
         by_id = {a.id: a for a in corpus.answers}
         variants = [s for s in corpus.styles if s.base_id in by_id]

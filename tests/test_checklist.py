@@ -295,3 +295,36 @@ def test_the_setting_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("INTERVIEWER_MODEL_SCORER", "vibes")
     with pytest.raises(ValueError, match="checklist"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_eval_counts_the_answers_the_model_did_not_score(
+    bank: Bank,
+    prompts: Any,
+    offline_scorer: OfflineScorer,
+    retriever: Retriever,
+    respx_mock: respx.MockRouter,
+) -> None:
+    """A model-scorer measurement says how much of it was the offline scorer standing in: here
+    the endpoint fails every call, so every answer is a fallback (and the figure says so)."""
+    from interviewer.cli_eval import evaluate
+    from interviewer.engine.evaluation import Corpus, CorpusAnswer
+
+    respx_mock.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(500, json={"error": "down"}))
+    q = bank.questions[QUESTION]
+    answers = [
+        CorpusAnswer.model_validate(
+            {
+                "id": f"a{i}",
+                "question_id": q.id,
+                "track": q.track,
+                "level": level,
+                "answer": text,
+                "half": "test",
+            }
+        )
+        for i, (level, text) in enumerate(
+            [("excellent", q.model_answer or "x"), ("weak", "I am not sure, maybe threads help.")]
+        )
+    ]
+    figures = evaluate(assessor(prompts, offline_scorer, retriever), bank, Corpus(answers=answers))
+    assert figures["model_fallbacks"] == 1.0
