@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -244,25 +245,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def sse_events(raw: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """A server-sent-events body as (id, event, data) triples; comments (keep-alives) skipped."""
+    out = []
+    for block in raw.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+        if "event" in fields:
+            out.append((fields.get("id", ""), fields["event"], json.loads(fields["data"])))
+    return out
+
+
+def server_env(**settings: str) -> dict[str, str]:
+    """The environment of a real `interviewer serve` started by a test: this process's, without
+    any model or database it may name (offline engine, SQLite under the data folder), running this
+    checkout's package (not whichever one the editable install points at), plus `settings`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "INTERVIEWER_MODEL", "DATABASE_URL")
+    }
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env.update(settings)
+    return env
+
+
 @contextlib.contextmanager
 def running_server(data: Path, *, env: dict[str, str] | None = None) -> Iterator[str]:
     """A real `interviewer serve` process on `data` (offline engine unless `env` names a model),
     ready (`/readyz` 200) when its base URL is yielded; stopped afterwards."""
-    import os
     import subprocess
     import sys
     import time
     import urllib.request
 
     port = free_port()
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "INTERVIEWER_MODEL", "DATABASE_URL")
-    }
-    environ.update(
-        # this checkout's package, not whichever one the environment's editable install points at
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    environ = server_env(
         INTERVIEWER_DATA_DIR=str(data),
         INTERVIEWER_KNOWLEDGE_DIR=str(KNOWLEDGE),
         INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"),

@@ -20,7 +20,7 @@ from interviewer.config import Settings
 from interviewer.store import repo
 from interviewer.store.db import Database
 from interviewer.web.app import create_app
-from tests.conftest import KNOWLEDGE, ROOT
+from tests.conftest import KNOWLEDGE, ROOT, sse_events
 
 
 def make_client(
@@ -120,15 +120,6 @@ def test_second_turn_while_one_is_pending_is_409(client: TestClient) -> None:
     assert r.status_code == 409 and "being processed" in r.json()["detail"]
 
 
-def _events(raw: str) -> list[tuple[str, str, dict[str, Any]]]:
-    out = []
-    for block in raw.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
-        if "event" in fields:
-            out.append((fields.get("id", ""), fields["event"], json.loads(fields["data"])))
-    return out
-
-
 def test_sse_stream_and_resume_with_last_event_id(client: TestClient) -> None:
     sid, auth, _ = start(client)
     cid, content = str(uuid.uuid4()), "I would use a generator expression to stream the file lazily."
@@ -136,7 +127,7 @@ def test_sse_stream_and_resume_with_last_event_id(client: TestClient) -> None:
     url = f"/api/v1/sessions/{sid}/messages"
     with client.stream("POST", url, headers=headers, json={"content": content, "client_msg_id": cid}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-        events = _events(r.read().decode())
+        events = sse_events(r.read().decode())
     kinds = [e[1] for e in events]
     assert kinds[0] == "accepted" and kinds[-2:] == ["state", "done"] and "message" in kinds
     ids = [e[0] for e in events]
@@ -151,7 +142,7 @@ def test_sse_stream_and_resume_with_last_event_id(client: TestClient) -> None:
         headers={**headers, "Last-Event-ID": seen[-1][0]},
         json={"content": content, "client_msg_id": cid},
     ) as r:
-        rest = _events(r.read().decode())
+        rest = sse_events(r.read().decode())
     assert [e[0] for e in seen + rest] == [e[0] for e in events if e[1] != "accepted"]  # no gap, no duplicate
 
 

@@ -4,7 +4,6 @@ turn's events. The real app (TestClient) on a SQLite file, the offline engine, a
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,22 +12,13 @@ from fastapi.testclient import TestClient
 
 from interviewer.config import Settings
 from interviewer.web.app import create_app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sse_events
 from tests.minibank import write_mini_bank
 
 ANSWERS = (
     "A cache-aside read checks the cache first, falls back to the database on a miss, then stores it.",
     "I would put a time to live on every entry and invalidate on writes to keep it fresh enough.",
 )
-
-
-def events(raw: str) -> list[tuple[str, str, dict[str, Any]]]:
-    out = []
-    for block in raw.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
-        if "event" in fields:
-            out.append((fields.get("id", ""), fields["event"], json.loads(fields["data"])))
-    return out
 
 
 def test_last_event_id_of_another_turn_is_ignored(tmp_path: Path) -> None:
@@ -49,7 +39,7 @@ def test_last_event_id_of_another_turn_is_ignored(tmp_path: Path) -> None:
             body = {"content": content, "client_msg_id": str(uuid.uuid4())}
             with client.stream("POST", url, headers={**headers, **extra}, json=body) as r:
                 assert r.status_code == 200
-                return events(r.read().decode())
+                return sse_events(r.read().decode())
 
         first = answer(ANSWERS[0])
         last_id = first[-1][0]  # the `done` event of the first turn

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from interviewer.cli import app
 from interviewer.web.observability import resolve_log_format
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, server_env
 from tests.minibank import write_mini_bank
 
 
@@ -65,17 +65,11 @@ def serve(
 ) -> Iterator[tuple[subprocess.Popen[bytes], queue.Queue[str], queue.Queue[str], int]]:
     kb = write_mini_bank(tmp_path / "knowledge")
     port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "INTERVIEWER_MODEL", "DATABASE_URL")
-    }
-    env.update(
+    env = server_env(
         INTERVIEWER_DATA_DIR=str(tmp_path / "data"),
         INTERVIEWER_KNOWLEDGE_DIR=str(kb),
         INTERVIEWER_PROMPTS_DIR=str(ROOT / "prompts"),
         INTERVIEWER_LOG_FORMAT="text",
-        PYTHONPATH=str(ROOT),
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "interviewer.cli", "serve", "--prepare", "--port", str(port)],
