@@ -28,10 +28,11 @@ from interviewer.bank import Bank, VectorIndex, load_bank, open_index
 from interviewer.bank.sync import BankSync
 from interviewer.cli_db import open_database
 from interviewer.config import Settings
+from interviewer.domain import Turn
 from interviewer.engine import Orchestrator, build_engine
 from interviewer.engine.orchestrator import UnknownPlan
 from interviewer.engine.report import build_report
-from interviewer.engine.state import Report, SessionState, Turn
+from interviewer.engine.state import Report, SessionState
 
 HINT = (
     "Answer in as many lines as you like; an empty line sends the answer (inside ``` fences "

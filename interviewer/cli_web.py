@@ -23,8 +23,9 @@ def check_storage(settings: Any) -> None:
     opens and migrates. Raises `StorageUnavailable` with the reason (`main` prints it)."""
     from sqlalchemy.exc import DBAPIError
 
+    from interviewer.errors import StorageUnavailable
     from interviewer.store.db import Database
-    from interviewer.store.faults import StorageUnavailable, check_data_dir, describe
+    from interviewer.store.faults import check_data_dir, describe
 
     check_data_dir(settings.data_dir)
     db = Database.from_settings(settings)

@@ -7,7 +7,11 @@ in a field name is an error, not a silently ignored key.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -75,6 +79,18 @@ class Question(_Record):
                     f"question (known: {', '.join(sorted(known))})"
                 )
         return self
+
+    @cached_property
+    def revision(self) -> str:
+        """The question's content hash (the JSON of every field): a session keeps the revision it
+        asked, so that an HR edit later changes nothing for it. Computed once per object (bank
+        questions are replaced, never mutated, when HR edits them)."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:32]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("revision", None)  # a copy with other fields has another revision
+        return copy
 
     def key_point(self, kp_id: str) -> KeyPoint:
         for kp in self.key_points:
@@ -145,6 +161,11 @@ class Plan(_Record):
         return self
 
 
+def question_revision(question: Question) -> str:
+    """`Question.revision`, as a function (sorting keys, maps)."""
+    return question.revision
+
+
 class ArticleChunk(_Record):
     """One retrievable passage of a reference article: a section, or part of a long one."""
 
@@ -209,3 +230,50 @@ class Assessment(_Record):
     """The offline scorer's overall score, kept beside a model score as a second opinion."""
     notes: list[str] = Field(default_factory=list)
     dropped_quotes: int = 0
+
+
+# --- transcripts and model calls ------------------------------------------------------------
+
+TurnKind = Literal[
+    "greeting",
+    "question",
+    "follow_up",
+    "nudge",
+    "clarification",
+    "feedback",
+    "summary",
+    "report",
+    "answer",
+]
+
+
+class Turn(BaseModel):
+    """One message of an interview, as the engine says it and the store keeps it."""
+
+    role: Literal["interviewer", "candidate"]
+    content: str
+    kind: TurnKind
+    track: TrackId | None = None
+    question_id: str | None = None
+    key_point: str | None = None
+    """For a follow-up: the key point it probes (the reason it was asked)."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What is recorded for every model call (the llm layer makes them, the store keeps them)."""
+
+    model: str
+    prompt: str
+    prompt_version: str
+    usage: Usage
+    latency_ms: float
+    attempts: int = 1
+    ok: bool = True
+    error: str | None = None

@@ -38,12 +38,11 @@ from typing import Any, TypeVar
 
 from interviewer.bank.loader import Bank
 from interviewer.bank.sync import refresh_for
-from interviewer.domain import Question
+from interviewer.domain import CallRecord, Question, Turn, question_revision
 from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
 from interviewer.engine.report import candidate_view
 from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
-from interviewer.engine.state import SessionState, Turn, question_revision
-from interviewer.llm.base import CallRecord
+from interviewer.engine.state import SessionState
 from interviewer.store import repo
 from interviewer.store.db import Database
 from interviewer.store.tables import InterviewSession, TurnRow, utcnow

@@ -16,8 +16,9 @@ import respx
 from langchain_core.messages import BaseMessage
 
 from interviewer.bank import Bank, Retriever
+from interviewer.domain import Turn
 from interviewer.engine.orchestrator import SessionCompleted
-from interviewer.engine.state import SessionState, Turn
+from interviewer.engine.state import SessionState
 from interviewer.llm.errors import LLMServerError
 from interviewer.llm.fakes import FunctionModel, ScriptedModel
 from interviewer.llm.openai_model import OpenAIChatModel

@@ -143,7 +143,7 @@ def test_same_answer_from_several_connections_is_stored_once(
 
 
 def test_completing_a_turn_twice_writes_it_once(stored_session: tuple[str, list[Database]]) -> None:
-    from interviewer.engine.state import Turn
+    from interviewer.domain import Turn
 
     sid, databases = stored_session
     assert _submit(databases[0], sid, "c1", "an answer").outcome == "accepted"

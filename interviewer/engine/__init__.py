@@ -10,9 +10,10 @@ from interviewer.bank import Bank, Retriever, VectorIndex, load_bank, open_index
 from interviewer.config import Settings
 from interviewer.engine.checklist import ChecklistScorer
 from interviewer.engine.offline_scorer import OfflineScorer
-from interviewer.engine.orchestrator import EngineError, Orchestrator, SessionCompleted, TurnResult
+from interviewer.engine.orchestrator import Orchestrator, SessionCompleted, TurnResult
 from interviewer.engine.prompts import PromptLibrary, load_prompts
 from interviewer.engine.scoring import Assessor, ModelScorer
+from interviewer.errors import EngineError
 from interviewer.llm.base import CallSink, ChatModel
 from interviewer.llm.tokens import TokenCounter
 

@@ -24,7 +24,15 @@ from langchain_core.messages import BaseMessage
 
 from interviewer.bank.loader import Bank
 from interviewer.bank.retrieval import Retriever
-from interviewer.domain import Assessment, CriterionScore, Plan, Question, TrackConfig
+from interviewer.domain import (
+    Assessment,
+    CriterionScore,
+    Plan,
+    Question,
+    TrackConfig,
+    Turn,
+    question_revision,
+)
 from interviewer.engine import guard, policy
 from interviewer.engine import messages as msg
 from interviewer.engine.classify import classify
@@ -38,10 +46,9 @@ from interviewer.engine.state import (
     QuestionState,
     SessionState,
     TrackState,
-    Turn,
-    question_revision,
     said_key,
 )
+from interviewer.errors import Conflict, EngineError, Invalid
 from interviewer.llm.base import ChatModel, strip_reasoning
 from interviewer.llm.errors import LLMError
 from interviewer.llm.tokens import TokenCounter
@@ -55,16 +62,12 @@ Listener = Callable[[int, str], Awaitable[None]]
 candidate's answer is 0 —, the newly released text)."""
 
 
-class EngineError(Exception):
-    """Base of the engine's errors (only web/ maps these to HTTP)."""
+class UnknownPlan(Invalid):
+    """No interview plan of that id."""
 
 
-class UnknownPlan(EngineError):
-    pass
-
-
-class SessionCompleted(EngineError):
-    pass
+class SessionCompleted(Conflict):
+    """An answer to an interview that has ended."""
 
 
 @dataclass

@@ -4,37 +4,13 @@ state it was given; it returns a new one."""
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from interviewer.bank.loader import Bank
-from interviewer.domain import Assessment, Question, TrackConfig, TrackId
-
-TurnKind = Literal[
-    "greeting",
-    "question",
-    "follow_up",
-    "nudge",
-    "clarification",
-    "feedback",
-    "summary",
-    "report",
-    "answer",
-]
-
-
-class Turn(BaseModel):
-    role: Literal["interviewer", "candidate"]
-    content: str
-    kind: TurnKind
-    track: TrackId | None = None
-    question_id: str | None = None
-    key_point: str | None = None
-    """For a follow-up: the key point it probes (the reason it was asked)."""
+from interviewer.domain import Assessment, Question, TrackConfig, TrackId, Turn, question_revision
 
 
 class ExchangeRecord(BaseModel):
@@ -149,24 +125,6 @@ class SessionState(BaseModel):
                 if current is None or question_revision(current) != qs.revision:
                     stale[qs.question_id] = qs.revision
         return stale
-
-
-_REVISIONS: dict[int, tuple[Question, str]] = {}
-_REVISIONS_LOCK = threading.Lock()
-
-
-def question_revision(question: Question) -> str:
-    """A question's content hash (the JSON of every field). Cached per question object: bank
-    questions are replaced, never mutated, when HR edits them."""
-    hit = _REVISIONS.get(id(question))
-    if hit is not None and hit[0] is question:
-        return hit[1]
-    digest = hashlib.sha256(question.model_dump_json().encode()).hexdigest()[:32]
-    with _REVISIONS_LOCK:
-        if len(_REVISIONS) > 4096:  # bank churn: start over rather than keep every old object
-            _REVISIONS.clear()
-        _REVISIONS[id(question)] = (question, digest)
-    return digest
 
 
 def said_key(text: str) -> str:

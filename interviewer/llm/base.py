@@ -19,29 +19,10 @@ from typing import Any, Protocol, TypeVar
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
+from interviewer.domain import CallRecord, Usage
 from interviewer.llm.errors import LLMError, LLMOutputError
 
 T = TypeVar("T", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """What is recorded for every model call (store/ persists these)."""
-
-    model: str
-    prompt: str
-    prompt_version: str
-    usage: Usage
-    latency_ms: float
-    attempts: int = 1
-    ok: bool = True
-    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 
+from interviewer.domain import CallRecord, Usage
 from interviewer.llm.base import (
-    CallRecord,
     CallSink,
     Completion,
-    Usage,
     complete_via,
 )
 from interviewer.llm.errors import LLMError

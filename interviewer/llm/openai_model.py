@@ -33,12 +33,11 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 
 from interviewer.config import Settings
+from interviewer.domain import CallRecord, Usage
 from interviewer.llm.base import (
-    CallRecord,
     CallSink,
     Completion,
     ReasoningFilter,
-    Usage,
     complete_via,
     strip_reasoning,
 )

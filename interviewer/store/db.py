@@ -27,10 +27,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from interviewer.config import Settings
+from interviewer.errors import StorageUnavailable
 from interviewer.store.faults import (
     FAULT_HOLD_S,
     FaultWatch,
-    StorageUnavailable,
     check_data_dir,
     data_dir_problem,
     describe,

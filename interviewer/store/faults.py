@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError
 
+from interviewer.errors import StorageUnavailable
+
 MIN_FREE_BYTES = 16 * 1024 * 1024
 """Below this much free space on the data folder's disk, the worker reports itself unready."""
 FAULT_HOLD_S = 30.0
@@ -53,10 +55,6 @@ _OS_ERRORS = {
     errno.EPERM: _READ_ONLY,
     errno.EIO: "disk I/O error",
 }
-
-
-class StorageUnavailable(Exception):
-    """Storage cannot be used now; the message is the reason, fit for an operator and a client."""
 
 
 def describe(exc: BaseException) -> str | None:

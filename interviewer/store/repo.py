@@ -14,9 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from interviewer.candidate_label import like_pattern
-from interviewer.domain import Question
-from interviewer.engine.state import Turn, question_revision
-from interviewer.llm.base import CallRecord
+from interviewer.domain import CallRecord, Question, Turn, question_revision
 from interviewer.store.tables import (
     AssessmentRow,
     AuditLog,

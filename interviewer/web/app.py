@@ -29,10 +29,12 @@ from interviewer.bank import Retriever, VectorIndex, load_bank, open_index
 from interviewer.bank.loader import Bank
 from interviewer.bank.sync import BankSync
 from interviewer.config import Settings, load_settings
+from interviewer.domain import CallRecord
 from interviewer.engine import build_engine
-from interviewer.engine.orchestrator import EngineError, UnknownPlan
+from interviewer.engine.orchestrator import UnknownPlan
 from interviewer.engine.second_opinion import SecondOpinions
-from interviewer.llm.base import CallRecord, ChatModel
+from interviewer.errors import EngineError, StorageUnavailable
+from interviewer.llm.base import ChatModel
 from interviewer.service import (
     Conflict,
     Expired,
@@ -44,7 +46,7 @@ from interviewer.service import (
     collect_call,
 )
 from interviewer.store.db import Database
-from interviewer.store.faults import StorageUnavailable, describe
+from interviewer.store.faults import describe
 from interviewer.store.tables import InterviewSession
 from interviewer.web import api, docs, hr, openapi_doc, pages, readiness, review
 from interviewer.web.deps import Context

@@ -39,7 +39,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from interviewer.config import Settings
-from interviewer.llm.base import CallRecord
+from interviewer.domain import CallRecord
 from interviewer.web.input import BadInput
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
