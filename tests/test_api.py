@@ -386,12 +386,12 @@ def test_sheds_load_beyond_capacity_without_taking_the_answer(
     with make_client(tmp_path, bank, full_index, max_active_turns=1) as c:
         sid, auth, _ = start(c)
         before = transcript(c, sid, auth)
-        c.app.state.ctx.service._tasks[-1] = object()  # type: ignore[attr-defined]  # one turn in progress
+        c.app.state.ctx.service._runner._tasks[-1] = object()  # type: ignore[attr-defined]  # one turn in progress
         r = send(c, sid, auth, "An answer that arrives while the worker is full.")
         assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
         assert "not taken" in r.json()["detail"]
         assert transcript(c, sid, auth) == before  # nothing was committed
-        del c.app.state.ctx.service._tasks[-1]  # type: ignore[attr-defined]
+        del c.app.state.ctx.service._runner._tasks[-1]  # type: ignore[attr-defined]
         assert send(c, sid, auth, "An answer that arrives while the worker is full.").status_code == 200
 
 
@@ -403,7 +403,7 @@ def test_sheds_load_when_the_event_loop_runs_late(
     with make_client(tmp_path, bank, full_index, max_loop_lag_ms=200) as c:
         sid, auth, _ = start(c)
         before = transcript(c, sid, auth)
-        service = c.app.state.ctx.service  # type: ignore[attr-defined]
+        service = c.app.state.ctx.service._runner  # type: ignore[attr-defined]  # services/runner.py
         service.loop_lag = 1000.0  # as `watch_loop` would smooth it under a sustained overload
         r = send(c, sid, auth, "An answer that arrives while the worker is out of CPU.")
         assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1

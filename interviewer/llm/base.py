@@ -35,10 +35,27 @@ class Completion:
 CallSink = Callable[[CallRecord], None]
 
 
+def fan_out(*sinks: CallSink | None) -> CallSink | None:
+    """One sink that hands each record to every given sink (None when there is none)."""
+    present = [s for s in sinks if s is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+
+    def each(record: CallRecord) -> None:
+        for sink in present:
+            sink(record)
+
+    return each
+
+
 class ChatModel(Protocol):
     """An LLM that completes a chat, optionally into a pydantic schema, or streams text.
     `max_tokens`: the most output tokens this call may produce (the prompt's own limit); an
-    implementation bounds every call, with its own cap when none is given."""
+    implementation bounds every call, with its own cap when none is given. `on_call` receives
+    this call's record (besides the model's own sink): how a caller learns which calls were made
+    on its behalf — an interview turn keeps the calls of that turn."""
 
     @property
     def name(self) -> str: ...
@@ -51,6 +68,7 @@ class ChatModel(Protocol):
         prompt: str = "",
         prompt_version: str = "",
         max_tokens: int | None = None,
+        on_call: CallSink | None = None,
     ) -> Completion: ...
 
     def stream(
@@ -60,6 +78,7 @@ class ChatModel(Protocol):
         prompt: str = "",
         prompt_version: str = "",
         max_tokens: int | None = None,
+        on_call: CallSink | None = None,
     ) -> AsyncIterator[str]: ...
 
 

@@ -20,6 +20,7 @@ from interviewer.llm.base import (
     CallSink,
     Completion,
     complete_via,
+    fan_out,
 )
 from interviewer.llm.errors import LLMError
 
@@ -51,6 +52,7 @@ class _Fake:
         *,
         attempts: int = 1,
         error: str | None = None,
+        on_call: CallSink | None = None,
     ) -> CallRecord:
         record = CallRecord(
             model=self.name,
@@ -62,8 +64,9 @@ class _Fake:
             ok=error is None,
             error=error,
         )
-        if self.on_call:
-            self.on_call(record)
+        for sink in (self.on_call, on_call):
+            if sink is not None:
+                sink(record)
         return record
 
     async def complete(
@@ -74,6 +77,7 @@ class _Fake:
         prompt: str = "",
         prompt_version: str = "",
         max_tokens: int | None = None,
+        on_call: CallSink | None = None,
     ) -> Completion:
         self.limits.append(max_tokens)
 
@@ -91,7 +95,7 @@ class _Fake:
             model=self.name,
             prompt=prompt,
             prompt_version=prompt_version,
-            on_call=self.on_call,
+            on_call=fan_out(self.on_call, on_call),
         )
 
     async def stream(
@@ -101,17 +105,18 @@ class _Fake:
         prompt: str = "",
         prompt_version: str = "",
         max_tokens: int | None = None,
+        on_call: CallSink | None = None,
     ) -> AsyncIterator[str]:
         started = time.perf_counter()
         self.limits.append(max_tokens)
         self.calls.append(list(messages))
         reply = self._reply(messages)
         if isinstance(reply, LLMError):
-            self._finish("", prompt, prompt_version, started, error=type(reply).__name__)
+            self._finish("", prompt, prompt_version, started, error=type(reply).__name__, on_call=on_call)
             raise reply
         for i in range(0, len(reply), 16):
             yield reply[i : i + 16]
-        self._finish(reply, prompt, prompt_version, started)
+        self._finish(reply, prompt, prompt_version, started, on_call=on_call)
 
 
 class ScriptedModel(_Fake):

@@ -39,6 +39,7 @@ from interviewer.llm.base import (
     Completion,
     ReasoningFilter,
     complete_via,
+    fan_out,
     strip_reasoning,
 )
 from interviewer.llm.errors import (
@@ -198,6 +199,7 @@ class OpenAIChatModel:
         *,
         attempts: int = 1,
         error: str | None = None,
+        on_call: CallSink | None = None,
     ) -> CallRecord:
         record = CallRecord(
             model=self._model,
@@ -209,8 +211,9 @@ class OpenAIChatModel:
             ok=error is None,
             error=error,
         )
-        if self._on_call:
-            self._on_call(record)
+        for sink in (self._on_call, on_call):
+            if sink is not None:
+                sink(record)
         return record
 
     def warm(self) -> None:
@@ -276,6 +279,7 @@ class OpenAIChatModel:
         prompt: str = "",
         prompt_version: str = "",
         max_tokens: int | None = None,
+        on_call: CallSink | None = None,
     ) -> Completion:
         async def send(conversation: Sequence[BaseMessage]) -> tuple[str, Usage]:
             return await self._create(to_openai_messages(conversation), schema, max_tokens)
@@ -287,7 +291,7 @@ class OpenAIChatModel:
             model=self._model,
             prompt=prompt,
             prompt_version=prompt_version,
-            on_call=self._on_call,
+            on_call=fan_out(self._on_call, on_call),
         )
 
     async def stream(
@@ -297,6 +301,7 @@ class OpenAIChatModel:
         prompt: str = "",
         prompt_version: str = "",
         max_tokens: int | None = None,
+        on_call: CallSink | None = None,
     ) -> AsyncIterator[str]:
         started = time.perf_counter()
         usage = Usage()
@@ -322,15 +327,15 @@ class OpenAIChatModel:
                 if isinstance(exc, openai.OpenAIError)
                 else LLMBadResponse(f"the model endpoint's stream is not a completion stream: {exc}")
             )
-            self._record(prompt, prompt_version, usage, started, error=type(error).__name__)
+            self._record(prompt, prompt_version, usage, started, error=type(error).__name__, on_call=on_call)
             raise error from exc
         except LLMBadResponse as exc:
-            self._record(prompt, prompt_version, usage, started, error=type(exc).__name__)
+            self._record(prompt, prompt_version, usage, started, error=type(exc).__name__, on_call=on_call)
             raise
         except asyncio.CancelledError:  # the turn's time budget ran out (engine/deadline.py)
-            self._record(prompt, prompt_version, usage, started, error="cancelled")
+            self._record(prompt, prompt_version, usage, started, error="cancelled", on_call=on_call)
             raise
-        self._record(prompt, prompt_version, usage, started)
+        self._record(prompt, prompt_version, usage, started, on_call=on_call)
 
     async def _open_stream(self, messages: Sequence[BaseMessage], max_tokens: int | None) -> Any:
         """The streamed request; without `stream_options` for a server that refuses it (some

@@ -293,6 +293,15 @@ def record_calls(db: Session, *, session_id: str | None, calls: Sequence[CallRec
     )
 
 
+def count_active_sessions(db: Session) -> int:
+    return int(
+        db.scalar(
+            select(func.count()).select_from(InterviewSession).where(InterviewSession.status == "active")
+        )
+        or 0
+    )
+
+
 def pending_turns(db: Session) -> list[TurnRow]:
     return list(db.scalars(select(TurnRow).where(TurnRow.status == "pending").order_by(TurnRow.id)))
 

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from interviewer.bank.sync import refresh_for
-from interviewer.service import Reply, ServiceError
+from interviewer.errors import ServiceError
+from interviewer.services.errors import storage_problem
+from interviewer.services.interview import Reply
 from interviewer.store import repo
-from interviewer.store.faults import describe
 from interviewer.web.deps import (
     Context,
     bearer,
@@ -112,7 +113,7 @@ def _public_error(exc: Exception) -> str:
     parameters — candidate text — so it is never shown)."""
     if isinstance(exc, ServiceError):
         return str(exc)
-    reason = describe(exc)
+    reason = storage_problem(exc)
     if reason is not None:
         return f"storage unavailable: {reason}; try again later"
     return "the interviewer failed on this answer; retry shortly"

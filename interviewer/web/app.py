@@ -1,28 +1,22 @@
 """The FastAPI app. `create_app(settings, ...)` builds it with no I/O at import; collaborators
 (database, bank, index, model) can be passed in through the same doors tests use. Start-up
 migrates the database, makes sure the index is built, and resumes answers left pending by a
-process that died. Only this package maps domain errors to HTTP, in the handlers below."""
+process that died. This module is a composition root: it may wire any layer (the routers reach
+only `services/`); errors become HTTP statuses in `web/errors.py`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError
-from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from interviewer import __version__
 from interviewer.bank import Retriever, VectorIndex, load_bank, open_index
@@ -31,27 +25,17 @@ from interviewer.bank.sync import BankSync
 from interviewer.config import Settings, load_settings
 from interviewer.domain import CallRecord
 from interviewer.engine import build_engine
-from interviewer.engine.orchestrator import UnknownPlan
+from interviewer.engine.orchestrator import Orchestrator
 from interviewer.engine.second_opinion import SecondOpinions
-from interviewer.errors import EngineError, StorageUnavailable
 from interviewer.llm.base import ChatModel
-from interviewer.service import (
-    Conflict,
-    Expired,
-    Forbidden,
-    InterviewService,
-    NotFound,
-    Overloaded,
-    Unavailable,
-    collect_call,
-)
+from interviewer.services import readiness
+from interviewer.services.interview import InterviewService, collect_call
 from interviewer.store.db import Database
-from interviewer.store.faults import describe
-from interviewer.store.tables import InterviewSession
-from interviewer.web import api, docs, hr, openapi_doc, pages, readiness, review
+from interviewer.web import api, docs, errors, hr, openapi_doc, pages, review
 from interviewer.web.deps import Context
-from interviewer.web.input import MAX_BODY_BYTES, BadInput
+from interviewer.web.input import MAX_BODY_BYTES
 from interviewer.web.login_guard import LoginGuard
+from interviewer.web.middleware import BodyDeadline, BodyLimit, SecurityHeaders
 from interviewer.web.observability import (
     Observe,
     check_metrics_access,
@@ -59,135 +43,70 @@ from interviewer.web.observability import (
     metrics_payload,
     observe_call,
 )
-from interviewer.web.security import SECURITY_HEADERS, RateLimiter
+from interviewer.web.security import RateLimiter
 
 log = logging.getLogger("interviewer.web")
 
 
-class SecurityHeaders:
-    """Adds the security headers (CSP and the rest) to every response that does not set its own.
-    A plain ASGI middleware: Starlette's `@app.middleware("http")` passes every streamed chunk
-    through a memory stream, a cost on each SSE event."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in headers:
-                        headers.append(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def _rate_limits(settings: Settings) -> tuple[RateLimiter, RateLimiter, RateLimiter]:
+    """The request bounds: answers per session token, requests per address, new interviews per address."""
+    return (
+        RateLimiter(
+            rate_per_minute=settings.answers_per_minute,
+            burst=max(5, settings.answers_per_minute // 2),
+            max_keys=settings.rate_limit_max_keys,
+        ),
+        RateLimiter(
+            rate_per_minute=settings.requests_per_minute,
+            burst=max(10, settings.requests_per_minute // 4),
+            max_keys=settings.rate_limit_max_keys,
+        ),
+        RateLimiter(
+            rate_per_minute=settings.sessions_per_minute,
+            burst=max(3, settings.sessions_per_minute // 2),
+            max_keys=settings.rate_limit_max_keys,
+        ),
+    )
 
 
-class BodyLimit:
-    """Refuse request bodies over the limit (uvicorn sets none), by header and by counting."""
-
-    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
-        self.app = app
-        self.limit = limit
-        self.larger = larger or {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.larger.get(scope["path"], self.limit)
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and (len(value) > 18 or int(value) > limit):
-                await JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)(
-                    scope, receive, send
-                )
-                return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BadInput(413, f"request body larger than {limit} bytes")
-            return message
-
-        await self.app(scope, counted, send)
+def _login_guard(settings: Settings) -> LoginGuard:
+    return LoginGuard(
+        checks_at_once=settings.login_checks_at_once,
+        queue=settings.login_queue,
+        per_minute=settings.logins_per_minute,
+        per_address_per_minute=settings.logins_per_minute_per_address,
+        failures_before_backoff=settings.login_failures_before_backoff,
+        backoff_max_s=settings.login_backoff_max_s,
+        max_keys=settings.rate_limit_max_keys,
+    )
 
 
-class _BodyTimeout(Exception):
-    pass
+def _interview_service(
+    settings: Settings, database: Database, engine: Orchestrator, bank: Bank, *, with_model: bool
+) -> InterviewService:
+    return InterviewService(
+        db=database,
+        engine=engine,
+        bank=bank,
+        invite_only=settings.invite_only,
+        max_active_turns=settings.max_active_turns,
+        max_loop_lag_s=settings.max_loop_lag_ms / 1000,
+        max_write_queue=settings.max_write_queue,
+        second_opinions=(
+            SecondOpinions(settings) if with_model and settings.second_opinion == "deferred" else None
+        ),
+        db_threads=settings.db_threads,
+        token_ttl=timedelta(days=settings.candidate_token_days),
+    )
 
 
-class BodyDeadline:
-    """A request body must arrive within `timeout_s` of the app's first read of it (uvicorn sets
-    no such bound: a body that never ended held its connection and its task for ever). Past it the
-    request is answered 408 and the connection closed. Once the body is complete, reads (the
-    wait for a disconnect under a streamed reply) are not bounded. The server closes a connection
-    whose body the app never reads (`web.server`)."""
-
-    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
-        self.app = app
-        self.timeout_s = timeout_s
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        loop = asyncio.get_running_loop()
-        deadline: float | None = None
-        complete = False
-        started = False
-
-        async def bounded() -> Message:
-            nonlocal deadline, complete
-            if complete:
-                return await receive()
-            if deadline is None:
-                deadline = loop.time() + self.timeout_s
-            try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
-            except TimeoutError:
-                raise _BodyTimeout from None
-            complete = message["type"] != "http.request" or not message.get("more_body", False)
-            return message
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, bounded, watched)
-        except _BodyTimeout:
-            if started:
-                raise
-            response = _error(
-                408, f"the request body did not arrive within {self.timeout_s:g} s", {"Connection": "close"}
-            )
-            await response(scope, receive, send)
-
-
-DOMAIN_ERRORS: dict[type[Exception], tuple[int, str | None]] = {
-    NotFound: (404, None),
-    Expired: (401, None),
-    Conflict: (409, None),
-    Forbidden: (403, None),
-    UnknownPlan: (422, None),
-    Overloaded: (503, "3"),
-    Unavailable: (503, "5"),
-}
-"""The one place domain errors become HTTP statuses (with a Retry-After where a retry helps)."""
-
-
-def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+def _background(ctx: Context, *coroutines: Coroutine[Any, Any, Any]) -> list[asyncio.Task[Any]]:
+    """Start work that outlives no request but the app: kept referenced, cancelled at shutdown."""
+    tasks = [asyncio.create_task(c) for c in coroutines]
+    for task in tasks:
+        ctx.background.add(task)
+        task.add_done_callback(ctx.background.discard)
+    return tasks
 
 
 def create_app(
@@ -228,88 +147,37 @@ def create_app(
         engine = build_engine(
             settings, model=the_model, bank=the_bank, index=the_index, offline_only=the_model is None
         )
-        service = InterviewService(
-            db=database,
-            engine=engine,
-            bank=the_bank,
-            invite_only=settings.invite_only,
-            max_active_turns=settings.max_active_turns,
-            max_loop_lag_s=settings.max_loop_lag_ms / 1000,
-            max_write_queue=settings.max_write_queue,
-            second_opinions=(
-                SecondOpinions(settings)
-                if the_model is not None and settings.second_opinion == "deferred"
-                else None
-            ),
-            db_threads=settings.db_threads,
-            token_ttl=timedelta(days=settings.candidate_token_days),
-        )
-        app.state.ctx = Context(
+        per_token, per_address, new_sessions = _rate_limits(settings)
+        service = _interview_service(settings, database, engine, the_bank, with_model=the_model is not None)
+        ctx = app.state.ctx = Context(
             settings=settings,
             db=database,
             bank=the_bank,
             index=the_index,
             service=service,
-            per_token=RateLimiter(
-                rate_per_minute=settings.answers_per_minute,
-                burst=max(5, settings.answers_per_minute // 2),
-                max_keys=settings.rate_limit_max_keys,
-            ),
-            per_address=RateLimiter(
-                rate_per_minute=settings.requests_per_minute,
-                burst=max(10, settings.requests_per_minute // 4),
-                max_keys=settings.rate_limit_max_keys,
-            ),
-            new_sessions=RateLimiter(
-                rate_per_minute=settings.sessions_per_minute,
-                burst=max(3, settings.sessions_per_minute // 2),
-                max_keys=settings.rate_limit_max_keys,
-            ),
-            logins=LoginGuard(
-                checks_at_once=settings.login_checks_at_once,
-                queue=settings.login_queue,
-                per_minute=settings.logins_per_minute,
-                per_address_per_minute=settings.logins_per_minute_per_address,
-                failures_before_backoff=settings.login_failures_before_backoff,
-                backoff_max_s=settings.login_backoff_max_s,
-                max_keys=settings.rate_limit_max_keys,
-            ),
+            per_token=per_token,
+            per_address=per_address,
+            new_sessions=new_sessions,
+            logins=_login_guard(settings),
             proxies=settings.trusted_proxy_networks if settings.trust_proxy_headers else None,
         )
         app.state.retriever = Retriever(the_bank, the_index)
-
-        def active_sessions() -> int:
-            with database.session() as db_session:
-                return int(
-                    db_session.scalar(
-                        select(func.count())
-                        .select_from(InterviewSession)
-                        .where(InterviewSession.status == "active")
-                    )
-                    or 0
-                )
-
-        count_active_sessions_with(active_sessions)
-        # answers left pending by a process that died: resumed in the background, so that a slow
-        # or absent model does not hold up start-up; a client asking for one joins its processing
-        resume = asyncio.create_task(service.resume_pending())
-        warm_stop = threading.Event()
-        warm = asyncio.create_task(
-            asyncio.to_thread(engine.warm_up, warm_stop)
-        )  # first answers do not pay it
-        app.state.warm_up = warm  # /readyz reports ready once it is done
-        watch = asyncio.create_task(service.watch_loop())
-        for task in (resume, warm, watch):
-            app.state.ctx.background.add(task)
-            task.add_done_callback(app.state.ctx.background.discard)
+        count_active_sessions_with(service.active_sessions)
+        warm_stop = threading.Event()  # a thread cannot be cancelled: the warm-up checks this
+        # answers left pending by a process that died are resumed in the background (a slow or
+        # absent model does not hold up start-up); the warm-up spares the first answers its cost,
+        # and /readyz says ready once it is done
+        _, app.state.warm_up, _ = _background(
+            ctx, service.resume_pending(), asyncio.to_thread(engine.warm_up, warm_stop), service.watch_loop()
+        )
         yield
         # stop background work (resumed answers, turns whose client left) before the database goes
-        warm_stop.set()  # a thread cannot be cancelled: the warm-up checks this between questions
-        for task in list(app.state.ctx.background):
+        warm_stop.set()
+        for task in list(ctx.background):
             task.cancel()
-        await asyncio.gather(*app.state.ctx.background, return_exceptions=True)
+        await asyncio.gather(*ctx.background, return_exceptions=True)
         service.close()
-        app.state.ctx.logins.close()
+        ctx.logins.close()
         bank_sync.deactivate()
         if db is None:
             database.dispose()
@@ -328,58 +196,7 @@ def create_app(
     app.add_middleware(BodyDeadline, timeout_s=settings.body_timeout_s)
     app.add_middleware(Observe)
 
-    @app.exception_handler(BadInput)
-    async def bad_input(_: Request, exc: BadInput) -> JSONResponse:
-        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-        return _error(exc.status, exc.detail, retry)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid"), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        return _error(422, details)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, exc.detail)
-
-    for error, (status, retry_after) in DOMAIN_ERRORS.items():
-
-        async def domain_error(
-            _: Request, exc: Exception, status: int = status, retry_after: str | None = retry_after
-        ) -> JSONResponse:
-            return _error(status, str(exc), {"Retry-After": retry_after} if retry_after else None)
-
-        app.add_exception_handler(error, domain_error)
-
-    @app.exception_handler(StorageUnavailable)
-    @app.exception_handler(DBAPIError)
-    async def storage_error(_: Request, exc: Exception) -> JSONResponse:
-        # never str(exc): a driver error carries the statement and its parameters (candidate text)
-        reason = describe(exc)
-        if reason is None:
-            # the type only: the message and traceback hold the statement's parameters
-            log.error("database error on a request: %s", type(getattr(exc, "orig", exc)).__name__)
-            return _error(500, "the database failed on this request")
-        log.error("storage unavailable: %s", reason)
-        return _error(503, f"storage unavailable: {reason}; try again later", {"Retry-After": "30"})
-
-    @app.exception_handler(ClientDisconnect)
-    async def client_gone(request: Request, _: ClientDisconnect) -> Response:
-        # the client left while sending its body: nothing of ours failed and no one will read an
-        # answer; 499 (nginx's "client closed request") keeps it out of the 5xx counts
-        log.info(
-            "client disconnected before its request body was complete: %s %s",
-            request.method,
-            request.url.path,
-        )
-        return Response(status_code=499)
-
-    @app.exception_handler(EngineError)
-    async def engine_error(_: Request, exc: EngineError) -> JSONResponse:
-        return _error(500, "the interview engine failed; your answer is saved")
+    errors.install(app)
 
     @app.get(
         "/metrics",

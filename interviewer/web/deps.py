@@ -14,7 +14,7 @@ from fastapi import Request, Response
 from interviewer.bank.index import VectorIndex
 from interviewer.bank.loader import Bank
 from interviewer.config import Settings
-from interviewer.service import InterviewService
+from interviewer.services.interview import InterviewService
 from interviewer.store import repo
 from interviewer.store.db import Database
 from interviewer.store.tables import User

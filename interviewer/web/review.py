@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from interviewer import candidate_label
 from interviewer.engine.calibration import Pair, calibrate
 from interviewer.engine.state import SessionState
-from interviewer.service import Conflict, NotFound
+from interviewer.errors import Conflict, NotFound
 from interviewer.store import repo
 from interviewer.store.tables import InterviewSession, Override, TurnRow
 from interviewer.web import exports, review_doc

@@ -7,16 +7,8 @@ respond. A retry with the same `client_msg_id` gets the stored result; an answer
 a killed process is picked up again by `resume_pending()` (at start-up, and when its session is
 read after `STALE_AFTER`), so an acknowledged answer is never lost.
 
-Errors (mapped to HTTP by web/ only):
-
-    ServiceError
-    ├── NotFound        unknown session, or a token that does not own it (404)
-    ├── Expired         the session's token, past its lifetime (401)
-    ├── Conflict        same client_msg_id with another body; answer while one is pending;
-    │                   answering a finished interview; report before the end (409)
-    ├── Forbidden       invite-only without a valid invite; report hidden by HR (403)
-    ├── Overloaded      more turns in progress than this process admits; nothing was taken (503)
-    └── Unavailable     the answer is saved but could not be processed now (503)
+Errors are the tree in `interviewer/errors.py` (web maps them to HTTP in one table). Where
+the work runs, and how much is admitted, is `services/runner.py`.
 """
 
 from __future__ import annotations
@@ -30,11 +22,10 @@ import logging
 import secrets
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from interviewer.bank.loader import Bank
 from interviewer.bank.sync import refresh_for
@@ -43,44 +34,17 @@ from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
 from interviewer.engine.report import candidate_view
 from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
 from interviewer.engine.state import SessionState
+from interviewer.errors import Conflict, Expired, Forbidden, NotFound, ServiceError, Unavailable
+from interviewer.services.runner import DeltaSink, Runner
 from interviewer.store import repo
 from interviewer.store.db import Database
 from interviewer.store.tables import InterviewSession, TurnRow, utcnow
 
 log = logging.getLogger("interviewer.service")
-T = TypeVar("T")
 STALE_AFTER = timedelta(seconds=60)
 """A pending answer no process here is working on, older than this, is taken over (its process died)."""
 WAIT_FOR_REPLY_S = 30.0
 FRESH_REPLIES = 4096
-
-
-class ServiceError(Exception):
-    pass
-
-
-class NotFound(ServiceError):
-    pass
-
-
-class Conflict(ServiceError):
-    pass
-
-
-class Expired(ServiceError):
-    """The candidate's token is right but past `token_ttl` (counted from the session's start)."""
-
-
-class Forbidden(ServiceError):
-    pass
-
-
-class Overloaded(ServiceError):
-    """At capacity: the answer was NOT taken; the client retries later (503 + Retry-After)."""
-
-
-class Unavailable(ServiceError):
-    pass
 
 
 _calls: contextvars.ContextVar[list[CallRecord] | None] = contextvars.ContextVar("calls", default=None)
@@ -91,10 +55,6 @@ def collect_call(record: CallRecord) -> None:
     calls = _calls.get()
     if calls is not None:
         calls.append(record)
-
-
-DeltaSink = Callable[[int, str], Awaitable[None]]
-"""Receives streamed reply text as it is generated: (the message's id — its seq —, new text)."""
 
 
 @dataclass(frozen=True)
@@ -134,31 +94,18 @@ class InterviewService:
         token_ttl: timedelta | None = None,
     ) -> None:
         self._token_ttl = token_ttl
-        self._max_active = max_active_turns
-        self._max_lag = max_loop_lag_s
-        self._max_writes = max_write_queue
-        self._writes_waiting = 0
-        self.loop_lag = 0.0
-        """Smoothed lateness of this process's event loop (s), kept by `watch_loop`."""
-        # database calls get threads of their own, so that CPU-bound work (embeddings, the
-        # guard) queued elsewhere never delays a commit — nor the reverse
-        self._db_pool = ThreadPoolExecutor(max_workers=db_threads, thread_name_prefix="db")
-        # SQLite has one writer at a time and makes the others poll with growing sleeps: this
-        # process's writes queue on one thread instead (PostgreSQL locks rows: writes run anywhere)
-        self._write_pool = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-write")
-            if db.engine.dialect.name == "sqlite"
-            else self._db_pool
+        self._runner = Runner(
+            single_writer=db.engine.dialect.name == "sqlite",
+            db_threads=db_threads,
+            max_active=max_active_turns,
+            max_loop_lag_s=max_loop_lag_s,
+            max_write_queue=max_write_queue,
         )
         self._opinions = second_opinions
         self._db = db
         self._engine = engine
         self._bank = bank
         self._invite_only = invite_only
-        self._tasks: dict[int, asyncio.Task[None]] = {}
-        """Answers being processed by this process, by turn id (shared by every request that waits)."""
-        self._listeners: dict[int, list[DeltaSink]] = {}
-        """Who receives the replies of a turn in progress as they stream, by turn id."""
         self._kept: set[str] = set()
         """Question revisions known to be stored (`repo.keep_question_versions`), so that a turn
         asking an already stored one writes nothing for it."""
@@ -166,27 +113,19 @@ class InterviewService:
         """Replies just written by this process, by turn id: the request that waited for one
         returns it without reading it back (bounded; anything else reads the database)."""
 
-    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Database reads off the event loop, on the database threads (context vars kept)."""
-        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._db_pool, call)
+    @property
+    def loop_lag(self) -> float:
+        """Smoothed lateness of this process's event loop (s)."""
+        return self._runner.loop_lag
 
-    async def _write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Database writes off the event loop, one at a time on SQLite (context vars kept). How
-        many are waiting is the database's backlog: beyond `max_write_queue`, answers are shed."""
-        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-        self._writes_waiting += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._write_pool, call)
-        finally:
-            self._writes_waiting -= 1
+    async def watch_loop(self, interval: float = 0.05) -> None:
+        await self._runner.watch_loop(interval)
 
     def close(self) -> None:
         """Stop the service's threads (second opinions not computed yet are dropped)."""
         if self._opinions is not None:
             self._opinions.close()
-        self._write_pool.shutdown(wait=True)
-        self._db_pool.shutdown(wait=True)
+        self._runner.close()
 
     # --- public state -------------------------------------------------------------------
     def public_state(self, state: SessionState, *, pending: bool = False) -> dict[str, Any]:
@@ -227,7 +166,7 @@ class InterviewService:
         show_report = True
         invite_id = None
         if invite_code:
-            invite = await self._write(self._claim, invite_code)
+            invite = await self._runner.write(self._claim, invite_code)
             if invite is None:
                 raise Forbidden("this invite code is not valid (unknown, used or expired)")
             plan, mode, show_report, invite_id = invite
@@ -237,7 +176,7 @@ class InterviewService:
         state = result.state
         session_id = str(uuid.uuid4())
         token = secrets.token_urlsafe(32)
-        await self._write(
+        await self._runner.write(
             self._create,
             session_id,
             token,
@@ -248,7 +187,7 @@ class InterviewService:
             invite_id,
             result.asked,
         )
-        messages = await self._run(self._messages, session_id)
+        messages = await self._runner.read(self._messages, session_id)
         return session_id, token, messages, self.public_state(state)
 
     def _claim(self, code: str) -> tuple[str, str, bool, int] | None:
@@ -334,11 +273,11 @@ class InterviewService:
                 state = SessionState.model_validate(row.state)
                 return turns, self.public_state(state, pending=pending is not None), pending
 
-        turns, state, pending = await self._run(read)
-        if pending is not None and (pending.id in self._tasks or self._is_stale(pending)):
+        turns, state, pending = await self._runner.read(read)
+        if pending is not None and (self._runner.running(pending.id) or self._is_stale(pending)):
             with contextlib.suppress(ServiceError, TimeoutError):
                 await asyncio.wait_for(self._process(pending.id), timeout=WAIT_FOR_REPLY_S)
-            turns, state, _ = await self._run(read)
+            turns, state, _ = await self._runner.read(read)
         return turns, state
 
     async def report(self, *, session_id: str, token: str) -> dict[str, Any]:
@@ -354,7 +293,7 @@ class InterviewService:
                     raise Conflict("the report is being prepared")
                 return candidate_view(report.data)
 
-        return await self._run(read)
+        return await self._runner.read(read)
 
     # --- a candidate turn ---------------------------------------------------------------
     async def answer(
@@ -371,15 +310,7 @@ class InterviewService:
         answer is committed; `on_delta` receives model-phrased replies while they stream (they
         are provisional: the returned messages are what was stored)."""
         body_hash = repo.sha256(content)
-        if (
-            (self._max_active and len(self._tasks) >= self._max_active)
-            or (self._max_lag and self.loop_lag > self._max_lag)
-            or (self._max_writes and self._writes_waiting >= self._max_writes)
-        ):
-            raise Overloaded(
-                "the interviewer is at capacity right now; your answer was not taken — "
-                "send it again in a few seconds"
-            )
+        self._runner.admit()
 
         def submit() -> repo.Submitted:
             with self._db.session() as db:
@@ -397,7 +328,7 @@ class InterviewService:
                     body_hash=body_hash,
                 )
 
-        submitted = await self._write(submit)
+        submitted = await self._runner.write(submit)
         match submitted.outcome:
             case "conflict":
                 raise Conflict("this client_msg_id was already used with a different answer")
@@ -406,10 +337,10 @@ class InterviewService:
             case "duplicate":
                 assert submitted.turn is not None
                 if submitted.turn.status == "pending":
-                    if submitted.turn.id not in self._tasks and not self._is_stale(submitted.turn):
+                    if not self._runner.running(submitted.turn.id) and not self._is_stale(submitted.turn):
                         raise Conflict("this answer is still being processed; retry shortly")
                     await self._process(submitted.turn.id, on_delta)
-                return await self._run(self._stored_reply, session_id, client_msg_id)
+                return await self._runner.read(self._stored_reply, session_id, client_msg_id)
             case "accepted":
                 assert submitted.turn is not None
                 if on_accepted is not None:
@@ -418,7 +349,7 @@ class InterviewService:
                 fresh = self._fresh.pop(submitted.turn.id, None)
                 if fresh is not None:
                     return fresh
-                return await self._run(self._stored_reply, session_id, client_msg_id)
+                return await self._runner.read(self._stored_reply, session_id, client_msg_id)
 
     def _stored_reply(self, session_id: str, client_msg_id: str) -> Reply:
         with self._db.session() as db:
@@ -443,30 +374,11 @@ class InterviewService:
         created = (
             turn.created_at if turn.created_at.tzinfo else turn.created_at.replace(tzinfo=utcnow().tzinfo)
         )
-        return turn.id not in self._tasks and utcnow() - created > STALE_AFTER
+        return not self._runner.running(turn.id) and utcnow() - created > STALE_AFTER
 
     async def _process(self, turn_id: int, on_delta: DeltaSink | None = None) -> None:
-        """Process a pending answer, or join the processing already under way in this process.
-        The work runs in its own task: a client that disconnects does not cancel it."""
-        if on_delta is None:
-            await asyncio.shield(self._start(turn_id))
-            return
-        sinks = self._listeners.setdefault(turn_id, [])
-        sinks.append(on_delta)
-        try:
-            await asyncio.shield(self._start(turn_id))
-        finally:
-            sinks.remove(on_delta)
-            if not sinks:
-                self._listeners.pop(turn_id, None)
-
-    def _start(self, turn_id: int) -> asyncio.Task[None]:
-        task = self._tasks.get(turn_id)
-        if task is None:
-            task = asyncio.create_task(self._process_now(turn_id))
-            self._tasks[turn_id] = task
-            task.add_done_callback(lambda t: (self._tasks.pop(turn_id, None), t.cancelled() or t.exception()))
-        return task
+        """Process a pending answer, or join the processing already under way in this process."""
+        await self._runner.join(turn_id, functools.partial(self._process_now, turn_id), on_delta)
 
     async def _process_now(self, turn_id: int) -> None:
         """Run the engine on a pending answer and store the outcome (exactly once)."""
@@ -480,7 +392,7 @@ class InterviewService:
                 assert session is not None
                 return session, turn
 
-        loaded = await self._run(load)
+        loaded = await self._runner.read(load)
         if loaded is None:
             return
         session, turn = loaded
@@ -488,15 +400,13 @@ class InterviewService:
         pinned: dict[str, Question] = {}
         stale = state.stale_revisions(self._bank.questions)
         if stale:  # HR changed or withdrew a question this session asked: go on with its text
-            stored = await self._run(self._question_versions, list(stale.values()))
+            stored = await self._runner.read(self._question_versions, list(stale.values()))
             pinned = {qid: stored[rev] for qid, rev in stale.items() if rev in stored}
         calls: list[CallRecord] = []
         token = _calls.set(calls)
 
         async def fan_out(index: int, text: str) -> None:
-            for sink in list(self._listeners.get(turn_id, ())):
-                with contextlib.suppress(Exception):  # a listener's failure is not the turn's
-                    await sink(turn.seq + index, text)
+            await self._runner.publish(turn_id, turn.seq + index, text)
 
         try:
             result = await self._engine.answer(
@@ -531,7 +441,7 @@ class InterviewService:
                     calls=calls,
                 )
 
-        rows = await self._write(write)
+        rows = await self._runner.write(write)
         if rows is None:
             log.info("turn %s of session %s was completed by another worker", turn.seq, session.id)
             return
@@ -557,22 +467,17 @@ class InterviewService:
                 db.commit()
 
         def on_score(score: float) -> None:
-            self._write_pool.submit(contextvars.copy_context().run, store, score)
+            self._runner.write_later(store, score)
 
         if not self._opinions.submit(job, on_score):
             log.warning(
                 "second opinion skipped (backlog full) for turn %s of session %s", turn_seq, session_id
             )
 
-    async def watch_loop(self, interval: float = 0.05) -> None:
-        """Keep `loop_lag`: how late a timer fires (smoothed). A late loop means this process is
-        out of CPU; new answers are then refused (503) rather than slowing every turn down."""
-        loop = asyncio.get_running_loop()
-        while True:
-            start = loop.time()
-            await asyncio.sleep(interval)
-            late = max(0.0, loop.time() - start - interval)
-            self.loop_lag = 0.8 * self.loop_lag + 0.2 * late  # a lone hiccup does not trip it
+    def active_sessions(self) -> int:
+        """How many interviews are running (the metrics' gauge)."""
+        with self._db.session() as db:
+            return repo.count_active_sessions(db)
 
     async def resume_pending(self) -> int:
         """Process answers left pending by a process that died (called at start-up)."""
@@ -581,7 +486,10 @@ class InterviewService:
             with self._db.session() as db:
                 return [t.id for t in repo.pending_turns(db)]
 
-        tasks = [self._start(turn_id) for turn_id in await self._run(find)]  # registered before any await
+        tasks = [
+            self._runner.start(turn_id, functools.partial(self._process_now, turn_id))
+            for turn_id in await self._runner.read(find)
+        ]  # registered before any await
         results = await asyncio.gather(*tasks, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
