@@ -8,8 +8,8 @@ moments' replies — never an accepted answer — in a power cut), PostgreSQL vi
 code.
 
 Migrations are an ordered, named list of steps (`store/migrations/`, one module each) applied at
-start-up and recorded in `schema_migrations` (as simonw/llm does): a step runs once, in order, in
-one transaction with the others pending, under a lock (a PostgreSQL advisory lock, SQLite's
+start-up and recorded in `schema_migrations` (as simonw/llm does): a step runs once, in order;
+the pending steps run in one transaction under a lock (a PostgreSQL advisory lock, SQLite's
 `BEGIN IMMEDIATE`), so several workers starting at once on one database do not race: the first
 migrates, the others wait and then find every step recorded.
 
@@ -44,7 +44,8 @@ from interviewer.store.faults import (
     data_dir_problem,
     describe,
 )
-from interviewer.store.migrations import MIGRATIONS, SCHEMA_MIGRATIONS, Migration
+from interviewer.store.migrations import MIGRATIONS as MIGRATIONS  # read at call time: tests stop it early
+from interviewer.store.migrations import SCHEMA_MIGRATIONS, Migration
 
 
 def database_url(settings: Settings, *, create_dir: bool = True) -> str:
