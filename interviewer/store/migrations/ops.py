@@ -29,9 +29,9 @@ def create_tables(conn: Connection, *tables: Table) -> None:
         tables[0].metadata.create_all(conn, tables=list(tables))
 
 
-def add_column(conn: Connection, table: str, column: Column[Any]) -> bool:
+def add_column(conn: Connection, table: str, column: Column[Any]) -> None:
     """`ALTER TABLE table ADD COLUMN column` unless the table has a column of that name already
-    (the step may run on a table created with it); returns whether it added it.
+    (the step may run on a table created with it).
 
     Nullable columns without a server default only: an existing row then reads None, and the
     statement is the same on SQLite and PostgreSQL. A NOT NULL column needs a step of its own
@@ -41,8 +41,7 @@ def add_column(conn: Connection, table: str, column: Column[Any]) -> bool:
             f"{table}.{column.name}: only nullable columns without a server default are added here"
         )
     if column.name in {c["name"] for c in inspect(conn).get_columns(table)}:
-        return False
+        return
     quote = conn.dialect.identifier_preparer.quote
     kind = column.type.compile(dialect=conn.dialect)
     conn.exec_driver_sql(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column.name)} {kind}")
-    return True
