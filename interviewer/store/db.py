@@ -5,20 +5,29 @@ candidate's answer is fsynced — `synchronous=FULL` — so that an accepted ans
 process or a power cut, and syncing it also syncs every earlier write; other writes use
 `synchronous=NORMAL`, which in WAL mode survives a killed process, and can lose only the last
 moments' replies — never an accepted answer — in a power cut), PostgreSQL via `DATABASE_URL` with the same
-code. Migrations are an ordered, named list applied at start-up and recorded in
-`schema_migrations` (as simonw/llm does): a migration runs once, in order, in a transaction,
-under a lock (several workers starting at once on one database do not race).
+code.
 
-A step that creates tables creates them from today's definitions (`tables.py`), so a column added
-to an existing table later is already there in a database created since, and missing in one
-created before: its step (`_add_columns`) adds it only where it is missing.
+Migrations are an ordered, named list of steps (`store/migrations/`, one module each) applied at
+start-up and recorded in `schema_migrations` (as simonw/llm does): a step runs once, in order;
+the pending steps run in one transaction under a lock (a PostgreSQL advisory lock, SQLite's
+`BEGIN IMMEDIATE`), so several workers starting at once on one database do not race: the first
+migrates, the others wait and then find every step recorded.
+
+Each step holds its own DDL as of the day it was written and never reads today's `tables.py`:
+a database made by any earlier release is brought up to date by exactly the statements that
+brought every other database there. How to add a migration: write a new step module with its
+own DDL (new tables as Core `Table` objects in the step's own `MetaData`, a new column through
+`migrations.ops.add_column`), append it to `migrations.MIGRATIONS`, then change `tables.py` to
+match; `tests/test_migrations.py` fails while the two disagree. Never edit, reorder or remove a
+released step: databases recorded it as done and will not run it again.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +44,8 @@ from interviewer.store.faults import (
     data_dir_problem,
     describe,
 )
-from interviewer.store.tables import Base, SchemaMigration
+from interviewer.store.migrations import MIGRATIONS as MIGRATIONS  # read at call time: tests stop it early
+from interviewer.store.migrations import SCHEMA_MIGRATIONS, Migration
 
 
 def database_url(settings: Settings, *, create_dir: bool = True) -> str:
@@ -101,68 +111,6 @@ def make_engine(url: str, *, fsync_answers: bool = True) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
-def _create(conn: Connection, *names: str) -> None:
-    Base.metadata.create_all(conn, tables=[Base.metadata.tables[n] for n in names])
-
-
-def _initial(conn: Connection) -> None:
-    _create(
-        conn,
-        "users",
-        "staff_sessions",
-        "track_versions",
-        "invites",
-        "sessions",
-        "turns",
-        "assessments",
-        "reports",
-        "model_calls",
-        "audit_log",
-    )
-
-
-def _overrides_and_recommendations(conn: Connection) -> None:
-    _create(conn, "overrides", "recommendations")
-
-
-def _hr_bank(conn: Connection) -> None:
-    _create(conn, "hr_questions", "hr_configs")
-
-
-def _question_versions(conn: Connection) -> None:
-    _create(conn, "question_versions")
-
-
-def _add_columns(conn: Connection, table: str, *names: str) -> None:
-    """Add these columns of today's definition of `table` where the table lacks them (a database
-    created before them); a table created with them is left alone. Nullable columns only: an
-    existing row reads None."""
-    present = {c["name"] for c in inspect(conn).get_columns(table)}
-    quote = conn.dialect.identifier_preparer.quote
-    for name in names:
-        if name in present:
-            continue
-        column = Base.metadata.tables[table].c[name]
-        if not column.nullable or column.server_default is not None:
-            raise ValueError(f"{table}.{name}: only nullable columns without a server default are added here")
-        kind = column.type.compile(dialect=conn.dialect)
-        conn.exec_driver_sql(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {kind}")
-
-
-def _candidate_labels(conn: Connection) -> None:
-    _add_columns(conn, "invites", "candidate_label")
-    _add_columns(conn, "sessions", "candidate_label")
-
-
-MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
-    ("0001_initial", _initial),
-    ("0002_overrides_and_recommendations", _overrides_and_recommendations),
-    ("0003_hr_bank", _hr_bank),
-    ("0004_question_versions", _question_versions),
-    ("0005_candidate_labels", _candidate_labels),
-]
-
-
 MIGRATION_LOCK = 7_142_025_001
 """PostgreSQL advisory lock key held while migrating (any constant, the same in every process)."""
 
@@ -176,18 +124,20 @@ def _lock_for_migration(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, taken before reading the schema
 
 
-def migrate(engine: Engine) -> list[str]:
-    """Apply the migrations not applied yet, in one transaction; returns their names."""
+def migrate(engine: Engine, *, migrations: Sequence[Migration] | None = None) -> list[str]:
+    """Apply the steps of `migrations` (default: `MIGRATIONS`) not recorded yet, in order and in
+    one transaction; returns their names."""
+    steps = MIGRATIONS if migrations is None else migrations
     applied: list[str] = []
     with engine.connect() as conn:
         _lock_for_migration(conn)
-        SchemaMigration.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
-        done = set(conn.scalars(select(SchemaMigration.name)))
-        for name, step in MIGRATIONS:
+        SCHEMA_MIGRATIONS.create(conn, checkfirst=True)
+        done = set(conn.scalars(select(SCHEMA_MIGRATIONS.c.name)))
+        for name, upgrade in steps:
             if name in done:
                 continue
-            step(conn)
-            conn.execute(SchemaMigration.__table__.insert().values(name=name))  # type: ignore[attr-defined]
+            upgrade(conn)
+            conn.execute(SCHEMA_MIGRATIONS.insert().values(name=name, applied_at=datetime.now(UTC)))
             applied.append(name)
         conn.commit()
     return applied
@@ -264,7 +214,7 @@ class Database:
             return data_dir_problem(folder)
         try:
             with self.engine.connect() as conn:
-                conn.execute(select(SchemaMigration.name).limit(1)).all()
+                conn.execute(select(SCHEMA_MIGRATIONS.c.name).limit(1)).all()
         except DBAPIError as exc:
             return describe(exc) or f"the database cannot be read ({type(exc.orig).__name__})"
         return None

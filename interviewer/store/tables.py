@@ -1,5 +1,10 @@
 """SQLAlchemy 2 typed tables. Persistence is boring on purpose: one row per thing, JSON columns
-for records the engine already validates (session state, assessments, reports)."""
+for records the engine already validates (session state, assessments, reports).
+
+These classes are what the code reads and writes; they never build a database. The schema is
+built by the migration steps (`store/migrations/`), each with its own DDL: a change here (a
+column, a type, an index) needs a new step doing the same, and `tests/test_migrations.py` fails
+until the two agree (see "How to add a migration" in `store/migrations/__init__.py`)."""
 
 from __future__ import annotations
 
