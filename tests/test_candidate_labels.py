@@ -312,7 +312,7 @@ def test_migration_adds_the_label_to_an_existing_database(
 
 
 def test_a_new_database_has_the_label_once(database_url: str) -> None:
-    """0001 creates today's tables (with the column); 0005 then finds it and adds nothing."""
+    """0001 creates the tables as they were (without the column); 0005 adds it, once."""
     db = Database(database_url)
     try:
         assert "0005_candidate_labels" in db.migrate()
