@@ -24,7 +24,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 from interviewer.bank.loader import Bank
@@ -72,9 +72,7 @@ def message_json(row: TurnRow) -> dict[str, Any]:
         "kind": row.kind,
         "track": row.track,
         # SQLite hands back naive datetimes; every time stored is UTC
-        "created_at": (
-            row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-        ).isoformat(),
+        "created_at": row.created_at.isoformat(),
     }
 
 
@@ -251,13 +249,11 @@ class InterviewService:
         row = repo.get_session(db, session_id=session_id)
         if row is None or not hmac.compare_digest(row.token_hash, repo.sha256(token)):
             raise NotFound("no such interview")
-        if self._token_ttl is not None:
-            started = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-            if utcnow() - started > self._token_ttl:
-                raise Expired(
-                    f"this interview's link has expired ({self._token_ttl.days} days after it started); "
-                    "ask whoever invited you for a new one"
-                )
+        if self._token_ttl is not None and utcnow() - row.created_at > self._token_ttl:
+            raise Expired(
+                f"this interview's link has expired ({self._token_ttl.days} days after it started); "
+                "ask whoever invited you for a new one"
+            )
         return row
 
     def _messages(self, session_id: str) -> list[dict[str, Any]]:
@@ -371,10 +367,7 @@ class InterviewService:
             return Reply(replies, self.public_state(state), turn.seq)
 
     def _is_stale(self, turn: TurnRow) -> bool:
-        created = (
-            turn.created_at if turn.created_at.tzinfo else turn.created_at.replace(tzinfo=utcnow().tzinfo)
-        )
-        return not self._runner.running(turn.id) and utcnow() - created > STALE_AFTER
+        return not self._runner.running(turn.id) and utcnow() - turn.created_at > STALE_AFTER
 
     async def _process(self, turn_id: int, on_delta: DeltaSink | None = None) -> None:
         """Process a pending answer, or join the processing already under way in this process."""

@@ -11,12 +11,32 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC, read back with its zone on every database. SQLite keeps no zone and hands
+    back naive datetimes; every time stored here is UTC, so the zone is put back on read (once,
+    here, rather than at each reader). The column's DDL is `DateTime(timezone=True)`'s."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -29,7 +49,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(20))  # hr | evaluator
     password_hash: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     disabled: Mapped[bool] = mapped_column(default=False)
 
 
@@ -38,8 +58,8 @@ class StaffSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked: Mapped[bool] = mapped_column(default=False)
 
 
@@ -51,7 +71,7 @@ class TrackVersion(Base):
     plan_id: Mapped[str] = mapped_column(String(80))
     content_hash: Mapped[str] = mapped_column(String(64))
     config: Mapped[dict[str, Any]] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     __table_args__ = (UniqueConstraint("plan_id", "content_hash"),)
 
 
@@ -65,7 +85,7 @@ class QuestionVersion(Base):
     question_id: Mapped[str] = mapped_column(String(80))
     revision: Mapped[str] = mapped_column(String(64), unique=True)
     document: Mapped[dict[str, Any]] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Invite(Base):
@@ -75,10 +95,10 @@ class Invite(Base):
     plan_id: Mapped[str] = mapped_column(String(80))
     mode: Mapped[str] = mapped_column(String(20), default="assessment")
     show_report: Mapped[bool] = mapped_column(default=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     candidate_label: Mapped[str | None] = mapped_column(String(200), default=None)
     """HR's free text naming the candidate (`interviewer/candidate_label.py`); staff only."""
 
@@ -96,8 +116,8 @@ class InterviewSession(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     invite_id: Mapped[int | None] = mapped_column(ForeignKey("invites.id"), default=None)
     client_address: Mapped[str | None] = mapped_column(String(64), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     candidate_label: Mapped[str | None] = mapped_column(String(200), default=None)
     """Copied from the invite that started the session (None without one); staff only."""
 
@@ -122,7 +142,7 @@ class TurnRow(Base):
     reply_from: Mapped[int | None] = mapped_column(Integer, default=None)
     reply_to: Mapped[int | None] = mapped_column(Integer, default=None)
     """For a processed candidate turn: the seq range of the interviewer messages it produced."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     __table_args__ = (
         UniqueConstraint("session_id", "seq"),
         UniqueConstraint("session_id", "client_msg_id"),
@@ -141,7 +161,7 @@ class AssessmentRow(Base):
     scorer: Mapped[str] = mapped_column(String(20))
     flags: Mapped[list[Any]] = mapped_column()
     data: Mapped[dict[str, Any]] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ReportRow(Base):
@@ -151,7 +171,7 @@ class ReportRow(Base):
     score: Mapped[float] = mapped_column()
     recommendation: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict[str, Any]] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ModelCall(Base):
@@ -167,7 +187,7 @@ class ModelCall(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     ok: Mapped[bool] = mapped_column(default=True)
     error: Mapped[str | None] = mapped_column(String(200), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class AuditLog(Base):
@@ -177,7 +197,7 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(80))
     subject: Mapped[str] = mapped_column(String(120))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Override(Base):
@@ -198,7 +218,7 @@ class Override(Base):
     reason: Mapped[str] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     actor: Mapped[str] = mapped_column(String(254))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     __table_args__ = (Index("ix_overrides_session", "session_id"),)
 
 
@@ -212,7 +232,7 @@ class Recommendation(Base):
     note: Mapped[str | None] = mapped_column(Text, default=None)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     actor: Mapped[str] = mapped_column(String(254))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     __table_args__ = (Index("ix_recommendations_session", "session_id"),)
 
 
@@ -229,7 +249,7 @@ class HrQuestion(Base):
     document: Mapped[dict[str, Any]] = mapped_column()
     author: Mapped[str] = mapped_column(String(254))
     deleted: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     __table_args__ = (UniqueConstraint("question_id", "version"),)
 
 
@@ -244,11 +264,11 @@ class HrConfig(Base):
     version: Mapped[int] = mapped_column(Integer)
     document: Mapped[dict[str, Any]] = mapped_column()
     author: Mapped[str] = mapped_column(String(254))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     __table_args__ = (UniqueConstraint("kind", "item_id", "version"),)
 
 
 class SchemaMigration(Base):
     __tablename__ = "schema_migrations"
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
-    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    applied_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
