@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from interviewer import __version__
+from interviewer import __version__, errors
 from interviewer.bank import Retriever, VectorIndex, load_bank, open_index
 from interviewer.bank.loader import Bank
 from interviewer.bank.sync import BankSync
@@ -45,6 +45,7 @@ from interviewer.service import (
     Unavailable,
     collect_call,
 )
+from interviewer.services.review import ReviewService
 from interviewer.store.db import Database
 from interviewer.store.faults import describe
 from interviewer.store.tables import InterviewSession
@@ -182,6 +183,9 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str | None]] = {
     UnknownPlan: (422, None),
     Overloaded: (503, "3"),
     Unavailable: (503, "5"),
+    errors.NotFound: (404, None),
+    errors.Conflict: (409, None),
+    errors.Invalid: (422, None),
 }
 """The one place domain errors become HTTP statuses (with a Retry-After where a retry helps)."""
 
@@ -275,6 +279,7 @@ def create_app(
                 max_keys=settings.rate_limit_max_keys,
             ),
             proxies=settings.trusted_proxy_networks if settings.trust_proxy_headers else None,
+            review=ReviewService(db=database, bank=the_bank, min_kappa=settings.calibration_min_kappa),
         )
         app.state.retriever = Retriever(the_bank, the_index)
 
