@@ -33,6 +33,7 @@ from interviewer.config import Settings
 from interviewer.engine.state import SessionState
 from interviewer.store import repo
 from interviewer.store.db import Database
+from interviewer.store.review import audit_entries
 from interviewer.store.tables import AuditLog, InterviewSession, Invite, utcnow
 from interviewer.web.security import hash_password
 from tests.conftest import KNOWLEDGE
@@ -501,7 +502,7 @@ def test_editing_and_deleting_a_shipped_question(world: World) -> None:
     got = c.get(f"/api/v1/hr/questions/{qid}", headers=world.hr).json()
     assert got["origin"] == "seed" and [v["deleted"] for v in got["versions"]] == [False, False, True]
     with world.db.session() as s:
-        actions = {a.action for a in repo.audit_entries(s, subject=f"question:{qid}")}
+        actions = {a.action for a in audit_entries(s, subject=f"question:{qid}")}
     assert {"bank.question.update", "bank.question.delete"} <= actions
 
 

@@ -30,6 +30,7 @@ from interviewer.engine.second_opinion import SecondOpinions
 from interviewer.llm.base import ChatModel
 from interviewer.services import readiness
 from interviewer.services.interview import InterviewService, collect_call
+from interviewer.services.review import ReviewService
 from interviewer.store.db import Database
 from interviewer.web import api, docs, errors, hr, openapi_doc, pages, review
 from interviewer.web.deps import Context
@@ -155,6 +156,7 @@ def create_app(
             bank=the_bank,
             index=the_index,
             service=service,
+            review=ReviewService(db=database, bank=the_bank, min_kappa=settings.calibration_min_kappa),
             per_token=per_token,
             per_address=per_address,
             new_sessions=new_sessions,

@@ -15,6 +15,7 @@ from interviewer.bank.index import VectorIndex
 from interviewer.bank.loader import Bank
 from interviewer.config import Settings
 from interviewer.services.interview import InterviewService
+from interviewer.services.review import ReviewService
 from interviewer.store import repo
 from interviewer.store.db import Database
 from interviewer.store.tables import User
@@ -36,6 +37,8 @@ class Context:
     logins: LoginGuard
     proxies: tuple[Network, ...] | None
     """The trusted proxies whose X-Forwarded-For is read; None: the header is ignored."""
+    review: ReviewService
+    """The evaluator's use cases (web/review.py)."""
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns still being processed after their client disconnected (kept referenced)."""
 

@@ -1,5 +1,7 @@
-"""Exports of a review document (`review_doc.build`): JSON, CSV, Markdown and a print-friendly
-HTML report. Pure functions from the document to text.
+"""Exports of a review document (`services/review_doc.ReviewDocument`): JSON, CSV, Markdown and a
+print-friendly HTML report. Pure functions from the document to text. They read the document's
+JSON form (`model_dump(mode="json")`, what the review page reads): a model is turned into it
+first, and a mapping in that form is taken as it is.
 
 Everything a candidate (or an evaluator) wrote is untrusted: in HTML every dynamic string goes
 through `html.escape` and the page carries no script and no style attribute; its one stylesheet
@@ -21,9 +23,14 @@ import html
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from interviewer.services.review_doc import ReviewDocument
+
+Document = ReviewDocument | Mapping[str, Any]
+"""A review document, or its JSON form."""
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
@@ -36,11 +43,15 @@ def _num(value: Any) -> str:
     return "" if value is None else f"{float(value):g}"
 
 
+def _plain(doc: Document) -> Mapping[str, Any]:
+    return doc.model_dump(mode="json") if isinstance(doc, ReviewDocument) else doc
+
+
 # --- JSON -------------------------------------------------------------------------------------
 
 
-def to_json(doc: dict[str, Any]) -> str:
-    return json.dumps({"format": "interviewer.review/1", **doc}, ensure_ascii=False, indent=2)
+def to_json(document: Document) -> str:
+    return json.dumps({"format": "interviewer.review/1", **_plain(document)}, ensure_ascii=False, indent=2)
 
 
 # --- CSV --------------------------------------------------------------------------------------
@@ -52,7 +63,7 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _criteria_ids(doc: dict[str, Any]) -> list[str]:
+def _criteria_ids(doc: Mapping[str, Any]) -> list[str]:
     ids: list[str] = []
     for q in doc["questions"]:
         for c in (q["assessment"] or {}).get("criteria", []):
@@ -61,8 +72,9 @@ def _criteria_ids(doc: dict[str, Any]) -> list[str]:
     return ids
 
 
-def to_csv(doc: dict[str, Any]) -> str:
+def to_csv(document: Document) -> str:
     """One row per answered main question (the candidate's turns on it joined)."""
+    doc = _plain(document)
     criteria = _criteria_ids(doc)
     head = [
         "session_id",
@@ -129,7 +141,8 @@ def _md_quote(text: str) -> str:
     return "\n".join(f"> {md_escape(line)}" if line.strip() else ">" for line in text.splitlines())
 
 
-def to_markdown(doc: dict[str, Any]) -> str:
+def to_markdown(document: Document) -> str:
+    doc = _plain(document)
     lines = [
         f"# Interview review {md_escape(doc['session_id'])}",
         "",
@@ -261,7 +274,8 @@ def _html_question(n: int, q: dict[str, Any], turns: dict[int, str]) -> list[str
     return out
 
 
-def to_html(doc: dict[str, Any]) -> str:
+def to_html(document: Document) -> str:
+    doc = _plain(document)
     turns = {t["seq"]: t["content"] for t in doc["transcript"]}
     rec = doc["recommendation"]
     evaluator = rec["evaluator"]
