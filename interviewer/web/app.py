@@ -24,16 +24,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from interviewer import __version__
+from interviewer import __version__, errors
 from interviewer.bank import Retriever, VectorIndex, load_bank, open_index
 from interviewer.bank.loader import Bank
-from interviewer.bank.sync import BankSync
 from interviewer.config import Settings, load_settings
 from interviewer.domain import CallRecord
 from interviewer.engine import build_engine
 from interviewer.engine.orchestrator import UnknownPlan
 from interviewer.engine.second_opinion import SecondOpinions
-from interviewer.errors import EngineError, StorageUnavailable
+from interviewer.errors import EngineError, ServiceError, StorageUnavailable
 from interviewer.llm.base import ChatModel
 from interviewer.service import (
     Conflict,
@@ -45,6 +44,7 @@ from interviewer.service import (
     Unavailable,
     collect_call,
 )
+from interviewer.services.bank_edits import BankEdits
 from interviewer.store.db import Database
 from interviewer.store.faults import describe
 from interviewer.store.tables import InterviewSession
@@ -182,6 +182,10 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str | None]] = {
     UnknownPlan: (422, None),
     Overloaded: (503, "3"),
     Unavailable: (503, "5"),
+    errors.NotFound: (404, None),
+    errors.Conflict: (409, None),
+    errors.PreconditionFailed: (412, None),
+    errors.Invalid: (422, None),
 }
 """The one place domain errors become HTTP statuses (with a Retry-After where a retry helps)."""
 
@@ -209,10 +213,8 @@ def create_app(
             log.info("applied migrations: %s", ", ".join(applied))
         the_bank = bank or load_bank(settings.knowledge_dir)
         the_index = index or open_index(settings)
-        bank_sync = BankSync(bank=the_bank, db=database, index=the_index)
-        await asyncio.to_thread(bank_sync.refresh)  # HR's edits from the database, re-indexed
-        bank_sync.activate()
-        app.state.bank_sync = bank_sync
+        bank_edits = BankEdits(bank=the_bank, db=database, index=the_index)
+        await asyncio.to_thread(bank_edits.refresh)  # HR's edits from the database, re-indexed
         if the_index.count("questions") == 0:
             log.info("building the vector index (first start)")
             the_index.ingest(the_bank)
@@ -243,6 +245,7 @@ def create_app(
             ),
             db_threads=settings.db_threads,
             token_ttl=timedelta(days=settings.candidate_token_days),
+            bank_edits=bank_edits,
         )
         app.state.ctx = Context(
             settings=settings,
@@ -250,6 +253,7 @@ def create_app(
             bank=the_bank,
             index=the_index,
             service=service,
+            bank_edits=bank_edits,
             per_token=RateLimiter(
                 rate_per_minute=settings.answers_per_minute,
                 burst=max(5, settings.answers_per_minute // 2),
@@ -310,7 +314,7 @@ def create_app(
         await asyncio.gather(*app.state.ctx.background, return_exceptions=True)
         service.close()
         app.state.ctx.logins.close()
-        bank_sync.deactivate()
+        bank_edits.close()
         if db is None:
             database.dispose()
 
@@ -350,7 +354,8 @@ def create_app(
         async def domain_error(
             _: Request, exc: Exception, status: int = status, retry_after: str | None = retry_after
         ) -> JSONResponse:
-            return _error(status, str(exc), {"Retry-After": retry_after} if retry_after else None)
+            detail = exc.detail if isinstance(exc, ServiceError) else str(exc)  # Invalid: its problems
+            return _error(status, detail, {"Retry-After": retry_after} if retry_after else None)
 
         app.add_exception_handler(error, domain_error)
 

@@ -15,6 +15,7 @@ from interviewer.bank.index import VectorIndex
 from interviewer.bank.loader import Bank
 from interviewer.config import Settings
 from interviewer.service import InterviewService
+from interviewer.services.bank_edits import BankEdits
 from interviewer.store import repo
 from interviewer.store.db import Database
 from interviewer.store.tables import User
@@ -30,6 +31,8 @@ class Context:
     bank: Bank
     index: VectorIndex
     service: InterviewService
+    bank_edits: BankEdits
+    """HR's edits of the bank: refreshed before anything new starts from the bank."""
     per_token: RateLimiter
     per_address: RateLimiter
     new_sessions: RateLimiter
