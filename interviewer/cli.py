@@ -68,14 +68,14 @@ def bank_validate(
 def _bank_sync(settings: Settings, *, create_db: bool = False, missing_ok: bool = False) -> object:
     """Seed files + HR's edits in the database (no index: servers re-index when they notice).
     With `missing_ok` and no database yet: the files alone (nothing is created)."""
-    from interviewer.bank.sync import BankSync
     from interviewer.cli_db import open_database
+    from interviewer.services.bank_edits import BankEdits
 
     db = open_database(settings, create=create_db, err=err, missing_ok=missing_ok)
     if db is None:
         err.print("no database yet: the shipped files only")
         return SimpleNamespace(bank=_load(settings))
-    sync = BankSync(bank=_load(settings), db=db, index=None)  # type: ignore[arg-type]
+    sync = BankEdits(bank=_load(settings), db=db, index=None)  # type: ignore[arg-type]
     sync.refresh()
     return sync
 
@@ -108,7 +108,7 @@ def bank_import(
     """Save every question, track and plan of PATH that differs from the bank as a new version in
     the database (HR's edits; nothing is deleted, articles are not imported)."""
     from interviewer.bank.archive import ArchiveError, read_bank
-    from interviewer.bank.sync import EditError, Invalid
+    from interviewer.errors import Invalid, ServiceError
 
     settings = _settings()
     sync: Any = _bank_sync(settings, create_db=create_db)
@@ -121,10 +121,10 @@ def bank_import(
             raise typer.Exit(1)
         counts = sync.import_bank(incoming, author="cli")
     except Invalid as exc:
-        for problem in exc.problems:
-            out.print(f"[red]✗[/red] {problem}", highlight=False)
+        for entry in exc.problems or [{"msg": str(exc)}]:
+            out.print(f"[red]✗[/red] {entry['msg']}", highlight=False)
         raise typer.Exit(1) from exc
-    except (ArchiveError, EditError, OSError) as exc:
+    except (ArchiveError, ServiceError, OSError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     summary = "; ".join(f"{k}: " + ", ".join(f"{n} {s}" for s, n in v.items()) for k, v in counts.items())

@@ -1,7 +1,7 @@
 """`interviewer interview`: a whole mock interview in the terminal.
 
 - The same bank as the web app: the shipped files with HR's saved versions from the database on
-  top (`BankSync`), so HR's track settings (questions per track, follow-up budget, ...) apply
+  top (`BankEdits`), so HR's track settings (questions per track, follow-up budget, ...) apply
   here too. The database is read when it exists, never created (`cli_db.open_database`).
 - Answers span several lines: an empty line sends. Code can be pasted: inside a ``` fence empty
   lines are part of the answer. Ctrl-D (end of input) sends what was typed, then ends the
@@ -25,7 +25,6 @@ from rich.console import Console
 from rich.table import Table
 
 from interviewer.bank import Bank, VectorIndex, load_bank, open_index
-from interviewer.bank.sync import BankSync
 from interviewer.cli_db import open_database
 from interviewer.config import Settings
 from interviewer.domain import Turn
@@ -33,6 +32,7 @@ from interviewer.engine import Orchestrator, build_engine
 from interviewer.engine.orchestrator import UnknownPlan
 from interviewer.engine.report import build_report
 from interviewer.engine.state import Report, SessionState
+from interviewer.services.bank_edits import BankEdits
 
 HINT = (
     "Answer in as many lines as you like; an empty line sends the answer (inside ``` fences "
@@ -69,7 +69,7 @@ def interview_bank(settings: Settings, index: VectorIndex, err: Console) -> Bank
         err.print("no database yet: the shipped tracks and questions (knowledge/)", highlight=False)
         return bank
     try:
-        BankSync(bank=bank, db=db, index=index).refresh()
+        BankEdits(bank=bank, db=db, index=index).refresh()
     finally:
         db.dispose()
     return bank

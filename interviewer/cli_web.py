@@ -159,6 +159,7 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
         from interviewer import candidate_label
         from interviewer.bank import load_bank
         from interviewer.store import repo
+        from interviewer.store.bank_edits import latest_hr_configs
         from interviewer.web.security import new_token
 
         settings = settings_factory()
@@ -175,7 +176,7 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
         with db.session() as session:
             # the shipped plans and the ones HR saved in the database (the `/hr` pages)
             known = set(load_bank(settings.knowledge_dir).plans) | {
-                row.item_id for row in repo.latest_hr_configs(session) if row.kind == "plan"
+                row.item_id for row in latest_hr_configs(session) if row.kind == "plan"
             }
             if plan not in known:
                 err.print(f"unknown plan {plan!r}; known: {', '.join(sorted(known))}")

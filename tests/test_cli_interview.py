@@ -11,8 +11,8 @@ import yaml
 from typer.testing import CliRunner
 
 from interviewer.bank import VectorIndex, load_bank
-from interviewer.bank.sync import BankSync
 from interviewer.cli import app
+from interviewer.services.bank_edits import BankEdits
 from interviewer.store.db import Database
 from tests.conftest import KNOWLEDGE, ROOT
 
@@ -58,7 +58,7 @@ def test_terminal_interview_uses_hr_track_settings_from_the_database(env: Path) 
     db.migrate()
     doc = yaml.safe_load((KNOWLEDGE / "tracks" / "python.yaml").read_text())
     assert doc["follow_up_budget"] == 2
-    BankSync(bank=load_bank(KNOWLEDGE), db=db, index=None).save(
+    BankEdits(bank=load_bank(KNOWLEDGE), db=db, index=None).save(
         "track", {**doc, "follow_up_budget": 1}, author="hr@example.com", item_id="python"
     )
     db.dispose()

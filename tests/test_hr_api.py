@@ -31,6 +31,7 @@ from interviewer.bank.embeddings import LocalMiniLM
 from interviewer.bank.index import make_chroma_client
 from interviewer.config import Settings
 from interviewer.engine.state import SessionState
+from interviewer.store import bank_edits as hrdb
 from interviewer.store import repo
 from interviewer.store.db import Database
 from interviewer.store.review import audit_entries
@@ -123,7 +124,7 @@ def _question_doc(
 
 def _counts(w: World) -> tuple[tuple[int, int], int]:
     with w.db.session() as s:
-        return repo.bank_revision(s), int(s.scalar(select(func.count()).select_from(AuditLog)) or 0)
+        return hrdb.bank_revision(s), int(s.scalar(select(func.count()).select_from(AuditLog)) or 0)
 
 
 # --- roles -----------------------------------------------------------------------------------
@@ -761,7 +762,7 @@ def test_edits_on_each_database(
         with db.session() as s:
             repo.create_user(s, email="hr@example.com", role="hr", password_hash=hash_password(PASSWORD))
             s.commit()
-            assert repo.bank_revision(s) == (0, 0)
+            assert hrdb.bank_revision(s) == (0, 0)
         hr = _login(c, "hr@example.com")
         sid, _, _ = _start(c, "python")
         with db.session() as s:
@@ -773,15 +774,15 @@ def test_edits_on_each_database(
             assert repo.question_versions(s, [asked.revision]) == {
                 asked.revision: bank.questions[asked.question_id]
             }
-            assert repo.active_sessions_asking(s, question_id=asked.question_id) == []
+            assert hrdb.active_sessions_asking(s, question_id=asked.question_id) == []
             legacy = copy.deepcopy(row.state)  # as saved before question revisions
             for t in legacy["tracks"]:
                 for q in t["questions"]:
                     q.pop("revision", None)
             s.execute(update(InterviewSession).where(InterviewSession.id == sid).values(state=legacy))
             s.commit()
-            assert repo.active_sessions_asking(s, question_id=asked.question_id) == [sid]
-            assert repo.active_sessions_asking(s, question_id="py-no-such_question") == []
+            assert hrdb.active_sessions_asking(s, question_id=asked.question_id) == [sid]
+            assert hrdb.active_sessions_asking(s, question_id="py-no-such_question") == []
         doc = _track(World(c, bank, index, database_url, tmp_path, hr, hr), "python")["track"]
         assert c.put("/api/v1/hr/tracks/python", headers=hr, json={**doc, "questions": 3}).status_code == 200
         assert c.put("/api/v1/hr/tracks/python", headers=hr, json={**doc, "questions": 5}).status_code == 200
@@ -789,11 +790,11 @@ def test_edits_on_each_database(
         assert r.status_code == 201, r.text
         assert c.delete("/api/v1/hr/questions/hr-pg-one", headers=hr).status_code == 200
         with db.session() as s:
-            questions, configs = repo.bank_revision(s)
+            questions, configs = hrdb.bank_revision(s)
             assert questions >= 2 and configs >= 2
-            latest = {r.item_id: r.version for r in repo.latest_hr_configs(s)}
+            latest = {r.item_id: r.version for r in hrdb.latest_hr_configs(s)}
             assert latest == {"python": 2}
-            assert [r.deleted for r in repo.hr_question_versions(s, question_id="hr-pg-one")] == [False, True]
+            assert [r.deleted for r in hrdb.hr_question_versions(s, question_id="hr-pg-one")] == [False, True]
         assert _start(c, "python")[2]["state"]["questions_total"] == 5
         assert "hr-pg-one" not in bank.questions
 
@@ -820,7 +821,7 @@ def test_migration_0003_upgrades_an_existing_database(
     assert "0003_hr_bank" in upgraded.migrate()
     assert {"hr_questions", "hr_configs"} <= set(upgraded.tables()) and upgraded.migrate() == []
     with upgraded.session() as s:
-        assert repo.bank_revision(s) == (0, 0) and repo.latest_hr_questions(s) == []
+        assert hrdb.bank_revision(s) == (0, 0) and hrdb.latest_hr_questions(s) == []
     upgraded.dispose()
 
 

@@ -12,7 +12,7 @@
   produce, and only the problems the edit *introduces* refuse it. Problems carry a field path
   (`key_points.0.text`) so the HR page shows each next to its field.
 
-Pure functions only; `sync.py` reads the database and applies the result.
+Pure functions only; `services/bank_edits.py` reads the database and applies the result.
 """
 
 from __future__ import annotations

@@ -28,13 +28,13 @@ from datetime import timedelta
 from typing import Any
 
 from interviewer.bank.loader import Bank
-from interviewer.bank.sync import refresh_for
 from interviewer.domain import CallRecord, Question, Turn, question_revision
 from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
 from interviewer.engine.report import candidate_view
 from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
 from interviewer.engine.state import SessionState
 from interviewer.errors import Conflict, Expired, Forbidden, NotFound, ServiceError, Unavailable
+from interviewer.services.bank_edits import BankEdits
 from interviewer.services.runner import DeltaSink, Runner
 from interviewer.store import repo
 from interviewer.store.db import Database
@@ -90,7 +90,9 @@ class InterviewService:
         db_threads: int = 8,
         second_opinions: SecondOpinions | None = None,
         token_ttl: timedelta | None = None,
+        bank_edits: BankEdits | None = None,
     ) -> None:
+        self._bank_edits = bank_edits
         self._token_ttl = token_ttl
         self._runner = Runner(
             single_writer=db.engine.dialect.name == "sqlite",
@@ -159,7 +161,8 @@ class InterviewService:
     async def start(
         self, *, plan: str | None, invite_code: str | None, client_address: str | None
     ) -> tuple[str, str, list[dict[str, Any]], dict[str, Any]]:
-        await refresh_for(self._bank)  # HR's latest bank edits (saved by any worker) before a new session
+        if self._bank_edits is not None:  # HR's latest bank edits (saved by any worker) before a new session
+            await self._bank_edits.catch_up()
         mode: str | None = None
         show_report = True
         invite_id = None

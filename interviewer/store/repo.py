@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import String, cast, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,8 +17,6 @@ from interviewer.domain import CallRecord, Question, Turn, question_revision
 from interviewer.store.tables import (
     AssessmentRow,
     AuditLog,
-    HrConfig,
-    HrQuestion,
     InterviewSession,
     Invite,
     ModelCall,
@@ -397,102 +395,6 @@ def claim_invite(db: Session, *, code_hash: str) -> Invite | None:
         update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=utcnow())
     )
     return invite if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
-
-
-# --- HR's bank edits (questions, track configs, plans) ----------------------------------------
-
-
-def bank_revision(db: Session) -> tuple[int, int]:
-    """A cheap marker of the HR edits in the database: it changes whenever any edit is saved
-    (rows are only ever added, so the highest ids only grow)."""
-    row = db.execute(
-        select(
-            select(func.max(HrQuestion.id)).scalar_subquery(),
-            select(func.max(HrConfig.id)).scalar_subquery(),
-        )
-    ).one()
-    return int(row[0] or 0), int(row[1] or 0)
-
-
-def latest_hr_questions(db: Session) -> list[HrQuestion]:
-    """The current (highest-version) row of every HR question, deleted ones included."""
-    latest = select(func.max(HrQuestion.id)).group_by(HrQuestion.question_id).scalar_subquery()
-    return list(db.scalars(select(HrQuestion).where(HrQuestion.id.in_(latest)).order_by(HrQuestion.id)))
-
-
-def latest_hr_configs(db: Session) -> list[HrConfig]:
-    """The current (highest-version) row of every HR track config and plan."""
-    latest = select(func.max(HrConfig.id)).group_by(HrConfig.kind, HrConfig.item_id).scalar_subquery()
-    return list(db.scalars(select(HrConfig).where(HrConfig.id.in_(latest)).order_by(HrConfig.id)))
-
-
-def add_hr_question(
-    db: Session, *, question_id: str, track: str, document: dict[str, Any], author: str, deleted: bool = False
-) -> HrQuestion:
-    """A new version of an HR question (flushed, not committed). Two saves racing for the same
-    version number: the second fails on the unique constraint (IntegrityError) at flush."""
-    last = db.scalar(select(func.max(HrQuestion.version)).where(HrQuestion.question_id == question_id))
-    row = HrQuestion(
-        question_id=question_id,
-        version=(last or 0) + 1,
-        track=track,
-        document=document,
-        author=author,
-        deleted=deleted,
-    )
-    db.add(row)
-    db.flush()
-    return row
-
-
-def add_hr_config(db: Session, *, kind: str, item_id: str, document: dict[str, Any], author: str) -> HrConfig:
-    """A new version of a track config or plan (flushed, not committed)."""
-    last = db.scalar(
-        select(func.max(HrConfig.version)).where(HrConfig.kind == kind, HrConfig.item_id == item_id)
-    )
-    row = HrConfig(kind=kind, item_id=item_id, version=(last or 0) + 1, document=document, author=author)
-    db.add(row)
-    db.flush()
-    return row
-
-
-def hr_question_versions(db: Session, *, question_id: str) -> list[HrQuestion]:
-    return list(
-        db.scalars(
-            select(HrQuestion).where(HrQuestion.question_id == question_id).order_by(HrQuestion.version)
-        )
-    )
-
-
-def hr_config_versions(db: Session, *, kind: str, item_id: str) -> list[HrConfig]:
-    return list(
-        db.scalars(
-            select(HrConfig)
-            .where(HrConfig.kind == kind, HrConfig.item_id == item_id)
-            .order_by(HrConfig.version)
-        )
-    )
-
-
-def active_sessions_asking(db: Session, *, question_id: str) -> list[str]:
-    """Ids of active sessions that have asked this question and still need it in the bank: those
-    that asked it before revisions were kept (the others go on with their stored revision). A text
-    match in SQL narrows the candidates; their state is then read properly."""
-    candidates = db.scalars(
-        select(InterviewSession).where(
-            InterviewSession.status == "active",
-            cast(InterviewSession.state, String).like(f'%"{question_id}"%'),
-        )
-    )
-    return [
-        s.id
-        for s in candidates
-        if any(
-            q.get("question_id") == question_id and not q.get("revision")
-            for t in s.state.get("tracks", [])
-            for q in t["questions"]
-        )
-    ]
 
 
 def list_invites(db: Session, *, limit: int = 200, before_id: int | None = None) -> list[Invite]:

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from interviewer.bank.sync import refresh_for
 from interviewer.errors import ServiceError
 from interviewer.services.errors import storage_problem
 from interviewer.services.interview import Reply
@@ -256,7 +255,7 @@ async def login(request: Request, response: Response, ctx: Ctx) -> dict[str, Any
 async def create_invite(request: Request, ctx: Ctx) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")
     body = await parse_body(request, CreateInvite)
-    await refresh_for(ctx.bank)  # a plan HR just saved on another worker
+    await ctx.bank_edits.catch_up()  # a plan HR just saved on another worker
     if body.plan not in ctx.bank.plans:
         raise BadInput(422, f"no interview plan {body.plan!r}")
     code = new_token()[:16]

@@ -21,7 +21,6 @@ from fastapi.staticfiles import StaticFiles
 from interviewer import __version__
 from interviewer.bank import Retriever, VectorIndex, load_bank, open_index
 from interviewer.bank.loader import Bank
-from interviewer.bank.sync import BankSync
 from interviewer.config import Settings, load_settings
 from interviewer.domain import CallRecord
 from interviewer.engine import build_engine
@@ -29,6 +28,7 @@ from interviewer.engine.orchestrator import Orchestrator
 from interviewer.engine.second_opinion import SecondOpinions
 from interviewer.llm.base import ChatModel
 from interviewer.services import readiness
+from interviewer.services.bank_edits import BankEdits
 from interviewer.services.interview import InterviewService, collect_call
 from interviewer.services.review import ReviewService
 from interviewer.store.db import Database
@@ -83,7 +83,13 @@ def _login_guard(settings: Settings) -> LoginGuard:
 
 
 def _interview_service(
-    settings: Settings, database: Database, engine: Orchestrator, bank: Bank, *, with_model: bool
+    settings: Settings,
+    database: Database,
+    engine: Orchestrator,
+    bank: Bank,
+    bank_edits: BankEdits,
+    *,
+    with_model: bool,
 ) -> InterviewService:
     return InterviewService(
         db=database,
@@ -98,6 +104,7 @@ def _interview_service(
         ),
         db_threads=settings.db_threads,
         token_ttl=timedelta(days=settings.candidate_token_days),
+        bank_edits=bank_edits,
     )
 
 
@@ -129,10 +136,8 @@ def create_app(
             log.info("applied migrations: %s", ", ".join(applied))
         the_bank = bank or load_bank(settings.knowledge_dir)
         the_index = index or open_index(settings)
-        bank_sync = BankSync(bank=the_bank, db=database, index=the_index)
-        await asyncio.to_thread(bank_sync.refresh)  # HR's edits from the database, re-indexed
-        bank_sync.activate()
-        app.state.bank_sync = bank_sync
+        bank_edits = BankEdits(bank=the_bank, db=database, index=the_index)
+        await asyncio.to_thread(bank_edits.refresh)  # HR's edits from the database, re-indexed
         if the_index.count("questions") == 0:
             log.info("building the vector index (first start)")
             the_index.ingest(the_bank)
@@ -149,13 +154,16 @@ def create_app(
             settings, model=the_model, bank=the_bank, index=the_index, offline_only=the_model is None
         )
         per_token, per_address, new_sessions = _rate_limits(settings)
-        service = _interview_service(settings, database, engine, the_bank, with_model=the_model is not None)
+        service = _interview_service(
+            settings, database, engine, the_bank, bank_edits, with_model=the_model is not None
+        )
         ctx = app.state.ctx = Context(
             settings=settings,
             db=database,
             bank=the_bank,
             index=the_index,
             service=service,
+            bank_edits=bank_edits,
             review=ReviewService(db=database, bank=the_bank, min_kappa=settings.calibration_min_kappa),
             per_token=per_token,
             per_address=per_address,
@@ -180,7 +188,7 @@ def create_app(
         await asyncio.gather(*ctx.background, return_exceptions=True)
         service.close()
         ctx.logins.close()
-        bank_sync.deactivate()
+        bank_edits.close()
         if db is None:
             database.dispose()
 

@@ -14,6 +14,7 @@ from fastapi import Request, Response
 from interviewer.bank.index import VectorIndex
 from interviewer.bank.loader import Bank
 from interviewer.config import Settings
+from interviewer.services.bank_edits import BankEdits
 from interviewer.services.interview import InterviewService
 from interviewer.services.review import ReviewService
 from interviewer.store import repo
@@ -31,6 +32,8 @@ class Context:
     bank: Bank
     index: VectorIndex
     service: InterviewService
+    bank_edits: BankEdits
+    """HR's edits of the bank: refreshed before anything new starts from the bank."""
     per_token: RateLimiter
     per_address: RateLimiter
     new_sessions: RateLimiter

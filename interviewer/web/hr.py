@@ -3,8 +3,9 @@ validated with the rules of the knowledge files, problems keyed by field — the
 zip of the file format (export and import), and the invites with their status.
 
 HR only: an evaluator is 403; no login, a wrong token or a candidate's session token is 401.
-Every change is audited. Saving brings this process's bank and the vector index up to date before
-the response (`bank/sync.py`); other workers pick the change up before their next new session.
+Handlers are thin: auth, parse, then the bank edits service (`services/bank_edits.py`) off the
+event loop. Every change is audited. Saving brings this process's bank and the vector index up to
+date before the response; other workers pick the change up before their next new session.
 Running sessions keep the track configs they started with.
 """
 
@@ -14,19 +15,14 @@ import asyncio
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from interviewer.bank.archive import ArchiveError, export_zip, read_bank, reported
-from interviewer.bank.loader import Bank
-from interviewer.bank.overlay import document, field_path
-from interviewer.bank.sync import BankSync, Invalid, Kind, Missing, Refused, Stale, history
-from interviewer.domain import TRACKS, Plan, TrackConfig
+from interviewer.services.bank_edits import BankEdits, Current, Item
 from interviewer.store import repo
 from interviewer.store.tables import utcnow
 from interviewer.web.deps import Context, get_context, staff
@@ -48,110 +44,44 @@ class Document(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def _sync(request: Request) -> BankSync:
-    sync: BankSync = request.app.state.bank_sync
-    return sync
+async def _fresh(request: Request) -> BankEdits:
+    """The bank edits after catching up with edits saved by other workers (a cheap check)."""
+    edits = get_context(request).bank_edits
+    await edits.catch_up()
+    return edits
 
 
-async def _fresh(request: Request) -> BankSync:
-    """The bank sync after catching up with edits saved by other workers (a cheap check)."""
-    sync = _sync(request)
-    await asyncio.to_thread(sync.refresh)
-    return sync
-
-
-def _bank_error(exc: Exception) -> BadInput:
-    if isinstance(exc, Invalid):
-        return BadInput(
-            422,
-            [
-                {
-                    "loc": ["body", *filter(None, f["field"].split("."))],
-                    "field": f["field"],
-                    "msg": f["message"],
-                    "type": "bank",
-                }
-                for f in exc.fields()
-            ],
-        )
-    if isinstance(exc, Missing):
-        return BadInput(404, str(exc))
-    if isinstance(exc, Stale):
-        return BadInput(412, str(exc))
-    return BadInput(409, str(exc))
-
-
-async def _run_edit(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
-    except (Invalid, Missing, Refused, Stale) as exc:
-        raise _bank_error(exc) from None
-
-
-def _versions(ctx: Context, kind: Kind) -> dict[str, int]:
-    with ctx.db.session() as db:
-        if kind == "question":
-            return {r.question_id: r.version for r in repo.latest_hr_questions(db) if not r.deleted}
-        return {r.item_id: r.version for r in repo.latest_hr_configs(db) if r.kind == kind}
-
-
-async def _item(ctx: Context, sync: BankSync, kind: Kind, item_id: str) -> dict[str, Any]:
-    bank = sync.bank
-    pools: dict[str, dict[Any, Any]] = {"question": bank.questions, "track": bank.tracks, "plan": bank.plans}
-    record = pools[kind].get(item_id)
-    if record is None:
-        raise BadInput(404, f"no {kind} {item_id!r}")
-    versions = await asyncio.to_thread(history, ctx.db, kind, item_id)
-    origin = sync.origin(kind, item_id)
-    shipped = [
-        {"version": 0, "author": "knowledge/ (the shipped files)", "created_at": None, "deleted": False}
-    ]
-    saved = [
-        {"version": v.version, "author": v.author, "created_at": v.created_at, "deleted": v.deleted}
-        for v in versions
-    ]
+def _item(item: Item) -> dict[str, Any]:
     return {
-        kind: document(record),
-        "origin": origin,
-        "version": versions[-1].version if origin == "hr" and versions else 0,
-        "versions": (shipped if item_id in _seed_pool(sync, kind) else []) + saved,
+        item.kind: item.document,
+        "origin": item.origin,
+        "version": item.version,
+        "versions": [
+            {"version": v.version, "author": v.author, "created_at": v.created_at, "deleted": v.deleted}
+            for v in item.versions
+        ],
     }
 
 
-def _seed_pool(sync: BankSync, kind: Kind) -> dict[Any, Any]:
-    seed = sync.seed
-    pools: dict[str, dict[Any, Any]] = {"question": seed.questions, "track": seed.tracks, "plan": seed.plans}
-    return pools[kind]
+def _listed(current: Current[Any]) -> dict[str, Any]:
+    return {**current.document, "origin": current.origin, "version": current.version}
 
 
 # --- tracks and plans ------------------------------------------------------------------------
 
 
-async def _current(
-    request: Request, ctx: Context, kind: Kind, pick: Callable[[Bank], Iterable[TrackConfig | Plan]]
-) -> list[dict[str, Any]]:
-    """The current version of each track config or plan `pick` chooses, with origin and version."""
-    await staff(ctx, request, "hr")
-    sync = await _fresh(request)
-    versions = await asyncio.to_thread(_versions, ctx, kind)
-    return [
-        {**document(r), "origin": sync.origin(kind, r.id), "version": versions.get(r.id, 0)}
-        for r in pick(sync.bank)
-    ]
-
-
 @router.get("/tracks", openapi_extra=STAFF, summary="HR: track configs (the current version of each)")
 async def list_tracks(request: Request, ctx: Ctx) -> dict[str, Any]:
-    tracks = await _current(
-        request, ctx, "track", lambda bank: [bank.tracks[t] for t in TRACKS if t in bank.tracks]
-    )
-    return {"tracks": tracks}
+    await staff(ctx, request, "hr")
+    tracks = await asyncio.to_thread(ctx.bank_edits.tracks)
+    return {"tracks": [_listed(t) for t in tracks]}
 
 
 @router.get("/plans", openapi_extra=STAFF, summary="HR: interview plans (the current version of each)")
 async def list_plans(request: Request, ctx: Ctx) -> dict[str, Any]:
-    plans = await _current(request, ctx, "plan", lambda bank: sorted(bank.plans.values(), key=lambda p: p.id))
-    return {"plans": plans}
+    await staff(ctx, request, "hr")
+    plans = await asyncio.to_thread(ctx.bank_edits.plans)
+    return {"plans": [_listed(p) for p in plans]}
 
 
 @router.get(
@@ -164,9 +94,9 @@ async def get_item(
     kind: Literal["track", "plan", "question"], item_id: str, request: Request, response: Response, ctx: Ctx
 ) -> dict[str, Any]:
     await staff(ctx, request, "hr")
-    item = await _item(ctx, await _fresh(request), kind, item_id)
-    response.headers["ETag"] = f'"{item["version"]}"'  # send it back as If-Match when saving
-    return item
+    item = await asyncio.to_thread(ctx.bank_edits.item, kind, item_id)
+    response.headers["ETag"] = f'"{item.version}"'  # send it back as If-Match when saving
+    return _item(item)
 
 
 @router.post(
@@ -181,9 +111,8 @@ async def create_item(
 ) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")
     body = await parse_body(request, Document)
-    sync = _sync(request)
-    record = await _run_edit(sync.save, kind, body.model_extra or {}, author=user.email)
-    return await _item(ctx, sync, kind, record.id)
+    item = await asyncio.to_thread(ctx.bank_edits.save, kind, body.model_extra or {}, author=user.email)
+    return _item(item)
 
 
 @router.put(
@@ -215,11 +144,11 @@ async def update_item(
                 }
             ],
         )
-    sync = _sync(request)
-    record = await _run_edit(sync.save, kind, doc, author=user.email, item_id=item_id, based_on=based_on)
-    item = await _item(ctx, sync, kind, record.id)
-    response.headers["ETag"] = f'"{item["version"]}"'
-    return item
+    item = await asyncio.to_thread(
+        ctx.bank_edits.save, kind, doc, author=user.email, item_id=item_id, based_on=based_on
+    )
+    response.headers["ETag"] = f'"{item.version}"'
+    return _item(item)
 
 
 def _if_match(request: Request) -> int | None:
@@ -248,22 +177,19 @@ async def list_questions(
     request: Request, ctx: Ctx, track: Annotated[str | None, Query(max_length=40)] = None
 ) -> dict[str, Any]:
     await staff(ctx, request, "hr")
-    sync = await _fresh(request)
-    versions = await asyncio.to_thread(_versions, ctx, "question")
-    questions = sorted(sync.bank.questions.values(), key=lambda q: (q.track, q.id))
+    questions = await asyncio.to_thread(ctx.bank_edits.questions, track=track)
     return {
         "questions": [
             {
-                "id": q.id,
-                "track": q.track,
-                "topic": q.topic,
-                "difficulty": q.difficulty,
-                "question": q.question,
-                "origin": sync.origin("question", q.id),
-                "version": versions.get(q.id, 0),
+                "id": q.record.id,
+                "track": q.record.track,
+                "topic": q.record.topic,
+                "difficulty": q.record.difficulty,
+                "question": q.record.question,
+                "origin": q.origin,
+                "version": q.version,
             }
             for q in questions
-            if track is None or q.track == track
         ]
     }
 
@@ -276,7 +202,7 @@ async def list_questions(
 )
 async def delete_question(question_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")
-    current = await _run_edit(_sync(request).delete_question, question_id, author=user.email)
+    current = await asyncio.to_thread(ctx.bank_edits.delete_question, question_id, author=user.email)
     return {"deleted": question_id, "current": current or None}
 
 
@@ -290,16 +216,8 @@ async def delete_question(question_id: str, request: Request, ctx: Ctx) -> dict[
 )
 async def export_bank(request: Request, ctx: Ctx) -> Response:
     user = await staff(ctx, request, "hr")
-    sync = await _fresh(request)
-    data = await asyncio.to_thread(export_zip, sync.bank)
-
-    def audit() -> None:
-        with ctx.db.session() as db:
-            repo.audit(db, actor=user.email, action="bank.export", subject="bank")
-            db.commit()
-
-    await asyncio.to_thread(audit)
-    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    data = await asyncio.to_thread(ctx.bank_edits.export_archive, author=user.email)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return Response(
         data,
         media_type="application/zip",
@@ -323,44 +241,9 @@ async def import_bank(request: Request, ctx: Ctx) -> dict[str, Any]:
         raise BadInput(413, f"archive larger than {IMPORT_MAX_BYTES} bytes")
     if not raw:
         raise BadInput(400, "send the zip archive as the request body")
-    sync = _sync(request)
-    try:  # unpacking, parsing and the problem list all off the event loop
-        incoming, problems = await asyncio.to_thread(_read_import, raw, sync.bank.root / "articles")
-    except ArchiveError as exc:
-        raise BadInput(422, str(exc)) from None
-    if problems:
-        raise BadInput(422, problems)
-    counts = await _run_edit(sync.import_bank, incoming, author=user.email)
+    # unpacking, parsing, the problem list and the save all off the event loop
+    counts = await asyncio.to_thread(ctx.bank_edits.import_archive, raw, author=user.email)
     return {"imported": counts}
-
-
-def _read_import(raw: bytes, articles: Path) -> tuple[Bank, list[dict[str, Any]]]:
-    """The archive's bank and its problems as the 422's detail: the first `MAX_REPORTED`, then
-    one entry counting the rest (a few KB of zip can hold thousands of bad questions)."""
-    incoming, problems = read_bank(raw, articles_from=articles)
-    shown, more = reported(problems)
-    detail: list[dict[str, Any]] = [
-        {
-            "loc": ["body", p.file],
-            "file": p.file,
-            "field": field_path(p.field),
-            "msg": p.message,
-            "type": "bank",
-        }
-        for p in shown
-    ]
-    if more:
-        detail.append(
-            {
-                "loc": ["body"],
-                "file": "",
-                "field": "",
-                "msg": f"... and {more} more problems not shown (fix the ones above first)",
-                "type": "bank.more",
-                "more": more,
-            }
-        )
-    return incoming, detail
 
 
 # --- invites ---------------------------------------------------------------------------------
