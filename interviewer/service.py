@@ -44,6 +44,7 @@ from interviewer.engine.report import candidate_view
 from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
 from interviewer.engine.state import SessionState
 from interviewer.store import repo
+from interviewer.store import staff as staff_store
 from interviewer.store.db import Database
 from interviewer.store.tables import InterviewSession, TurnRow, utcnow
 
@@ -253,7 +254,7 @@ class InterviewService:
 
     def _claim(self, code: str) -> tuple[str, str, bool, int] | None:
         with self._db.session() as db:
-            invite = repo.claim_invite(db, code_hash=repo.sha256(code.strip()))
+            invite = staff_store.claim_invite(db, code_hash=repo.sha256(code.strip()))
             if invite is None:
                 return None
             db.commit()

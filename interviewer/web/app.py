@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from interviewer import __version__
+from interviewer import __version__, errors
 from interviewer.bank import Retriever, VectorIndex, load_bank, open_index
 from interviewer.bank.loader import Bank
 from interviewer.bank.sync import BankSync
@@ -45,13 +45,14 @@ from interviewer.service import (
     Unavailable,
     collect_call,
 )
+from interviewer.services.rate_limit import RateLimiter
+from interviewer.services.staff import StaffService
 from interviewer.store.db import Database
 from interviewer.store.faults import describe
 from interviewer.store.tables import InterviewSession
 from interviewer.web import api, docs, hr, openapi_doc, pages, readiness, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES, BadInput
-from interviewer.web.login_guard import LoginGuard
 from interviewer.web.observability import (
     Observe,
     check_metrics_access,
@@ -59,7 +60,7 @@ from interviewer.web.observability import (
     metrics_payload,
     observe_call,
 )
-from interviewer.web.security import SECURITY_HEADERS, RateLimiter
+from interviewer.web.security import SECURITY_HEADERS
 
 log = logging.getLogger("interviewer.web")
 
@@ -182,6 +183,10 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str | None]] = {
     UnknownPlan: (422, None),
     Overloaded: (503, "3"),
     Unavailable: (503, "5"),
+    errors.Unauthorized: (401, None),
+    errors.Forbidden: (403, None),
+    errors.Invalid: (422, None),
+    errors.TooMany: (429, None),  # Retry-After: the error's own retry_after
 }
 """The one place domain errors become HTTP statuses (with a Retry-After where a retry helps)."""
 
@@ -250,6 +255,7 @@ def create_app(
             bank=the_bank,
             index=the_index,
             service=service,
+            staff=StaffService(settings=settings, db=database, bank=the_bank),
             per_token=RateLimiter(
                 rate_per_minute=settings.answers_per_minute,
                 burst=max(5, settings.answers_per_minute // 2),
@@ -263,15 +269,6 @@ def create_app(
             new_sessions=RateLimiter(
                 rate_per_minute=settings.sessions_per_minute,
                 burst=max(3, settings.sessions_per_minute // 2),
-                max_keys=settings.rate_limit_max_keys,
-            ),
-            logins=LoginGuard(
-                checks_at_once=settings.login_checks_at_once,
-                queue=settings.login_queue,
-                per_minute=settings.logins_per_minute,
-                per_address_per_minute=settings.logins_per_minute_per_address,
-                failures_before_backoff=settings.login_failures_before_backoff,
-                backoff_max_s=settings.login_backoff_max_s,
                 max_keys=settings.rate_limit_max_keys,
             ),
             proxies=settings.trusted_proxy_networks if settings.trust_proxy_headers else None,
@@ -309,7 +306,7 @@ def create_app(
             task.cancel()
         await asyncio.gather(*app.state.ctx.background, return_exceptions=True)
         service.close()
-        app.state.ctx.logins.close()
+        app.state.ctx.staff.close()
         bank_sync.deactivate()
         if db is None:
             database.dispose()
@@ -350,7 +347,10 @@ def create_app(
         async def domain_error(
             _: Request, exc: Exception, status: int = status, retry_after: str | None = retry_after
         ) -> JSONResponse:
-            return _error(status, str(exc), {"Retry-After": retry_after} if retry_after else None)
+            if isinstance(exc, errors.TooMany):
+                retry_after = str(exc.retry_after)
+            detail = exc.detail if isinstance(exc, errors.ServiceError) else str(exc)
+            return _error(status, detail, {"Retry-After": retry_after} if retry_after else None)
 
         app.add_exception_handler(error, domain_error)
 
