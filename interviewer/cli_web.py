@@ -1,18 +1,26 @@
 """`interviewer serve`, `interviewer users create|list`, `interviewer invites create`.
 
 The admin commands print the database they use and refuse to create one unless `--create-db`
-is given (`interviewer/cli_db.py`); `serve` creates it at start-up."""
+is given (`interviewer/cli_db.py`); `serve` creates it at start-up. The account and invite commands
+are the staff service's use cases (`services/staff.py`, the same the web app runs)."""
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import sys
-from datetime import timedelta
-from typing import Annotated, Any, Optional
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
 from interviewer.cli_db import CREATE_DB_HELP, require_database
+
+if TYPE_CHECKING:
+    from interviewer.config import Settings
+    from interviewer.services.staff import StaffService
+
+T = TypeVar("T")
 
 users_app = typer.Typer(help="HR and evaluator accounts.", no_args_is_help=True)
 invites_app = typer.Typer(help="Invite codes for candidates.", no_args_is_help=True)
@@ -104,43 +112,38 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
         create_db: Annotated[bool, typer.Option(help=CREATE_DB_HELP)] = False,
     ) -> None:
         """Create an HR or evaluator account (password hashed with argon2id)."""
-        from interviewer.store import repo
-        from interviewer.web.security import hash_password
+        from interviewer.errors import Conflict, Invalid
+        from interviewer.services.staff import ROLES
 
-        if role not in ("hr", "evaluator"):
+        if role not in ROLES:
             err.print("role must be 'hr' or 'evaluator'")
             raise typer.Exit(2)
-        db = require_database(settings_factory(), create=create_db, err=err)
+        settings = settings_factory()
+        db = require_database(settings, create=create_db, err=err)
         password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("password: ")
         try:
-            hashed = hash_password(password)
-        except ValueError as exc:
+            _staff_call(
+                settings, db, lambda staff: staff.create_user(email=email, role=role, password=password)
+            )
+        except Invalid as exc:
             err.print(str(exc))
             raise typer.Exit(2) from exc
-        with db.session() as session:
-            if repo.user_by_email(session, email=email) is not None:
-                err.print(f"a user {email!r} exists already")
-                raise typer.Exit(1)
-            user = repo.create_user(session, email=email, role=role, password_hash=hashed)
-            repo.audit(session, actor="cli", action="user.create", subject=str(user.id), data={"role": role})
-            session.commit()
+        except Conflict as exc:
+            err.print(str(exc))
+            raise typer.Exit(1) from exc
         out.print(f"created {role} account {email}", highlight=False)
 
     @users_app.command("list")
     def users_list() -> None:
         """List the HR and evaluator accounts (e-mail, role, created, disabled)."""
-        from interviewer.store import repo
-
-        db = require_database(settings_factory(), create=False, err=err)
-        with db.session() as session:
-            rows = repo.users(session)
-            for user in rows:
-                state = "  disabled" if user.disabled else ""
-                out.print(
-                    f"{user.email}  {user.role}  {user.created_at:%Y-%m-%d}{state}",
-                    markup=False,
-                    highlight=False,
-                )
+        settings = settings_factory()
+        db = require_database(settings, create=False, err=err)
+        rows = _staff_call(settings, db, lambda staff: staff.users())
+        for user in rows:
+            state = "  disabled" if user.disabled else ""
+            out.print(
+                f"{user.email}  {user.role}  {user.created_at:%Y-%m-%d}{state}", markup=False, highlight=False
+            )
         if not rows:
             err.print("no accounts yet: interviewer users create --email E --role hr|evaluator")
 
@@ -157,13 +160,10 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
     ) -> None:
         """Create a one-time invite code bound to a plan."""
         from interviewer import candidate_label
-        from interviewer.bank import load_bank
-        from interviewer.store import repo
-        from interviewer.store.bank_edits import latest_hr_configs
-        from interviewer.web.security import new_token
+        from interviewer.services.staff import MODES, NoSuchPlan
 
         settings = settings_factory()
-        if mode not in ("practice", "assessment"):
+        if mode not in MODES:
             err.print(f"unknown mode {mode!r}; use practice or assessment")
             raise typer.Exit(2)
         try:
@@ -172,24 +172,27 @@ def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> Non
             err.print(f"--label {exc}", highlight=False, markup=False)
             raise typer.Exit(2) from exc
         db = require_database(settings, create=create_db, err=err)
-        code = new_token()[:16]
-        with db.session() as session:
+        try:
             # the shipped plans and the ones HR saved in the database (the `/hr` pages)
-            known = set(load_bank(settings.knowledge_dir).plans) | {
-                row.item_id for row in latest_hr_configs(session) if row.kind == "plan"
-            }
-            if plan not in known:
-                err.print(f"unknown plan {plan!r}; known: {', '.join(sorted(known))}")
-                raise typer.Exit(2)
-            repo.create_invite(
-                session,
-                code_hash=repo.sha256(code),
-                plan_id=plan,
-                mode=mode,
-                show_report=not hide_report,
-                ttl=timedelta(hours=hours),
-                created_by=None,
-                candidate_label=label,
+            invite = _staff_call(
+                settings,
+                db,
+                lambda staff: staff.create_invite(
+                    by=None, plan=plan, mode=mode, show_report=not hide_report, ttl_hours=hours, label=label
+                ),
             )
-            session.commit()
-        out.print(code)
+        except NoSuchPlan as exc:
+            err.print(f"unknown plan {plan!r}; known: {', '.join(exc.known)}")
+            raise typer.Exit(2) from exc
+        out.print(invite.code)
+
+
+def _staff_call(settings: Settings, db: Any, call: Callable[[StaffService], Coroutine[Any, Any, T]]) -> T:
+    """Run one use case of the staff service on `db`, then stop the service's threads."""
+    from interviewer.services.staff import StaffService
+
+    staff = StaffService(settings=settings, db=db)
+    try:
+        return asyncio.run(call(staff))
+    finally:
+        staff.close()

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from interviewer.bank import Bank, VectorIndex
 from interviewer.config import Settings
 from interviewer.store import repo
+from interviewer.store import staff as staff_store
 from interviewer.store.db import Database
 from interviewer.web.app import create_app
 from tests.conftest import KNOWLEDGE, ROOT, sse_events
@@ -289,13 +290,13 @@ def test_staff_roles_and_invites(
 ) -> None:
     with make_client(tmp_path, bank, full_index, database_url, invite_only=True) as c:
         db: Database = c.app.state.ctx.db  # type: ignore[attr-defined]
-        from interviewer.web.security import hash_password
+        from interviewer.services.credentials import hash_password
 
         with db.session() as s:
-            repo.create_user(
+            staff_store.create_user(
                 s, email="hr@example.com", role="hr", password_hash=hash_password("correct horse 1")
             )
-            repo.create_user(
+            staff_store.create_user(
                 s, email="ev@example.com", role="evaluator", password_hash=hash_password("correct horse 2")
             )
             s.commit()

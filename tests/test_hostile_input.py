@@ -19,10 +19,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from interviewer.bank import Bank, VectorIndex
-from interviewer.store import repo
+from interviewer.services.credentials import hash_password
+from interviewer.store import staff as staff_store
 from interviewer.store.db import Database
 from interviewer.web.observability import REGISTRY
-from interviewer.web.security import hash_password
 from tests.test_api import make_client, start
 
 FAST = {"requests_per_minute": 100_000, "answers_per_minute": 10_000, "sessions_per_minute": 10_000}
@@ -50,7 +50,7 @@ def _world(tmp: Path, bank: Bank, index: VectorIndex, url: str | None = None) ->
         db: Database = c.app.state.ctx.db  # type: ignore[attr-defined]
         with db.session() as s:
             for email, role in (("hr@example.com", "hr"), ("ev@example.com", "evaluator")):
-                repo.create_user(s, email=email, role=role, password_hash=hash_password(PASSWORD))
+                staff_store.create_user(s, email=email, role=role, password_hash=hash_password(PASSWORD))
             s.commit()
         sid, auth, _ = start(c)
         yield World(c, _login(c, "hr@example.com"), _login(c, "ev@example.com"), sid, auth)

@@ -31,12 +31,13 @@ from interviewer.bank.embeddings import LocalMiniLM
 from interviewer.bank.index import make_chroma_client
 from interviewer.config import Settings
 from interviewer.engine.state import SessionState
+from interviewer.services.credentials import hash_password
 from interviewer.store import bank_edits as hrdb
 from interviewer.store import repo
+from interviewer.store import staff as staff_store
 from interviewer.store.db import Database
 from interviewer.store.review import audit_entries
 from interviewer.store.tables import AuditLog, InterviewSession, Invite, utcnow
-from interviewer.web.security import hash_password
 from tests.conftest import KNOWLEDGE
 from tests.test_api import make_client, send
 
@@ -87,7 +88,7 @@ def world(
         db: Database = client.app.state.ctx.db  # type: ignore[attr-defined]
         with db.session() as s:
             for email, role in (("hr@example.com", "hr"), ("ev@example.com", "evaluator")):
-                repo.create_user(s, email=email, role=role, password_hash=hash_password(PASSWORD))
+                staff_store.create_user(s, email=email, role=role, password_hash=hash_password(PASSWORD))
             s.commit()
         yield World(
             client, bank, index, url, tmp, _login(client, "hr@example.com"), _login(client, "ev@example.com")
@@ -760,7 +761,9 @@ def test_edits_on_each_database(
     with make_client(tmp_path, bank, index, database_url, **FAST) as c:
         db: Database = c.app.state.ctx.db  # type: ignore[attr-defined]
         with db.session() as s:
-            repo.create_user(s, email="hr@example.com", role="hr", password_hash=hash_password(PASSWORD))
+            staff_store.create_user(
+                s, email="hr@example.com", role="hr", password_hash=hash_password(PASSWORD)
+            )
             s.commit()
             assert hrdb.bank_revision(s) == (0, 0)
         hr = _login(c, "hr@example.com")

@@ -25,9 +25,9 @@ from interviewer.bank import Bank, VectorIndex
 from interviewer.config import Settings
 from interviewer.engine.text import normalize
 from interviewer.llm.fakes import FunctionModel
-from interviewer.store import repo
+from interviewer.services.credentials import hash_password
+from interviewer.store import staff as staff_store
 from interviewer.web.app import create_app
-from interviewer.web.security import hash_password
 from tests.conftest import KNOWLEDGE, ROOT
 
 PASSWORD = "correct horse 1"
@@ -66,7 +66,9 @@ def client(
     app = create_app(settings, bank=bank, index=full_index, model=model, offline_only=model is None)
     with TestClient(app) as c:
         with c.app.state.ctx.db.session() as s:  # type: ignore[attr-defined]
-            repo.create_user(s, email="hr@example.com", role="hr", password_hash=hash_password(PASSWORD))
+            staff_store.create_user(
+                s, email="hr@example.com", role="hr", password_hash=hash_password(PASSWORD)
+            )
             s.commit()
         yield c
 

@@ -22,9 +22,9 @@ from interviewer.bank import Bank, VectorIndex
 from interviewer.domain import HiringRecommendation
 from interviewer.engine.calibration import quadratic_kappa
 from interviewer.engine.evidence import _norm
-from interviewer.store import repo
+from interviewer.services.credentials import hash_password
+from interviewer.store import staff as staff_store
 from interviewer.store.db import Database
-from interviewer.web.security import hash_password
 from tests.test_api import make_client, send
 
 XSS = "<script>alert(1)</script>"
@@ -53,7 +53,9 @@ def _staff(c: TestClient) -> tuple[dict[str, str], dict[str, str]]:
     db: Database = c.app.state.ctx.db  # type: ignore[attr-defined]
     with db.session() as s:
         for email, role in (("hr@example.com", "hr"), ("ev@example.com", "evaluator")):
-            repo.create_user(s, email=email, role=role, password_hash=hash_password("correct horse battery"))
+            staff_store.create_user(
+                s, email=email, role=role, password_hash=hash_password("correct horse battery")
+            )
         s.commit()
     return _login(c, "hr@example.com"), _login(c, "ev@example.com")
 

@@ -34,11 +34,12 @@ from sqlalchemy import update
 
 from interviewer.bank import Bank, VectorIndex
 from interviewer.config import Settings
+from interviewer.services.credentials import hash_password
 from interviewer.store import repo
+from interviewer.store import staff as staff_store
 from interviewer.store.tables import StaffSession
 from interviewer.web.app import create_app
 from interviewer.web.deps import CSRF_COOKIE, STAFF_COOKIE
-from interviewer.web.security import hash_password
 from tests.test_api import make_client, send
 
 Access = Literal["public", "metrics", "page", "candidate", "logout", "staff", "review", "evaluator", "hr"]
@@ -171,7 +172,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, bank: Bank, full_index: Vect
         db = c.app.state.ctx.db  # type: ignore[attr-defined]
         with db.session() as s:
             for role in ROLES:
-                repo.create_user(
+                staff_store.create_user(
                     s, email=f"{role}@example.com", role=role, password_hash=hash_password(PASSWORD)
                 )
             s.commit()

@@ -27,6 +27,7 @@ from interviewer.bank.embeddings import LocalMiniLM
 from interviewer.bank.index import make_chroma_client
 from interviewer.config import Settings
 from interviewer.store import repo
+from interviewer.store import staff as staff_store
 from interviewer.store.db import MIGRATIONS, Database, normalize_url
 from tests.conftest import ROOT, free_port
 from tests.minibank import write_mini_bank
@@ -192,7 +193,7 @@ def test_track_versions_and_invites_under_concurrency(stored_session: tuple[str,
 
     assert len(set(at_once(*(lambda d=d: pin(d) for d in databases)))) == 1
     with databases[0].session() as db:
-        repo.create_invite(
+        staff_store.create_invite(
             db,
             code_hash=repo.sha256("code"),
             plan_id="full",
@@ -205,7 +206,7 @@ def test_track_versions_and_invites_under_concurrency(stored_session: tuple[str,
 
     def claim(database: Database) -> bool:
         with database.session() as db:
-            invite = repo.claim_invite(db, code_hash=repo.sha256("code"))
+            invite = staff_store.claim_invite(db, code_hash=repo.sha256("code"))
             db.commit()
             return invite is not None
 

@@ -35,10 +35,12 @@ from sqlalchemy import select
 
 from interviewer.bank import Bank, VectorIndex
 from interviewer.config import Settings
+from interviewer.services.credentials import hash_password
+from interviewer.services.rate_limit import RateLimiter
 from interviewer.store import repo
+from interviewer.store import staff as staff_store
 from interviewer.store.tables import AuditLog
 from interviewer.web.app import create_app
-from interviewer.web.security import RateLimiter, hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGIN = "/api/v1/auth/login"
@@ -74,7 +76,9 @@ def app_client(
 def add_user(c: TestClient, email: str, *, password_hash: str | None = None, role: str = "hr") -> None:
     db = c.app.state.ctx.db  # type: ignore[attr-defined]
     with db.session() as s:
-        repo.create_user(s, email=email, role=role, password_hash=password_hash or hash_password(PASSWORD))
+        staff_store.create_user(
+            s, email=email, role=role, password_hash=password_hash or hash_password(PASSWORD)
+        )
         s.commit()
 
 

@@ -37,6 +37,7 @@ from interviewer.errors import Conflict, Expired, Forbidden, NotFound, ServiceEr
 from interviewer.services.bank_edits import BankEdits
 from interviewer.services.runner import DeltaSink, Runner
 from interviewer.store import repo
+from interviewer.store import staff as staff_store
 from interviewer.store.db import Database
 from interviewer.store.tables import InterviewSession, TurnRow, utcnow
 
@@ -193,7 +194,7 @@ class InterviewService:
 
     def _claim(self, code: str) -> tuple[str, str, bool, int] | None:
         with self._db.session() as db:
-            invite = repo.claim_invite(db, code_hash=repo.sha256(code.strip()))
+            invite = staff_store.claim_invite(db, code_hash=repo.sha256(code.strip()))
             if invite is None:
                 return None
             db.commit()

@@ -6,7 +6,6 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Literal
 
 from sqlalchemy import func, select, update
@@ -22,10 +21,8 @@ from interviewer.store.tables import (
     ModelCall,
     QuestionVersion,
     ReportRow,
-    StaffSession,
     TrackVersion,
     TurnRow,
-    User,
     utcnow,
 )
 
@@ -309,28 +306,6 @@ def audit(db: Session, *, actor: str, action: str, subject: str, data: dict[str,
     db.add(AuditLog(actor=actor, action=action, subject=subject, data=data or {}))
 
 
-# --- staff and invites ------------------------------------------------------------------------
-
-
-def create_user(db: Session, *, email: str, role: str, password_hash: str) -> User:
-    user = User(email=email.strip().lower(), role=role, password_hash=password_hash)
-    db.add(user)
-    db.flush()
-    return user
-
-
-def user_by_email(db: Session, *, email: str) -> User | None:
-    return db.scalar(select(User).where(User.email == email.strip().lower()))
-
-
-def users(db: Session) -> list[User]:
-    return list(db.scalars(select(User).order_by(User.role, User.email)))
-
-
-def create_staff_session(db: Session, *, user_id: int, token_hash: str, ttl: timedelta) -> None:
-    db.add(StaffSession(user_id=user_id, token_hash=token_hash, expires_at=utcnow() + ttl))
-
-
 def set_offline_score(db: Session, *, session_id: str, turn_seq: int, score: float) -> bool:
     """Record the offline scorer's second opinion on an assessment written earlier (it is
     computed after the reply). False when there is no such assessment."""
@@ -343,67 +318,3 @@ def set_offline_score(db: Session, *, session_id: str, turn_seq: int, score: flo
         return False
     row.data = {**row.data, "offline_score": round(score, 2)}
     return True
-
-
-def staff_user(db: Session, *, token_hash: str) -> User | None:
-    row = db.scalar(select(StaffSession).where(StaffSession.token_hash == token_hash))
-    if row is None or row.revoked:
-        return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
-    if expires < utcnow():
-        return None
-    user = db.get(User, row.user_id)
-    return None if user is None or user.disabled else user
-
-
-def create_invite(
-    db: Session,
-    *,
-    code_hash: str,
-    plan_id: str,
-    mode: str,
-    show_report: bool,
-    ttl: timedelta,
-    created_by: int | None,
-    candidate_label: str | None = None,
-) -> Invite:
-    invite = Invite(
-        code_hash=code_hash,
-        plan_id=plan_id,
-        mode=mode,
-        show_report=show_report,
-        expires_at=utcnow() + ttl,
-        created_by=created_by,
-        candidate_label=candidate_label,
-    )
-    db.add(invite)
-    db.flush()
-    return invite
-
-
-def claim_invite(db: Session, *, code_hash: str) -> Invite | None:
-    """Mark a valid, unused, unexpired invite used (atomically); None if it is not claimable."""
-    invite = db.scalar(select(Invite).where(Invite.code_hash == code_hash))
-    if invite is None:
-        return None
-    expires = (
-        invite.expires_at if invite.expires_at.tzinfo else invite.expires_at.replace(tzinfo=utcnow().tzinfo)
-    )
-    if expires < utcnow():
-        return None
-    claimed = db.execute(
-        update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=utcnow())
-    )
-    return invite if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
-
-
-def list_invites(db: Session, *, limit: int = 200, before_id: int | None = None) -> list[Invite]:
-    """Newest first; `before_id` is the keyset cursor (the id of the previous page's last row)."""
-    query = select(Invite).order_by(Invite.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(Invite.id < before_id)
-    return list(db.scalars(query))
-
-
-def count_invites(db: Session) -> int:
-    return int(db.scalar(select(func.count()).select_from(Invite)) or 0)

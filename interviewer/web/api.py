@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -15,7 +14,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from interviewer.errors import ServiceError
 from interviewer.services.errors import storage_problem
 from interviewer.services.interview import Reply
-from interviewer.store import repo
 from interviewer.web.deps import (
     Context,
     bearer,
@@ -29,7 +27,6 @@ from interviewer.web.deps import (
 from interviewer.web.input import Answer, BadInput, CreateInvite, Login, StartSession, parse_body
 from interviewer.web.login import log_in
 from interviewer.web.openapi_doc import doc, errors
-from interviewer.web.security import new_token
 
 router = APIRouter(prefix="/api/v1")
 Ctx = Annotated[Context, Depends(get_context)]
@@ -255,40 +252,21 @@ async def login(request: Request, response: Response, ctx: Ctx) -> dict[str, Any
 async def create_invite(request: Request, ctx: Ctx) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")
     body = await parse_body(request, CreateInvite)
-    await ctx.bank_edits.catch_up()  # a plan HR just saved on another worker
-    if body.plan not in ctx.bank.plans:
-        raise BadInput(422, f"no interview plan {body.plan!r}")
-    code = new_token()[:16]
-
-    def write() -> dict[str, Any]:
-        with ctx.db.session() as db:
-            invite = repo.create_invite(
-                db,
-                code_hash=repo.sha256(code),
-                plan_id=body.plan,
-                mode=body.mode,
-                show_report=body.show_report,
-                ttl=timedelta(hours=body.ttl_hours),
-                created_by=user.id,
-                candidate_label=body.candidate_label,
-            )
-            repo.audit(
-                db,
-                actor=user.email,
-                action="invite.create",
-                subject=str(invite.id),
-                data={"plan": body.plan, "mode": body.mode},
-            )
-            db.commit()
-            return {
-                "code": code,
-                "plan": body.plan,
-                "mode": body.mode,
-                "expires_at": invite.expires_at.isoformat(),
-                "candidate_label": body.candidate_label,
-            }
-
-    return await asyncio.to_thread(write)
+    invite = await ctx.staff.create_invite(
+        by=user,
+        plan=body.plan,
+        mode=body.mode,
+        show_report=body.show_report,
+        ttl_hours=body.ttl_hours,
+        label=body.candidate_label,
+    )
+    return {
+        "code": invite.code,
+        "plan": invite.plan,
+        "mode": invite.mode,
+        "expires_at": invite.expires_at.isoformat(),
+        "candidate_label": invite.candidate_label,
+    }
 
 
 @router.post(
@@ -299,20 +277,7 @@ async def create_invite(request: Request, ctx: Ctx) -> dict[str, Any]:
     summary="Revoke the current staff token (header or cookie)",
 )
 async def logout(request: Request, ctx: Ctx) -> Response:
-    token = staff_token(request)
-
-    def revoke() -> None:
-        from sqlalchemy import update
-
-        from interviewer.store.tables import StaffSession
-
-        with ctx.db.session() as db:
-            db.execute(
-                update(StaffSession).where(StaffSession.token_hash == repo.sha256(token)).values(revoked=True)
-            )
-            db.commit()
-
-    await asyncio.to_thread(revoke)
+    await ctx.staff.log_out(staff_token(request))
     response = Response(status_code=204)
     clear_staff_cookies(response)
     return response

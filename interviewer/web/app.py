@@ -30,12 +30,13 @@ from interviewer.llm.base import ChatModel
 from interviewer.services import readiness
 from interviewer.services.bank_edits import BankEdits
 from interviewer.services.interview import InterviewService, collect_call
+from interviewer.services.rate_limit import RateLimiter
 from interviewer.services.review import ReviewService
+from interviewer.services.staff import StaffService
 from interviewer.store.db import Database
 from interviewer.web import api, docs, errors, hr, openapi_doc, pages, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES
-from interviewer.web.login_guard import LoginGuard
 from interviewer.web.middleware import BodyDeadline, BodyLimit, SecurityHeaders
 from interviewer.web.observability import (
     Observe,
@@ -44,7 +45,6 @@ from interviewer.web.observability import (
     metrics_payload,
     observe_call,
 )
-from interviewer.web.security import RateLimiter
 
 log = logging.getLogger("interviewer.web")
 
@@ -67,18 +67,6 @@ def _rate_limits(settings: Settings) -> tuple[RateLimiter, RateLimiter, RateLimi
             burst=max(3, settings.sessions_per_minute // 2),
             max_keys=settings.rate_limit_max_keys,
         ),
-    )
-
-
-def _login_guard(settings: Settings) -> LoginGuard:
-    return LoginGuard(
-        checks_at_once=settings.login_checks_at_once,
-        queue=settings.login_queue,
-        per_minute=settings.logins_per_minute,
-        per_address_per_minute=settings.logins_per_minute_per_address,
-        failures_before_backoff=settings.login_failures_before_backoff,
-        backoff_max_s=settings.login_backoff_max_s,
-        max_keys=settings.rate_limit_max_keys,
     )
 
 
@@ -168,7 +156,7 @@ def create_app(
             per_token=per_token,
             per_address=per_address,
             new_sessions=new_sessions,
-            logins=_login_guard(settings),
+            staff=StaffService(settings=settings, db=database, bank_edits=bank_edits),
             proxies=settings.trusted_proxy_networks if settings.trust_proxy_headers else None,
         )
         app.state.retriever = Retriever(the_bank, the_index)
@@ -187,7 +175,7 @@ def create_app(
             task.cancel()
         await asyncio.gather(*ctx.background, return_exceptions=True)
         service.close()
-        ctx.logins.close()
+        ctx.staff.close()
         bank_edits.close()
         if db is None:
             database.dispose()

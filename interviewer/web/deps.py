@@ -16,13 +16,13 @@ from interviewer.bank.loader import Bank
 from interviewer.config import Settings
 from interviewer.services.bank_edits import BankEdits
 from interviewer.services.interview import InterviewService
+from interviewer.services.rate_limit import RateLimiter
 from interviewer.services.review import ReviewService
+from interviewer.services.staff import StaffService, StaffUser
 from interviewer.store import repo
 from interviewer.store.db import Database
-from interviewer.store.tables import User
 from interviewer.web.input import BadInput
-from interviewer.web.login_guard import LoginGuard
-from interviewer.web.security import Network, RateLimiter, forwarded_client
+from interviewer.web.security import Network, forwarded_client
 
 
 @dataclass
@@ -34,10 +34,10 @@ class Context:
     service: InterviewService
     bank_edits: BankEdits
     """HR's edits of the bank: refreshed before anything new starts from the bank."""
+    staff: StaffService
     per_token: RateLimiter
     per_address: RateLimiter
     new_sessions: RateLimiter
-    logins: LoginGuard
     proxies: tuple[Network, ...] | None
     """The trusted proxies whose X-Forwarded-For is read; None: the header is ignored."""
     review: ReviewService
@@ -107,12 +107,12 @@ def staff_token(request: Request) -> str:
     return token
 
 
-async def staff(ctx: Context, request: Request, *roles: str) -> User:
+async def staff(ctx: Context, request: Request, *roles: str) -> StaffUser:
     """The logged-in staff user with one of `roles` (bearer header or login cookie + CSRF): 401
     without a valid staff login (a candidate's session token is not one), 403 for another role.
     Also counts the request against the per-address rate limit."""
     token = staff_token(request)
-    user = await asyncio.to_thread(_staff_user, ctx, token, roles)
+    user = await ctx.staff.user(token, roles=roles)
     rate_limit(ctx, request)
     return user
 
@@ -129,13 +129,3 @@ def set_staff_cookies(response: Response, request: Request, token: str, *, max_a
 def clear_staff_cookies(response: Response) -> None:
     for name in (STAFF_COOKIE, CSRF_COOKIE):
         response.delete_cookie(name, path="/", samesite="strict")
-
-
-def _staff_user(ctx: Context, token: str, roles: tuple[str, ...]) -> User:
-    with ctx.db.session() as db:
-        user = repo.staff_user(db, token_hash=repo.sha256(token))
-    if user is None:
-        raise BadInput(401, "not logged in, or the login expired")
-    if user.role not in roles:
-        raise BadInput(403, "your role may not do this")
-    return user

@@ -23,8 +23,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from interviewer.services.bank_edits import BankEdits, Current, Item
-from interviewer.store import repo
-from interviewer.store.tables import utcnow
 from interviewer.web.deps import Context, get_context, staff
 from interviewer.web.input import BadInput, parse_body
 from interviewer.web.openapi_doc import doc, errors
@@ -265,42 +263,27 @@ async def list_invites(
 ) -> dict[str, Any]:
     await staff(ctx, request, "hr")
     before = _decode_invite_cursor(cursor) if cursor is not None else None
-    plans = (await _fresh(request)).bank.plans
-
-    def read() -> dict[str, Any]:
-        now = utcnow()
-        out = []
-        with ctx.db.session() as db:
-            rows = repo.list_invites(db, limit=limit + 1, before_id=before)  # one more: a next page?
-            total = repo.count_invites(db)
-            for inv in rows[:limit]:
-                expires = (
-                    inv.expires_at if inv.expires_at.tzinfo else inv.expires_at.replace(tzinfo=now.tzinfo)
-                )
-                status = "used" if inv.used_at is not None else "expired" if expires < now else "active"
-                out.append(
-                    {
-                        "id": inv.id,
-                        "status": status,
-                        "plan": inv.plan_id,
-                        "plan_title": plans[inv.plan_id].title if inv.plan_id in plans else None,
-                        "mode": inv.mode,
-                        "show_report": inv.show_report,
-                        "created_at": inv.created_at.isoformat(),
-                        "expires_at": expires.isoformat(),
-                        "used_at": inv.used_at.isoformat() if inv.used_at else None,
-                        "candidate_label": inv.candidate_label,
-                    }
-                )
-        more = len(rows) > limit
-        return {
-            "invites": out,
-            "total": total,
-            "limit": limit,
-            "next_cursor": _invite_cursor(rows[limit - 1].id) if more else None,
-        }
-
-    return await asyncio.to_thread(read)
+    page = await ctx.staff.invites(limit=limit, before=before)
+    return {
+        "invites": [
+            {
+                "id": inv.id,
+                "status": inv.status,
+                "plan": inv.plan,
+                "plan_title": inv.plan_title,
+                "mode": inv.mode,
+                "show_report": inv.show_report,
+                "created_at": inv.created_at.isoformat(),
+                "expires_at": inv.expires_at.isoformat(),
+                "used_at": inv.used_at.isoformat() if inv.used_at else None,
+                "candidate_label": inv.candidate_label,
+            }
+            for inv in page.invites
+        ],
+        "total": page.total,
+        "limit": limit,
+        "next_cursor": _invite_cursor(page.next_before) if page.next_before is not None else None,
+    }
 
 
 def _invite_cursor(invite_id: int) -> str:

@@ -34,16 +34,16 @@ def hr_server(
     tmp_path_factory: pytest.TempPathFactory, full_index: VectorIndex, full_data_dir: Path
 ) -> Iterator[str]:
     """`interviewer serve` with an HR account, on a copy of the whole-bank index."""
-    from interviewer.store import repo
+    from interviewer.services.credentials import hash_password
+    from interviewer.store import staff as staff_store
     from interviewer.store.db import Database
-    from interviewer.web.security import hash_password
 
     data = tmp_path_factory.mktemp("hr-live") / "data"
     shutil.copytree(full_data_dir / "chroma", data / "chroma")
     db = Database(f"sqlite:///{data / 'interviewer.db'}")
     db.migrate()
     with db.session() as s:
-        repo.create_user(s, email=HR_EMAIL, role="hr", password_hash=hash_password(PASSWORD))
+        staff_store.create_user(s, email=HR_EMAIL, role="hr", password_hash=hash_password(PASSWORD))
         s.commit()
     db.dispose()
     with running_server(data) as base:

@@ -31,9 +31,9 @@ from interviewer.engine import make_model_scorer
 from interviewer.engine.scoring import Exchange
 from interviewer.llm.openai_model import OpenAIChatModel
 from interviewer.llm.tokens import TokenCounter
-from interviewer.store import repo
+from interviewer.services.credentials import hash_password
+from interviewer.store import staff as staff_store
 from interviewer.web.app import create_app
-from interviewer.web.security import hash_password
 from tests.conftest import KNOWLEDGE, ROOT
 
 pytestmark = [
@@ -75,7 +75,9 @@ def client(tmp_path: Path, bank: Bank, full_index: VectorIndex) -> Iterator[Test
 
 def evaluator(c: TestClient) -> dict[str, str]:
     with c.app.state.ctx.db.session() as s:  # type: ignore[attr-defined]
-        repo.create_user(s, email="ev@example.com", role="evaluator", password_hash=hash_password(PASSWORD))
+        staff_store.create_user(
+            s, email="ev@example.com", role="evaluator", password_hash=hash_password(PASSWORD)
+        )
         s.commit()
     r = c.post("/api/v1/auth/login", json={"email": "ev@example.com", "password": PASSWORD})
     assert r.status_code == 200, r.text

@@ -3,7 +3,7 @@
 One argon2id check costs 0.2-0.8 s of CPU, by design. Run on the thread pool that serves staff
 reads and database work, a few wrong logins a second (well inside the per-address request limit)
 slowed every other request tenfold. So a password check is admitted only past these bounds, in
-this order, each answering 429 with a Retry-After at once when it is exceeded:
+this order, each raising `TooMany` (429 with a Retry-After on the web) at once when it is exceeded:
 
 1. the account is not backing off: after `failures_before_backoff` failed logins in a row an
    account (known or not: no hint of which exist) waits 5 s, then twice as long after each
@@ -27,8 +27,10 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from interviewer.web.input import BadInput
-from interviewer.web.security import RateLimiter, verify_password
+from interviewer.config import Settings
+from interviewer.errors import TooMany
+from interviewer.services.credentials import verify_password
+from interviewer.services.rate_limit import RateLimiter
 
 BUSY_RETRY_S = 1
 BACKOFF_BASE_S = 5.0
@@ -70,31 +72,39 @@ class LoginGuard:
         self._failures: OrderedDict[str, _Failures] = OrderedDict()
         self._max_keys = max_keys
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginGuard:
+        return cls(
+            checks_at_once=settings.login_checks_at_once,
+            queue=settings.login_queue,
+            per_minute=settings.logins_per_minute,
+            per_address_per_minute=settings.logins_per_minute_per_address,
+            failures_before_backoff=settings.login_failures_before_backoff,
+            backoff_max_s=settings.login_backoff_max_s,
+            max_keys=settings.rate_limit_max_keys,
+        )
+
     def admit(self, *, account: str, address: str) -> None:
-        """Bounds 1-3 (module docstring): 429 unless a password check may be tried now."""
+        """Bounds 1-3 (module docstring): `TooMany` unless a password check may be tried now."""
         now = time.monotonic()
         with self._lock:
             failures = self._failures.get(account)
             if failures is not None and failures.until > now:
                 wait = math.ceil(failures.until - now)
-                raise BadInput(
-                    429, f"too many failed logins for this account; retry in {wait} s", retry_after=wait
-                )
+                raise TooMany(f"too many failed logins for this account; retry in {wait} s", retry_after=wait)
         for limiter, key, what in (
             (self._per_address, address, "logins from this address"),
             (self._all, "*", "logins"),
         ):
             wait = int(limiter.check(key))
             if wait:
-                raise BadInput(429, f"too many {what}; retry in {wait} s", retry_after=wait)
+                raise TooMany(f"too many {what}; retry in {wait} s", retry_after=wait)
 
     async def verify(self, stored: str | None, password: str) -> bool:
-        """Bound 4: the check on the guard's own threads, or 429 at once when they are all taken."""
+        """Bound 4: the check on the guard's own threads, or `TooMany` at once when they are all taken."""
         with self._lock:
             if self._admitted >= self._capacity:
-                raise BadInput(
-                    429, f"too many logins at once; retry in {BUSY_RETRY_S} s", retry_after=BUSY_RETRY_S
-                )
+                raise TooMany(f"too many logins at once; retry in {BUSY_RETRY_S} s", retry_after=BUSY_RETRY_S)
             self._admitted += 1
         try:
             future = self._pool.submit(verify_password, stored, password)
