@@ -57,7 +57,7 @@ def read_answer(read: Callable[[str], str] = input) -> str | None:
         lines.append(line)
 
 
-def hr_database(settings: Settings, err: Console) -> Database | None:
+def _hr_database(settings: Settings, err: Console) -> Database | None:
     """The database with HR's edits when there is one (never created), after saying which it is."""
     db = open_database(settings, create=False, err=err, missing_ok=True)
     if db is None:
@@ -76,7 +76,7 @@ def run(
     save: Path | None,
     resume: Path | None,
 ) -> None:
-    session = TerminalInterview.open(settings, offline=offline, database=lambda: hr_database(settings, err))
+    session = TerminalInterview.open(settings, offline=offline, database=lambda: _hr_database(settings, err))
     state: SessionState | None = None
     if resume is not None:
         state = _load(resume, session, err)
