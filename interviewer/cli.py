@@ -9,22 +9,29 @@ interviewer explore                interactive search of the bank in the termina
 interviewer interview              a mock interview in the terminal
 interviewer score [FILE]           score answers (JSON lines in and out)
 interviewer eval --labels FILE     agreement of the scorer with labelled answers
+interviewer serve                  the web app
+
+The composition root of the command line: the commands here wire the bank, the store and the web
+app directly; the other `cli_*` modules reach the application through `services/` only.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from interviewer.bank import BankError, Retriever, load_bank, open_index
+from interviewer.bank import Bank, BankError, Retriever, load_bank, open_index
 from interviewer.config import Settings, load_settings
 from interviewer.domain import TRACKS, TrackId
+
+if TYPE_CHECKING:
+    from interviewer.services.bank_edits import BankEdits
+    from interviewer.store.db import Database
 
 app = typer.Typer(
     help="An AI mock interviewer for Senior Python Developer roles.",
@@ -46,7 +53,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
-def _load(settings: Settings) -> object:
+def _load(settings: Settings) -> Bank:
     try:
         return load_bank(settings.knowledge_dir)
     except BankError as exc:
@@ -65,17 +72,23 @@ def bank_validate(
         raise typer.Exit(1)
 
 
-def _bank_sync(settings: Settings, *, create_db: bool = False, missing_ok: bool = False) -> object:
-    """Seed files + HR's edits in the database (no index: servers re-index when they notice).
-    With `missing_ok` and no database yet: the files alone (nothing is created)."""
+def _bank_with_edits(settings: Settings) -> Bank:
+    """Seed files + HR's edits in the database (no index: servers re-index when they notice);
+    with no database yet, the files alone (nothing is created)."""
     from interviewer.cli_db import open_database
-    from interviewer.services.bank_edits import BankEdits
 
-    db = open_database(settings, create=create_db, err=err, missing_ok=missing_ok)
+    db = open_database(settings, create=False, err=err, missing_ok=True)
     if db is None:
         err.print("no database yet: the shipped files only")
-        return SimpleNamespace(bank=_load(settings))
-    sync = BankEdits(bank=_load(settings), db=db, index=None)  # type: ignore[arg-type]
+        return _load(settings)
+    return _synced(settings, db).bank
+
+
+def _synced(settings: Settings, db: Database) -> BankEdits:
+    """The bank with HR's edits in `db` applied, ready to take more."""
+    from interviewer.services.bank_edits import BankEdits
+
+    sync = BankEdits(bank=_load(settings), db=db, index=None)
     sync.refresh()
     return sync
 
@@ -87,13 +100,13 @@ def bank_export(
     """Write the whole bank (shipped files + HR's edits) in the knowledge/ format."""
     from interviewer.bank.archive import ArchiveError, export_folder, export_zip
 
-    sync: Any = _bank_sync(_settings(), missing_ok=True)
+    bank = _bank_with_edits(_settings())
     try:
         if path.suffix == ".zip":
-            path.write_bytes(export_zip(sync.bank))
+            path.write_bytes(export_zip(bank))
             out.print(f"wrote {path}", highlight=False)
         else:
-            n = export_folder(sync.bank, path)
+            n = export_folder(bank, path)
             out.print(f"wrote {n} files to {path}", highlight=False)
     except (ArchiveError, OSError) as exc:
         err.print(f"[red]{exc}[/red]")
@@ -108,10 +121,11 @@ def bank_import(
     """Save every question, track and plan of PATH that differs from the bank as a new version in
     the database (HR's edits; nothing is deleted, articles are not imported)."""
     from interviewer.bank.archive import ArchiveError, read_bank
+    from interviewer.cli_db import require_database
     from interviewer.errors import Invalid, ServiceError
 
     settings = _settings()
-    sync: Any = _bank_sync(settings, create_db=create_db)
+    sync = _synced(settings, require_database(settings, create=create_db, err=err))
     try:
         source = path.read_bytes() if path.is_file() else path
         incoming, problems = read_bank(source, articles_from=settings.knowledge_dir / "articles")
@@ -137,7 +151,7 @@ def ingest() -> None:
     from interviewer.cli_startup import ingest_with_progress
 
     settings = _settings()
-    report = ingest_with_progress(settings, _load(settings), err=err)  # type: ignore[arg-type]
+    report = ingest_with_progress(settings, _load(settings), err=err)
     out.print(report.summary(), highlight=False)
 
 
@@ -147,7 +161,7 @@ def _retriever(settings: Settings) -> Retriever:
     if index.count("questions") == 0:
         err.print("the index is empty: run `interviewer ingest` first")
         raise typer.Exit(1)
-    return Retriever(bank, index)  # type: ignore[arg-type]
+    return Retriever(bank, index)
 
 
 def _show(
@@ -213,18 +227,70 @@ def explore() -> None:
             return
         if not line:
             continue
-        track: TrackId | None = None
         head, sep, rest = line.partition(":")
-        if sep and head.strip() in TRACKS:
-            track, line = head.strip(), rest.strip()  # type: ignore[assignment]
+        track: TrackId | None = next((t for t in TRACKS if sep and t == head.strip()), None)
+        if track is not None:
+            line = rest.strip()
         _show(retriever, line, track=track, topic=None, difficulty=None, limit=5)
 
 
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
+    log_level: Annotated[str, typer.Option()] = "info",
+    log_format: Annotated[
+        Optional[str],  # noqa: UP045  # typer reads the annotation
+        typer.Option(help="text | json | auto; default INTERVIEWER_LOG_FORMAT (auto: text on a terminal)"),
+    ] = None,
+    prepare: Annotated[
+        bool, typer.Option(help="validate the bank and ingest what changed first (`make run`)")
+    ] = False,
+) -> None:
+    """Start the web app (API v1 and the candidate pages); logs go to stderr. Prints
+    `ready: URL` once /readyz says ok (the warm-up is done)."""
+    import uvicorn
+
+    from interviewer.cli_startup import announce_when_ready
+    from interviewer.cli_startup import prepare as prepare_bank
+    from interviewer.services.setup import check_storage
+    from interviewer.web.observability import configure_logging, resolve_log_format
+    from interviewer.web.server import uvicorn_options
+
+    settings = _settings()  # fail early, with a clear message, on a bad configuration
+    check_storage(settings)  # and on storage it cannot use: one line, not a traceback (`main`)
+    try:
+        fmt = resolve_log_format(log_format or settings.log_format)
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from exc
+    if prepare and not prepare_bank(settings, out=out, err=err):
+        raise typer.Exit(1)
+    out.print(f"interviewer on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", highlight=False)
+    announce_when_ready(host, port, out)
+    uvicorn.run(
+        "interviewer.web.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        log_config=configure_logging(level=log_level, fmt=fmt),
+        proxy_headers=False,  # the app reads X-Forwarded-For itself, from trusted proxies only
+        timeout_graceful_shutdown=10,
+        # header and body timeouts, connections per address (slowloris): web/server.py
+        **uvicorn_options(settings, workers=workers),
+    )
+
+
 def _register_engine_commands() -> None:
+    """The other modules' commands, after the ones above: `--help` lists interview, score and
+    eval, then serve (command groups come last)."""
     from interviewer import cli_engine, cli_web
 
     cli_engine.register(app, _settings, out, err)
     cli_web.register(app, _settings, out, err)
+    app.command()(serve)
 
 
 _register_engine_commands()

@@ -8,35 +8,32 @@ eval        agreement of the scorer with a labelled file, beside keyword and len
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 import time
-from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional, TextIO
+from typing import Annotated, Optional, TextIO
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
 from rich.table import Table
 
-from interviewer.bank import Retriever, load_bank, open_index
 from interviewer.config import Settings
-from interviewer.engine import make_model, make_model_scorer
-from interviewer.engine.adhoc import ScoreInput, resolve
-from interviewer.engine.evaluation import Half
-from interviewer.engine.metrics import Agreement, LabelledAnswer, agreement, keyword_baseline, length_baseline
-from interviewer.engine.offline_scorer import OfflineScorer
-from interviewer.engine.prompts import load_prompts
-from interviewer.engine.scoring import Assessor, Exchange
-from interviewer.llm.tokens import TokenCounter
+from interviewer.services.evaluation import (
+    HALVES,
+    AgreementRow,
+    LabelledAnswer,
+    ScoreInput,
+    Scoring,
+    agreement_rows,
+)
 
 
-def register(app: typer.Typer, settings_factory: object, out: object, err: object) -> None:
+def register(app: typer.Typer, get_settings: Callable[[], Settings], out: Console, err: Console) -> None:
     """Attach the engine commands to the main app (kept apart to keep modules small)."""
-    from rich.console import Console
-
-    assert isinstance(out, Console) and isinstance(err, Console)
-    get_settings = settings_factory  # a callable returning Settings
 
     @app.command()
     def interview(
@@ -56,7 +53,7 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
         kept); Ctrl-D ends early with a report of what was answered (`--resume` goes on)."""
         from interviewer import cli_interview
 
-        settings: Settings = get_settings()  # type: ignore[operator]
+        settings = get_settings()
         if resume is not None and (plan is not None or seed is not None):
             err.print(
                 "--resume goes on with the saved interview's plan and seed; leave out --plan and --seed"
@@ -71,9 +68,9 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
     ) -> None:
         """Score answers: reads {"id","question","key_points","answer","track"?} per line and writes
         {"id","score","criteria":[{"name","score","evidence"}],"flags"} per line."""
-        settings: Settings = get_settings()  # type: ignore[operator]
+        settings = get_settings()
         stream: TextIO = file.open(encoding="utf-8") if file else sys.stdin
-        assessor, retriever = _assessor(settings, offline=offline)
+        scoring = Scoring.open(settings, offline=offline)
         bad = 0
         for n, line in enumerate(stream, start=1):
             if not line.strip():
@@ -86,8 +83,8 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
                     f"line {n}: invalid input: {exc.errors(include_url=False, include_input=False)[0]['msg']}"
                 )
                 continue
-            result = asyncio.run(_score_one(assessor, retriever, item, settings))
-            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            result = asyncio.run(scoring.score(item))
+            sys.stdout.write(json.dumps(dataclasses.asdict(result), ensure_ascii=False) + "\n")
             sys.stdout.flush()
         if bad:
             raise typer.Exit(1)
@@ -117,7 +114,7 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
     ) -> None:
         """Agreement of the scorer with human labels, beside keyword-overlap and length baselines;
         with --corpus, every judgement figure of the corpus for its tuning and test halves."""
-        settings: Settings = get_settings()  # type: ignore[operator]
+        settings = get_settings()
         if (labels is None) == (corpus is None):
             err.print("give one of --labels FILE or --corpus DIR")
             raise typer.Exit(2)
@@ -130,12 +127,10 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
             if half not in (None, "tune", "test"):
                 err.print("--half is tune or test")
                 raise typer.Exit(2)
-            halves: tuple[Half, ...] = ("tune", "test") if half is None else (half,)  # type: ignore[assignment]
-            assessor, retriever = _assessor(settings, offline=offline)
+            halves = tuple(h for h in HALVES if half in (None, h))
+            scoring = Scoring.open(settings, offline=offline)
             try:
-                cli_eval.run(
-                    assessor, retriever.bank, corpus, out, as_json=as_json, halves_wanted=halves, limit=limit
-                )
+                cli_eval.run(scoring, corpus, out, as_json=as_json, halves_wanted=halves, limit=limit)
             except (OSError, ValidationError, KeyError) as exc:
                 err.print(f"cannot evaluate the corpus: {exc}")
                 raise typer.Exit(2) from exc
@@ -150,87 +145,19 @@ def register(app: typer.Typer, settings_factory: object, out: object, err: objec
         except (OSError, ValidationError) as exc:
             err.print(f"cannot read labels: {exc}")
             raise typer.Exit(2) from exc
-        assessor, retriever = _assessor(settings, offline=offline)
+        scoring = Scoring.open(settings, offline=offline)
         started = time.perf_counter()
-        scores = asyncio.run(_score_all(assessor, retriever, items, settings))
+        scores = asyncio.run(scoring.score_labelled(items))
         rate = len(items) / (time.perf_counter() - started)
-        _print_agreement(items, scores, rate, out)
-
-
-def _assessor(settings: Settings, *, offline: bool) -> tuple[Assessor, Retriever]:
-    bank = load_bank(settings.knowledge_dir)
-    index = open_index(settings)
-    if index.count("questions") == 0:
-        index.ingest(bank)
-    retriever = Retriever(bank, index)
-    model = None if offline else make_model(settings)
-    model_scorer = None
-    if model is not None:
-        model_scorer = make_model_scorer(
-            model,
-            load_prompts(settings.prompts_dir),
-            form=settings.model_scorer,
-            counter=TokenCounter(settings.tokenizer_encoding),
-            budget=settings.prompt_token_budget,
-        )
-    scorer = OfflineScorer(index.embedder, cache_dir=settings.data_dir / "vectors")
-    return Assessor(scorer, model_scorer=model_scorer, retriever=retriever), retriever
-
-
-async def _score_one(
-    assessor: Assessor, retriever: Retriever, item: ScoreInput, settings: Settings
-) -> dict[str, Any]:
-    question = resolve(item, retriever)
-    track = retriever.bank.tracks[question.track]
-    a = await assessor.assess(
-        question, [Exchange(question.question, item.answer)], track.rubric, track_title=track.title
-    )
-    return {
-        "id": item.id,
-        "score": a.score,
-        "criteria": [{"name": c.id, "score": c.score, "evidence": c.evidence} for c in a.criteria],
-        "flags": a.flags,
-        "covered": a.covered,
-        "missed": a.missed,
-        "scorer": a.scorer,
-        "notes": a.notes,
-    }
-
-
-async def _score_all(
-    assessor: Assessor, retriever: Retriever, items: list[LabelledAnswer], settings: Settings
-) -> list[float]:
-    inputs = [
-        ScoreInput(
-            id=i.id,
-            question=i.question,
-            key_points=i.key_points,
-            answer=i.answer,
-            track=i.track,
-            question_id=i.question_id,
-        )
-        for i in items
-    ]
-    if not assessor.uses_model:  # batched: one embedding call for every answer
-        questions = [resolve(si, retriever) for si in inputs]
-        batch = [
-            (q, si.answer, retriever.bank.tracks[q.track].rubric)
-            for q, si in zip(questions, inputs, strict=True)
-        ]
-        return [a.score for a in assessor.assess_offline_many(batch)]
-    return [(await _score_one(assessor, retriever, si, settings))["score"] for si in inputs]
+        _print_agreement(agreement_rows(items, scores), len(items), rate, out)
 
 
 def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.3f}"
 
 
-def _print_agreement(items: list[LabelledAnswer], scores: list[float], rate: float, out: object) -> None:
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
-        groups["all"].append(i)
-        groups[item.track or "?"].append(i)
-    table = Table(title=f"Scorer agreement with labels ({len(items)} answers, {rate:.1f} answers/s)")
+def _print_agreement(rows: list[AgreementRow], n: int, rate: float, out: Console) -> None:
+    table = Table(title=f"Scorer agreement with labels ({n} answers, {rate:.1f} answers/s)")
     for col in (
         "set",
         "scorer",
@@ -241,20 +168,15 @@ def _print_agreement(items: list[LabelledAnswer], scores: list[float], rate: flo
         "adequate>conf-wrong",
     ):
         table.add_column(col)
-    for name, idx in groups.items():
-        rows: list[tuple[str, Agreement]] = [
-            ("interviewer", agreement([(items[i], scores[i]) for i in idx])),
-            ("keyword overlap", agreement([(items[i], keyword_baseline(items[i])) for i in idx])),
-            ("length only", agreement([(items[i], length_baseline(items[i])) for i in idx])),
-        ]
-        for label, a in rows:
-            table.add_row(
-                f"{name} (n={a.n})",
-                label,
-                _fmt(a.spearman),
-                _fmt(a.pairwise),
-                _fmt(a.within_range),
-                _fmt(a.short_over_long_wrong),
-                _fmt(a.adequate_over_confident_wrong),
-            )
-    out.print(table)  # type: ignore[attr-defined]
+    for row in rows:
+        a = row.agreement
+        table.add_row(
+            f"{row.group} (n={a.n})",
+            row.scorer,
+            _fmt(a.spearman),
+            _fmt(a.pairwise),
+            _fmt(a.within_range),
+            _fmt(a.short_over_long_wrong),
+            _fmt(a.adequate_over_confident_wrong),
+        )
+    out.print(table)

@@ -1,8 +1,9 @@
 """`interviewer interview`: a whole mock interview in the terminal.
 
 - The same bank as the web app: the shipped files with HR's saved versions from the database on
-  top (`BankEdits`), so HR's track settings (questions per track, follow-up budget, ...) apply
-  here too. The database is read when it exists, never created (`cli_db.open_database`).
+  top (`services/terminal.py`), so HR's track settings (questions per track, follow-up budget,
+  ...) apply here too. The database is read when it exists, never created
+  (`cli_db.open_database`).
 - Answers span several lines: an empty line sends. Code can be pasted: inside a ``` fence empty
   lines are part of the answer. Ctrl-D (end of input) sends what was typed, then ends the
   interview; Ctrl-C ends it and drops the unsent answer.
@@ -24,15 +25,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from interviewer.bank import Bank, VectorIndex, load_bank, open_index
 from interviewer.cli_db import open_database
 from interviewer.config import Settings
 from interviewer.domain import Turn
-from interviewer.engine import Orchestrator, build_engine
-from interviewer.engine.orchestrator import UnknownPlan
-from interviewer.engine.report import build_report
-from interviewer.engine.state import Report, SessionState
-from interviewer.services.bank_edits import BankEdits
+from interviewer.errors import Invalid
+from interviewer.services.terminal import Database, Report, SessionState, TerminalInterview
 
 HINT = (
     "Answer in as many lines as you like; an empty line sends the answer (inside ``` fences "
@@ -60,19 +57,12 @@ def read_answer(read: Callable[[str], str] = input) -> str | None:
         lines.append(line)
 
 
-def interview_bank(settings: Settings, index: VectorIndex, err: Console) -> Bank:
-    """The effective bank, as the web app sees it: files + HR's edits in the database (HR's new
-    or edited questions are embedded into the index; only what changed)."""
-    bank = load_bank(settings.knowledge_dir)
+def _hr_database(settings: Settings, err: Console) -> Database | None:
+    """The database with HR's edits when there is one (never created), after saying which it is."""
     db = open_database(settings, create=False, err=err, missing_ok=True)
     if db is None:
         err.print("no database yet: the shipped tracks and questions (knowledge/)", highlight=False)
-        return bank
-    try:
-        BankEdits(bank=bank, db=db, index=index).refresh()
-    finally:
-        db.dispose()
-    return bank
+    return db
 
 
 def run(
@@ -86,30 +76,28 @@ def run(
     save: Path | None,
     resume: Path | None,
 ) -> None:
-    index = open_index(settings)
-    bank = interview_bank(settings, index, err)
-    engine = build_engine(settings, bank=bank, index=index, offline_only=offline)
+    session = TerminalInterview.open(settings, offline=offline, database=lambda: _hr_database(settings, err))
     state: SessionState | None = None
     if resume is not None:
-        state = _load(resume, bank, err)
+        state = _load(resume, session, err)
         save = save or resume
     else:
         if plan is None and sys.stdin.isatty():
-            plan = _choose_plan(bank, out)
+            plan = _choose_plan(session, out)
         try:
-            engine.plan(plan)
-        except UnknownPlan as exc:
+            session.check_plan(plan)
+        except Invalid as exc:
             err.print(str(exc))
             raise typer.Exit(2) from exc
     path = save or settings.data_dir / "interviews" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    state = _interview(engine, bank, state, plan, seed, out)
+    state = _interview(session, state, plan, seed, out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(state.model_dump_json(indent=2), encoding="utf-8")
     if state.report is not None:
         _print_report(state.report, out)
         out.print(f"transcript saved to {path}", highlight=False)
         return
-    report = build_report(state, bank)
+    report = session.report_so_far(state)
     if report.tracks:
         out.print("Report so far (the questions answered before the interview ended):")
         _print_report(report, out)
@@ -119,23 +107,21 @@ def run(
     out.print(f"to go on with this interview: interviewer interview --resume {path}", highlight=False)
 
 
-def _load(path: Path, bank: Bank, err: Console) -> SessionState:
+def _load(path: Path, session: TerminalInterview, err: Console) -> SessionState:
     try:
         state = SessionState.model_validate_json(path.read_text(encoding="utf-8"))
     except (OSError, ValidationError) as exc:
         err.print(f"cannot resume from {path}: not a saved interview ({type(exc).__name__})", highlight=False)
         raise typer.Exit(2) from exc
-    current = state.question
-    if state.status == "active" and current is not None and current.question_id not in bank.questions:
-        err.print(
-            f"cannot resume: question {current.question_id!r} is no longer in the bank", highlight=False
-        )
+    missing = session.missing_question(state)
+    if missing is not None:
+        err.print(f"cannot resume: question {missing!r} is no longer in the bank", highlight=False)
         raise typer.Exit(1)
     return state
 
 
-def _choose_plan(bank: Bank, out: Console) -> str:
-    plans = sorted(bank.plans.values(), key=lambda p: (p.id != "full", p.id))
+def _choose_plan(session: TerminalInterview, out: Console) -> str:
+    plans = session.plans()
     for i, p in enumerate(plans, start=1):
         out.print(f"  {i}. {p.title} [{p.id}]", highlight=False, markup=False)
     choice = input("Choose an interview [1]: ").strip() or "1"
@@ -145,8 +131,7 @@ def _choose_plan(bank: Bank, out: Console) -> str:
 
 
 def _interview(
-    engine: Orchestrator,
-    bank: Bank,
+    session: TerminalInterview,
     state: SessionState | None,
     plan: str | None,
     seed: int | None,
@@ -157,7 +142,7 @@ def _interview(
     serves every turn, so a model client's connections stay on the loop that opened them."""
     with asyncio.Runner() as runner:
         if state is None:
-            result = runner.run(engine.start(plan, seed=seed))
+            result = runner.run(session.start(plan, seed=seed))
             state = result.state
             _stream(result.messages)
         else:
@@ -167,13 +152,13 @@ def _interview(
         while state.status == "active":
             track = state.track
             if track is not None:
-                total = state.config(track.track, bank).questions  # the settings it started with
+                total = session.questions_planned(state, track.track)  # the settings it started with
                 out.print(f"[dim]({track.track} · question {len(track.questions)} of {total})[/dim]")
             try:
                 answer = read_answer()
                 if answer is None:
                     break
-                result = runner.run(engine.answer(state, answer))  # `state` is left as it was on Ctrl-C
+                result = runner.run(session.answer(state, answer))  # `state` is left as it was on Ctrl-C
             except KeyboardInterrupt:
                 break
             state = result.state

@@ -20,10 +20,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from interviewer.bank import Bank, open_index, validate_bank
-from interviewer.bank.index import IngestReport
 from interviewer.config import Settings
 from interviewer.domain import TRACKS
+from interviewer.services import setup
+from interviewer.services.setup import Bank, IngestReport
 
 PLAIN_PROGRESS_EVERY_S = 2.0
 """At most one plain progress line this often (and the first and the last)."""
@@ -31,7 +31,8 @@ PLAIN_PROGRESS_EVERY_S = 2.0
 
 def report_validation(root: Path, out: Console) -> Bank | None:
     """Print every problem of the knowledge folder and a summary; the bank when it has none."""
-    bank, problems = validate_bank(root)
+    check = setup.check_knowledge(root)
+    bank, problems = check.bank, check.problems
     for problem in problems:
         out.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
     counts = ", ".join(f"{len(bank.questions_for(t))} {t}" for t in TRACKS)
@@ -48,7 +49,6 @@ def report_validation(root: Path, out: Console) -> Bank | None:
 
 def ingest_with_progress(settings: Settings, bank: Bank, *, err: Console) -> IngestReport:
     """Embed what changed into the index, showing progress on `err`."""
-    index = open_index(settings)
     if err.is_terminal:
         with Progress(
             TextColumn("embedding"),
@@ -63,7 +63,7 @@ def ingest_with_progress(settings: Settings, bank: Bank, *, err: Console) -> Ing
             def show(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            return index.ingest(bank, progress=show)
+            return setup.ingest(settings, bank, progress=show)
     last = [0.0]
 
     def plain(done: int, total: int) -> None:
@@ -72,7 +72,7 @@ def ingest_with_progress(settings: Settings, bank: Bank, *, err: Console) -> Ing
             last[0] = now
             err.print(f"ingest: {done}/{total} vectors", highlight=False, soft_wrap=True)
 
-    return index.ingest(bank, progress=plain)
+    return setup.ingest(settings, bank, progress=plain)
 
 
 def _probe_url(host: str, port: int) -> str:

@@ -1,8 +1,9 @@
-"""`interviewer serve`, `interviewer users create|list`, `interviewer invites create`.
+"""`interviewer users create|list`, `interviewer invites create`.
 
 The admin commands print the database they use and refuse to create one unless `--create-db`
-is given (`interviewer/cli_db.py`); `serve` creates it at start-up. The account and invite commands
-are the staff service's use cases (`services/staff.py`, the same the web app runs)."""
+is given (`interviewer/cli_db.py`); `interviewer serve` (in `cli.py`, which wires the web app)
+creates it at start-up. The account and invite commands are the staff service's use cases
+(`services/staff.py`, the same the web app runs)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from rich.console import Console
 
 from interviewer.cli_db import CREATE_DB_HELP, require_database
+from interviewer.config import Settings
 
 if TYPE_CHECKING:
     from interviewer.config import Settings
@@ -26,83 +29,9 @@ users_app = typer.Typer(help="HR and evaluator accounts.", no_args_is_help=True)
 invites_app = typer.Typer(help="Invite codes for candidates.", no_args_is_help=True)
 
 
-def check_storage(settings: Any) -> None:
-    """Before the server starts: the data folder is writable and has room, and the database
-    opens and migrates. Raises `StorageUnavailable` with the reason (`main` prints it)."""
-    from sqlalchemy.exc import DBAPIError
-
-    from interviewer.errors import StorageUnavailable
-    from interviewer.store.db import Database
-    from interviewer.store.faults import check_data_dir, describe
-
-    check_data_dir(settings.data_dir)
-    db = Database.from_settings(settings)
-    try:
-        db.migrate()
-    except DBAPIError as exc:
-        reason = describe(exc)
-        if reason is None:
-            raise
-        raise StorageUnavailable(f"the database cannot be used: {reason}") from exc
-    finally:
-        db.dispose()
-
-
-def register(app: typer.Typer, settings_factory: Any, out: Any, err: Any) -> None:
+def register(app: typer.Typer, settings_factory: Callable[[], Settings], out: Console, err: Console) -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(invites_app, name="invites")
-
-    @app.command()
-    def serve(
-        host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-        workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
-        log_level: Annotated[str, typer.Option()] = "info",
-        log_format: Annotated[
-            Optional[str],  # noqa: UP045  # typer reads the annotation
-            typer.Option(
-                help="text | json | auto; default INTERVIEWER_LOG_FORMAT (auto: text on a terminal)"
-            ),
-        ] = None,
-        prepare: Annotated[
-            bool, typer.Option(help="validate the bank and ingest what changed first (`make run`)")
-        ] = False,
-    ) -> None:
-        """Start the web app (API v1 and the candidate pages); logs go to stderr. Prints
-        `ready: URL` once /readyz says ok (the warm-up is done)."""
-        import uvicorn
-
-        from interviewer.cli_startup import announce_when_ready
-        from interviewer.cli_startup import prepare as prepare_bank
-        from interviewer.web.observability import configure_logging, resolve_log_format
-        from interviewer.web.server import uvicorn_options
-
-        settings = settings_factory()  # fail early, with a clear message, on a bad configuration
-        check_storage(settings)  # and on storage it cannot use: one line, not a traceback
-        try:
-            fmt = resolve_log_format(log_format or settings.log_format)
-        except ValueError as exc:
-            err.print(str(exc))
-            raise typer.Exit(2) from exc
-        if prepare and not prepare_bank(settings, out=out, err=err):
-            raise typer.Exit(1)
-        out.print(
-            f"interviewer on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", highlight=False
-        )
-        announce_when_ready(host, port, out)
-        uvicorn.run(
-            "interviewer.web.app:app_factory",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            log_config=configure_logging(level=log_level, fmt=fmt),
-            proxy_headers=False,  # the app reads X-Forwarded-For itself, from trusted proxies only
-            timeout_graceful_shutdown=10,
-            # header and body timeouts, connections per address (slowloris): web/server.py
-            **uvicorn_options(settings, workers=workers),
-        )
 
     @users_app.command("create")
     def users_create(

@@ -16,53 +16,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from interviewer.bank import Bank, VectorIndex
-from interviewer.config import Settings
 from interviewer.store import repo
 from interviewer.store import staff as staff_store
 from interviewer.store.db import Database
-from interviewer.web.app import create_app
-from tests.conftest import KNOWLEDGE, ROOT, sse_events
-
-
-def make_client(
-    tmp: Path, bank: Bank, index: VectorIndex, database_url: str | None = None, **overrides: Any
-) -> TestClient:
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp,
-        knowledge_dir=KNOWLEDGE,  # type: ignore[call-arg]
-        prompts_dir=ROOT / "prompts",
-        database_url=database_url,
-        **({"max_loop_lag_ms": 0} | overrides),  # see conftest.make_settings
-    )
-    return TestClient(create_app(settings, bank=bank, index=index, offline_only=True))
+from tests.conftest import sse_events
+from tests.kit.client import make_client, send, start, transcript
 
 
 @pytest.fixture
 def client(tmp_path: Path, bank: Bank, full_index: VectorIndex, database_url: str) -> Iterator[TestClient]:
     with make_client(tmp_path, bank, full_index, database_url) as c:
         yield c
-
-
-def start(client: TestClient, plan: str = "python") -> tuple[str, dict[str, str], dict[str, Any]]:
-    r = client.post("/api/v1/sessions", json={"plan": plan})
-    assert r.status_code == 201, r.text
-    body = r.json()
-    return body["session_id"], {"Authorization": f"Bearer {body['token']}"}, body
-
-
-def send(client: TestClient, sid: str, auth: dict[str, str], content: str, cid: str | None = None) -> Any:
-    return client.post(
-        f"/api/v1/sessions/{sid}/messages",
-        headers=auth,
-        json={"content": content, "client_msg_id": cid or str(uuid.uuid4())},
-    )
-
-
-def transcript(client: TestClient, sid: str, auth: dict[str, str]) -> list[dict[str, Any]]:
-    r = client.get(f"/api/v1/sessions/{sid}", headers=auth)
-    assert r.status_code == 200
-    return r.json()["messages"]  # type: ignore[no-any-return]
 
 
 def test_start_session_contract(client: TestClient) -> None:

@@ -27,8 +27,9 @@ from interviewer.store.db import Database
 from interviewer.store.tables import Base, Invite, SchemaMigration
 from interviewer.web.exports import md_escape
 from tests.conftest import KNOWLEDGE
-from tests.test_api import make_client, send
-from tests.test_review_api import FAST, World, _staff
+from tests.kit.client import make_client, send
+from tests.kit.review import FAST, World
+from tests.kit.review import staff as _staff
 
 LABEL = "Jane Doe <jane@example.com> — backend role"
 HOSTILE = '=HYPERLINK("http://x") <script>alert(1)</script>'

@@ -306,8 +306,8 @@ def test_eval_counts_the_answers_the_model_did_not_score(
 ) -> None:
     """A model-scorer measurement says how much of it was the offline scorer standing in: here
     the endpoint fails every call, so every answer is a fallback (and the figure says so)."""
-    from interviewer.cli_eval import evaluate
     from interviewer.engine.evaluation import Corpus, CorpusAnswer
+    from interviewer.services.evaluation import evaluate
 
     respx_mock.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(500, json={"error": "down"}))
     q = bank.questions[QUESTION]

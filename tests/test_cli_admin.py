@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from interviewer.bank import Bank, VectorIndex
 from interviewer.cli import app
 from tests.conftest import KNOWLEDGE, ROOT
-from tests.test_api import make_client
+from tests.kit.client import make_client
 
 PASSWORD = "correct horse battery\n"
 

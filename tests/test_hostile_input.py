@@ -23,7 +23,7 @@ from interviewer.services.credentials import hash_password
 from interviewer.store import staff as staff_store
 from interviewer.store.db import Database
 from interviewer.web.observability import REGISTRY
-from tests.test_api import make_client, start
+from tests.kit.client import make_client, start
 
 FAST = {"requests_per_minute": 100_000, "answers_per_minute": 10_000, "sessions_per_minute": 10_000}
 PASSWORD = "correct horse battery"

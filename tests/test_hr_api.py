@@ -39,7 +39,7 @@ from interviewer.store.db import Database
 from interviewer.store.review import audit_entries
 from interviewer.store.tables import AuditLog, InterviewSession, Invite, utcnow
 from tests.conftest import KNOWLEDGE
-from tests.test_api import make_client, send
+from tests.kit.client import make_client, send
 
 FAST = {"requests_per_minute": 100_000, "answers_per_minute": 10_000, "sessions_per_minute": 10_000}
 PASSWORD = "correct horse battery"

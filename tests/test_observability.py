@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from interviewer.bank import Bank, VectorIndex
 from interviewer.web.observability import JsonFormatter
-from tests.test_api import make_client, send, start
+from tests.kit.client import make_client, send, start
 
 
 def test_metrics_endpoint(tmp_path: Path, bank: Bank, full_index: VectorIndex) -> None:

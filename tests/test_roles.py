@@ -40,7 +40,7 @@ from interviewer.store import staff as staff_store
 from interviewer.store.tables import StaffSession
 from interviewer.web.app import create_app
 from interviewer.web.deps import CSRF_COOKIE, STAFF_COOKIE
-from tests.test_api import make_client, send
+from tests.kit.client import make_client, send
 
 Access = Literal["public", "metrics", "page", "candidate", "logout", "staff", "review", "evaluator", "hr"]
 Role = Literal["hr", "evaluator"]
