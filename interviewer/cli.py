@@ -9,6 +9,7 @@ interviewer explore                interactive search of the bank in the termina
 interviewer interview              a mock interview in the terminal
 interviewer score [FILE]           score answers (JSON lines in and out)
 interviewer eval --labels FILE     agreement of the scorer with labelled answers
+interviewer exercise list|run      coding exercises; run a solution in the sandbox (cli_exercise.py)
 """
 
 from __future__ import annotations
@@ -58,10 +59,14 @@ def _load(settings: Settings) -> object:
 def bank_validate(
     path: Annotated[Optional[Path], typer.Argument(help="knowledge folder")] = None,  # noqa: UP045
 ) -> None:
-    """Check every file of the knowledge base; exit non-zero if anything is wrong."""
+    """Check every file of the knowledge base, and run every exercise's reference solution
+    against its tests in the sandbox; exit non-zero if anything is wrong."""
+    from interviewer.cli_exercise import report_exercises
     from interviewer.cli_startup import report_validation
 
-    if report_validation(path or _settings().knowledge_dir, out) is None:
+    root = path or _settings().knowledge_dir
+    bank_ok = report_validation(root, out) is not None
+    if not (report_exercises(root, out) and bank_ok):
         raise typer.Exit(1)
 
 
@@ -221,10 +226,11 @@ def explore() -> None:
 
 
 def _register_engine_commands() -> None:
-    from interviewer import cli_engine, cli_web
+    from interviewer import cli_engine, cli_exercise, cli_web
 
     cli_engine.register(app, _settings, out, err)
     cli_web.register(app, _settings, out, err)
+    cli_exercise.register(app, _settings, out, err)
 
 
 _register_engine_commands()
