@@ -333,7 +333,7 @@ class Exercise(_Record):
             raise ValueError("examples: needs at least one test_* function")
         if not hidden:
             raise ValueError("hidden: needs at least one test_* function")
-        _unique(examples + hidden, "tests (examples + hidden)")
+        _unique(examples + hidden, "tests")  # examples and hidden together
         named = set(examples + hidden) | {n for n in found["hidden"] if n.startswith(EXERCISE_SCALE_PREFIX)}
         for where, names in (("time_limits", self.time_limits), ("test_kinds", self.test_kinds)):
             for name in names:

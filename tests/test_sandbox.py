@@ -30,8 +30,8 @@ DEADLINE_S = LIMITS.wall_s + 6.0
 """What a test allows a whole run: the sandbox's deadline plus a margin for a busy machine."""
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> BubblewrapSandbox:
+def require_bubblewrap() -> BubblewrapSandbox:
+    """A sandbox of its own (a fresh label); skips the test where bwrap cannot run (fails in CI)."""
     engine = BubblewrapSandbox(label=new_label())
     reason = engine.unavailable()
     if reason is not None:
@@ -39,6 +39,11 @@ def sandbox() -> BubblewrapSandbox:
             pytest.fail(f"bubblewrap is required in CI and cannot run: {reason}", pytrace=False)
         pytest.skip(f"bubblewrap cannot run here: {reason}")
     return engine
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> BubblewrapSandbox:
+    return require_bubblewrap()
 
 
 def _strays(label: str) -> list[str]:

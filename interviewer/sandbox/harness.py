@@ -1,15 +1,17 @@
 """The test runner inside the sandbox: a script run by the sandbox's own Python (`-I -S`: no
-site-packages, no environment), importing nothing but the standard library.
+site-packages, no environment), importing nothing but built-in modules — not even `json`,
+`signal` or `typing`, whose imports (re, enum, collections) would cost tens of milliseconds on
+every run; the run's start-up time is mostly the interpreter's.
 
-It reads one JSON payload from stdin (the candidate's code, the test files, the limits) to its
-end, then stdin becomes /dev/null; writes the code as `solution.py` and the test files into its
+It reads one marshalled payload from stdin (the candidate's code, the test files, the limits) to
+its end, then stdin becomes /dev/null; writes the code as `solution.py` and the test files into its
 working directory (the private tmpfs); sets the rlimits; and only then imports the candidate's
 module and runs each test under its own time limit (CPU seconds through ITIMER_PROF, with a
 wall-clock backstop through ITIMER_REAL for code that blocks instead of computing).
 
-Results go as JSON lines to a pipe of their own (the file descriptor given in argv, moved to 3),
-never to stdout: stdout and stderr belong to the candidate, and nothing printed can pass for a
-result. A line is written as each test ends, so a run that is killed later keeps what it had. Code
+Results go as JSON lines (written by `_json`) to a pipe of their own (the file descriptor given
+in argv, moved to 3), never to stdout: stdout and stderr belong to the candidate, and nothing
+printed can pass for a result. A line is written as each test ends, so a run that is killed later keeps what it had. Code
 that deliberately writes to that pipe or patches this module's objects runs in the same process
 and could fake its own results; that is cheating in plain sight of whoever reads the code, not an
 escape from the sandbox (the host only accepts results for the tests it sent).
@@ -17,16 +19,19 @@ escape from the sandbox (the host only accepts results for the tests it sent).
 
 from __future__ import annotations
 
-import contextlib
-import json
+import marshal
 import os
 import resource
-import signal
 import sys
 import time
-from collections.abc import Callable
-from types import FrameType, ModuleType, TracebackType
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: not imported when the harness runs
+    from collections.abc import Callable
+    from types import FrameType, ModuleType, TracebackType
+    from typing import Any
+
+signal: Any = __import__("_signal")  # the C module under `signal`, without its enum wrappers
 
 RESULTS_FD = 3
 WALL_FACTOR = 4.0
@@ -34,6 +39,37 @@ WALL_FACTOR = 4.0
 machine gives a test a fraction of a core; code that blocks uses no CPU at all)."""
 WALL_SLACK_S = 2.0
 MESSAGE_CHARS = 600
+
+
+def _json(record: dict[str, Any]) -> str:
+    """A flat dict of str, int, float and bool as JSON (ASCII, surrogate pairs above the BMP)."""
+    parts = []
+    for key, value in record.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int | float):
+            text = repr(value)
+        else:
+            text = _quote(str(value))
+        parts.append(f"{_quote(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _quote(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 32 <= code < 127:
+            out.append(ch)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+    out.append('"')
+    return "".join(out)
 
 
 class _Timeout(BaseException):
@@ -49,8 +85,7 @@ class Reporter:
     def send(self, **record: Any) -> None:
         if os.getpid() != self.pid:  # a process the candidate forked went on into this code
             os._exit(0)
-        line = json.dumps(record, ensure_ascii=True) + "\n"
-        os.write(self.fd, line.encode())
+        os.write(self.fd, (_json(record) + "\n").encode("ascii"))
 
 
 class Clock:
@@ -130,8 +165,10 @@ def _describe(exc: BaseException, sources: dict[str, list[str]]) -> str:
 
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # the host closed the pipe past the output cap
+        try:  # noqa: SIM105  # contextlib would cost an import on every run
             stream.flush()
+        except (OSError, ValueError):  # the host closed the pipe past the output cap
+            pass
 
 
 def _run(
@@ -180,7 +217,7 @@ def _set_limits(limits: dict[str, int]) -> None:
 
 def _import(name: str) -> ModuleType:
     module = __import__(name)
-    assert isinstance(module, ModuleType)
+    assert isinstance(module, type(sys))
     return module
 
 
@@ -189,7 +226,9 @@ def main() -> None:
     if int(sys.argv[1]) != RESULTS_FD:
         os.close(int(sys.argv[1]))
     reporter = Reporter(RESULTS_FD)
-    payload = json.loads(sys.stdin.buffer.read())
+    payload = marshal.loads(
+        sys.stdin.buffer.read()
+    )  # written by the host (trusted), before any candidate code
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
