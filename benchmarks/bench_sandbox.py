@@ -90,10 +90,8 @@ def main() -> None:
 
     load = os.getloadavg()
     print(
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()} (host), "
-    )
-    print(
-        f"sandbox Python {python}, bwrap; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n"
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, host Python {platform.python_version()}, "
+        f"sandbox Python {python}; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n"
     )
     print("| measure | result |\n| --- | --- |")
     for name, value in rows:

@@ -6,10 +6,11 @@ imports only itself and the kernel.
 
 What each isolation of the bubblewrap engine does (a fresh `bwrap` process per run):
 
-- **An unprivileged uid.** A root host drops to `nobody` (65534) before starting bwrap: root
-  ignores RLIMIT_NPROC, and a user namespace created by root maps back to root. bwrap then makes
-  a user namespace without capabilities (`--cap-drop ALL`) in which no further user namespace can
-  be made (`--disable-userns`).
+- **An unprivileged uid.** A root host drops to `nobody` (65534) before starting bwrap (through
+  `setpriv`, with no-new-privs): root ignores RLIMIT_NPROC, and a user namespace created by root
+  maps back to root. bwrap then makes a user namespace without capabilities (`--cap-drop ALL`) in
+  which no further user namespace can be made (`--disable-userns`). A host that is not root runs
+  bwrap as itself (it needs unprivileged user namespaces then).
 - **No network** (`--unshare-net`): a network namespace with only its own loopback, down. The
   host's 127.0.0.1 is another namespace's address: a connection to it fails.
 - **Its own processes only** (`--unshare-pid`, plus ipc, uts, cgroup): the code cannot see or
@@ -20,7 +21,8 @@ What each isolation of the bubblewrap engine does (a fresh `bwrap` process per r
   and the shared libraries they load, read-only; no shell or other tools, no site-packages, no
   /etc, /home, /root, /work, database or data folder. The root and /dev are remounted read-only.
 - **A private tmpfs** as the working folder (`/tmp`, size-capped by `Limits.disk_bytes`): the
-  candidate's module `solution.py` and the test files are written there; it vanishes with the run.
+  candidate's module `solution.py` and the test files are written there (each test file is
+  deleted once imported); it vanishes with the run.
 - **An empty environment** (`--clearenv`, the interpreter with `-I -S`): no secret of the host's
   environment reaches the code; bwrap itself is started with an empty environment too.
 - **rlimits** set by the harness before the candidate's module is imported (hard = soft, so the

@@ -156,6 +156,8 @@ def _describe(exc: BaseException, sources: dict[str, list[str]]) -> str:
         message = told if told else (text or "assertion failed")
     elif isinstance(exc, MemoryError):
         message = "MemoryError: over the memory limit"
+    elif isinstance(exc, BrokenPipeError):
+        message = "BrokenPipeError: the output went over its limit and was cut off"
     else:
         message = f"{type(exc).__name__}: {exc}".rstrip(": ")
     if file and not (isinstance(exc, AssertionError) and not str(exc)):
@@ -269,6 +271,10 @@ def main() -> None:
             into.append(_import(name))
 
         outcome, message, _, _ = _run(clock, load, default, (group, ""), sources)
+        try:  # noqa: SIM105  # once imported, the tests' source is not left for the code to read
+            os.unlink(f"{group}.py")
+        except OSError:
+            pass
         if not holder:
             reporter.send(kind="file_error", group=group, message=message)
             continue
