@@ -10,6 +10,7 @@ interviewer interview              a mock interview in the terminal
 interviewer score [FILE]           score answers (JSON lines in and out)
 interviewer eval --labels FILE     agreement of the scorer with labelled answers
 interviewer serve                  the web app
+interviewer exercise list|run      coding exercises; run a solution in the sandbox (cli_exercise.py)
 
 The composition root of the command line: the commands here wire the bank, the store and the web
 app directly; the other `cli_*` modules reach the application through `services/` only.
@@ -65,10 +66,14 @@ def _load(settings: Settings) -> Bank:
 def bank_validate(
     path: Annotated[Optional[Path], typer.Argument(help="knowledge folder")] = None,  # noqa: UP045
 ) -> None:
-    """Check every file of the knowledge base; exit non-zero if anything is wrong."""
+    """Check every file of the knowledge base, and run every exercise's reference solution
+    against its tests in the sandbox; exit non-zero if anything is wrong."""
+    from interviewer.cli_exercise import report_exercises
     from interviewer.cli_startup import report_validation
 
-    if report_validation(path or _settings().knowledge_dir, out) is None:
+    root = path or _settings().knowledge_dir
+    bank_ok = report_validation(root, out) is not None
+    if not (report_exercises(root, out) and bank_ok):
         raise typer.Exit(1)
 
 
@@ -286,11 +291,12 @@ def serve(
 def _register_engine_commands() -> None:
     """The other modules' commands, after the ones above: `--help` lists interview, score and
     eval, then serve (command groups come last)."""
-    from interviewer import cli_engine, cli_web
+    from interviewer import cli_engine, cli_exercise, cli_web
 
     cli_engine.register(app, _settings, out, err)
     cli_web.register(app, _settings, out, err)
     app.command()(serve)
+    cli_exercise.register(app, _settings, out, err)
 
 
 _register_engine_commands()

@@ -277,3 +277,94 @@ class CallRecord:
     attempts: int = 1
     ok: bool = True
     error: str | None = None
+
+
+# --- coding exercises ---------------------------------------------------------------------------
+
+FailureKind = Literal["empty_input", "wrong_edge_case", "wrong_answer", "timeout", "error"]
+"""What a failing test says about a submission: a follow-up is keyed to each. A test's kind is
+declared in `Exercise.test_kinds` (default `wrong_answer`); any test over its time limit is a
+`timeout`, and one that raised something other than an assertion is an `error`."""
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=20000)]
+EXERCISE_TEST_PREFIX = "test_"
+EXERCISE_SCALE_PREFIX = "scale_"
+
+
+class ExerciseFollowUp(_Record):
+    failure: FailureKind
+    """The failure it asks about (not `on`: YAML 1.1 reads a bare `on` as true)."""
+    text: Text
+
+
+class Exercise(_Record):
+    """A coding problem: the candidate edits `starter` into a module `solution`; `examples` (shown)
+    and `hidden` are Python test modules that import from `solution` — functions `test_*` are
+    tests, functions `scale_*(n)` return a call the sandbox times at `scale_sizes` (the timing
+    curve). `time_limit_s` is each test's CPU-time limit; `time_limits` overrides it per test
+    (a large-input test gets a limit that an O(n log n) solution meets and an O(n²) one cannot)."""
+
+    id: Slug
+    track: TrackId = "problem_solving"
+    topic: Slug
+    difficulty: int = Field(ge=1, le=3)
+    title: Title
+    statement: Text
+    starter: Code
+    examples: Code
+    hidden: Code
+    solution: Code
+    time_limit_s: float = Field(default=2.0, gt=0, le=10)
+    time_limits: dict[str, float] = Field(default_factory=dict)
+    test_kinds: dict[str, FailureKind] = Field(default_factory=dict)
+    scale_sizes: list[int] = Field(default_factory=list, max_length=8)
+    key_points: list[KeyPoint] = Field(min_length=2, max_length=6)
+    follow_ups: list[ExerciseFollowUp] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_code(self) -> Exercise:
+        _unique([kp.id for kp in self.key_points], "key_points")
+        found: dict[str, list[str]] = {}
+        for field_name in ("starter", "solution", "examples", "hidden"):
+            found[field_name] = _functions(getattr(self, field_name), field_name)
+        examples = [n for n in found["examples"] if n.startswith(EXERCISE_TEST_PREFIX)]
+        hidden = [n for n in found["hidden"] if n.startswith(EXERCISE_TEST_PREFIX)]
+        if not examples:
+            raise ValueError("examples: needs at least one test_* function")
+        if not hidden:
+            raise ValueError("hidden: needs at least one test_* function")
+        _unique(examples + hidden, "tests")  # examples and hidden together
+        named = set(examples + hidden) | {n for n in found["hidden"] if n.startswith(EXERCISE_SCALE_PREFIX)}
+        for where, names in (("time_limits", self.time_limits), ("test_kinds", self.test_kinds)):
+            for name in names:
+                if name not in named:
+                    raise ValueError(f"{where}: {name!r} is not a test of this exercise")
+        for name, seconds in self.time_limits.items():
+            if not 0 < seconds <= 10:
+                raise ValueError(f"time_limits: {name!r} must be over 0 and at most 10 seconds")
+        if self.scale_sizes and not any(n.startswith(EXERCISE_SCALE_PREFIX) for n in found["hidden"]):
+            raise ValueError("scale_sizes: given, but hidden has no scale_* function to time")
+        if any(n < 1 for n in self.scale_sizes):
+            raise ValueError("scale_sizes: sizes must be positive")
+        return self
+
+    def tests(self, *, hidden: bool = True) -> list[str]:
+        """The test names, examples first (and the hidden ones unless `hidden=False`)."""
+        names = [n for n in _functions(self.examples, "examples") if n.startswith(EXERCISE_TEST_PREFIX)]
+        if hidden:
+            names += [n for n in _functions(self.hidden, "hidden") if n.startswith(EXERCISE_TEST_PREFIX)]
+        return names
+
+    def follow_up(self, kind: FailureKind) -> ExerciseFollowUp | None:
+        return next((f for f in self.follow_ups if f.failure == kind), None)
+
+
+def _functions(source: str, where: str) -> list[str]:
+    """The top-level function names of `source`, in order; a syntax error names its line."""
+    import ast  # here, not at the top: only exercises need it
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ValueError(f"{where}: not valid Python: {exc.msg} (line {exc.lineno})") from None
+    return [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]

@@ -4,9 +4,9 @@ lines. The rule:
 
 - the kernel (`domain`, `config`, `errors`, `candidate_label`, the package itself) imports
   nothing above it; every layer may import it;
-- `llm/` imports only itself; `store/` and `bank/` only themselves;
+- `llm/` imports only itself; `store/`, `bank/` and `sandbox/` only themselves;
 - `engine/` imports `llm` and `bank`;
-- `services/` imports `engine`, `llm`, `store`, `bank`;
+- `services/` imports `engine`, `llm`, `store`, `bank`, `sandbox`;
 - `web/` and the CLI import only `services/` (and their own modules); the composition roots
   (`web/app.py`, `cli.py`) may wire anything.
 """
@@ -32,8 +32,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "llm": set(),
     "store": set(),
     "bank": set(),
+    "sandbox": set(),
     "engine": {"llm", "bank"},
-    "services": {"engine", "llm", "store", "bank"},
+    "services": {"engine", "llm", "store", "bank", "sandbox"},
     "web": {"services"},
     "cli": {"services"},
 }
