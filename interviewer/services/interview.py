@@ -158,6 +158,13 @@ class InterviewService:
             "invite_only": self._invite_only,
         }
 
+    def article(self, slug: str) -> tuple[str, str] | None:
+        """A reference article's title and Markdown text; None for an unknown slug."""
+        found = self._bank.articles.get(slug)
+        if found is None:
+            return None
+        return found.title, (self._bank.root / "articles" / f"{slug}.md").read_text(encoding="utf-8")
+
     # --- start --------------------------------------------------------------------------
     async def start(
         self, *, plan: str | None, invite_code: str | None, client_address: str | None

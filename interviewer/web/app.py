@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -47,6 +48,16 @@ from interviewer.web.observability import (
 )
 
 log = logging.getLogger("interviewer.web")
+
+
+@dataclass(kw_only=True)
+class Wiring(Context):
+    """The routers' context, plus what the composition root built the services from (the
+    readiness checks read them; tests reach the database through them)."""
+
+    db: Database
+    bank: Bank
+    index: VectorIndex
 
 
 def _rate_limits(settings: Settings) -> tuple[RateLimiter, RateLimiter, RateLimiter]:
@@ -145,7 +156,7 @@ def create_app(
         service = _interview_service(
             settings, database, engine, the_bank, bank_edits, with_model=the_model is not None
         )
-        ctx = app.state.ctx = Context(
+        ctx = app.state.ctx = Wiring(
             settings=settings,
             db=database,
             bank=the_bank,
@@ -216,7 +227,7 @@ def create_app(
         "a load balancer sends no turn to a cold worker)",
     )
     async def readyz(request: Request) -> JSONResponse:
-        ctx: Context | None = getattr(request.app.state, "ctx", None)
+        ctx: Wiring | None = getattr(request.app.state, "ctx", None)
         if ctx is None:
             return JSONResponse({"status": "unavailable", "app": "starting"}, status_code=503)
         checks = await readiness.checks(ctx.db, ctx.index, getattr(request.app.state, "warm_up", None))

@@ -4,6 +4,7 @@ shared by the routers: bearer tokens, staff roles, rate limits."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,26 +12,22 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from interviewer.bank.index import VectorIndex
-from interviewer.bank.loader import Bank
 from interviewer.config import Settings
 from interviewer.services.bank_edits import BankEdits
 from interviewer.services.interview import InterviewService
 from interviewer.services.rate_limit import RateLimiter
 from interviewer.services.review import ReviewService
 from interviewer.services.staff import StaffService, StaffUser
-from interviewer.store import repo
-from interviewer.store.db import Database
 from interviewer.web.input import BadInput
 from interviewer.web.security import Network, forwarded_client
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Context:
+    """What the routers may use: the settings, the services and the request bounds. The
+    composition root (`web/app.py`) hands in a subclass that also holds what it wired them from."""
+
     settings: Settings
-    db: Database
-    bank: Bank
-    index: VectorIndex
     service: InterviewService
     bank_edits: BankEdits
     """HR's edits of the bank: refreshed before anything new starts from the bank."""
@@ -74,7 +71,7 @@ def bearer(authorization: str | None) -> str:
 def rate_limit(ctx: Context, request: Request, *, token: str | None = None) -> None:
     wait = ctx.per_address.check(client_address(request, ctx.proxies))
     if not wait and token is not None:
-        wait = ctx.per_token.check(repo.sha256(token))
+        wait = ctx.per_token.check(hashlib.sha256(token.encode()).hexdigest())
     if wait:
         raise BadInput(429, f"too many requests; retry in {wait:.0f} s", retry_after=int(wait))
 

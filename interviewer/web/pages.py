@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import html
 from pathlib import Path
@@ -95,11 +96,12 @@ def render_markdown(text: str) -> str:
 
 @router.get("/articles/{slug}")
 async def article(slug: str, ctx: Ctx) -> HTMLResponse:
-    if slug not in ctx.bank.articles:
+    found = await asyncio.to_thread(ctx.service.article, slug)
+    if found is None:
         raise HTTPException(404, "no such article")
-    path = ctx.bank.root / "articles" / f"{slug}.md"
-    body = render_markdown(path.read_text(encoding="utf-8"))
-    title = html.escape(ctx.bank.articles[slug].title)
+    title, text = found
+    body = render_markdown(text)
+    title = html.escape(title)
     return HTMLResponse(
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
