@@ -53,6 +53,35 @@ def injection_flags(findings: Sequence[guard.Finding], *, model_flag: bool = Fal
     return flags
 
 
+def skipped_assessment(question: Question, rubric: Sequence[Criterion]) -> Assessment:
+    """A question skipped without an answer: the floor, every key point missed."""
+    return Assessment(
+        question_id=question.id,
+        track=question.track,
+        score=1.0,
+        criteria=[
+            CriterionScore(id=c.id, score=1.0, unsupported=True, rationale="no answer given") for c in rubric
+        ],
+        missed=[kp.id for kp in question.key_points],
+        notes=["skipped: no answer given"],
+    )
+
+
+class CriterionReply(BaseModel):
+    id: str
+    score: int = Field(ge=1, le=5)
+    evidence: list[str] = Field(default_factory=list, max_length=5)
+    rationale: str = ""
+
+
+class ScoreReply(BaseModel):
+    criteria: list[CriterionReply] = Field(min_length=1)
+    covered: list[str] = Field(default_factory=list)
+    missed: list[str] = Field(default_factory=list)
+    pitfalls: list[str] = Field(default_factory=list)
+    manipulation: bool = False
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One interviewer prompt and the candidate's reply to it."""
