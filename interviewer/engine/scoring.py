@@ -39,8 +39,8 @@ penalty keeps an attack below its clean twin even when the non-flagged rest adds
 
 def injection_capped(score: float, offline_score: float) -> float:
     """The score of an answer flagged for manipulation: the lower of its score and the offline
-    score of its text with the flagged sentences removed, less `MANIPULATION_PENALTY`, never below
-    1. (Offline only, as in `interviewer eval`, both scores are the offline one.)"""
+    score of its text with the flagged sentences removed, less `MANIPULATION_PENALTY`, and never
+    below 1. Scored offline only (`interviewer eval`), both scores are the offline one."""
     return round(max(1.0, min(score, offline_score) - MANIPULATION_PENALTY), 2)
 
 
