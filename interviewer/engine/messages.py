@@ -1,17 +1,20 @@
 """What the interviewer says when no model phrases it (the offline engine, and every fallback),
 and the checks a model-phrased message must pass before a candidate sees it.
 
-A model's question is rejected — and the bank's own text used instead — when it is empty, too
-long, a repeat of anything already said, or leaks the rubric (shares a long run of words with a
-key point or the model answer, or most of a key point's distinctive words)."""
+A model's message is rejected — and the engine's own text used instead — when it is empty, too
+long, talks of grading (anything but the final report), repeats anything already said, or leaks
+the rubric (shares a long run of words with a key point or the model answer, or most of a key
+point's distinctive words)."""
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from interviewer.domain import Question
+from interviewer.domain import Article, Assessment, Question
+from interviewer.engine.policy import corrections, worth_adding
 from interviewer.engine.state import said_key
 from interviewer.engine.text import content_words, normalize
 
@@ -76,6 +79,28 @@ def closing_without_results(*, show_report: bool) -> str:
         "That's the end of the interview — thank you for your time and your answers. "
         "The hiring team will be in touch about the next steps."
     )
+
+
+def track_done(track_title: str) -> str:
+    """The close of a track that another follows."""
+    return f"That's the end of the {track_title.lower()} part — thank you. Let's move on to the next part."
+
+
+def practice_feedback(question: Question, assessment: Assessment, *, articles: Mapping[str, Article]) -> str:
+    """Practice mode's feedback after each main question (there the key points may be said): what
+    was strong, the heaviest points worth adding, the misconceptions to correct, what to read."""
+    covered = [kp for kp in question.key_points if kp.id in assessment.covered]
+    missed = worth_adding(question, assessment)
+    parts = ["Quick feedback on that one."]
+    if covered:
+        parts.append("Strong: " + "; ".join(kp.text.strip().rstrip(".") for kp in covered[:2]) + ".")
+    if missed:
+        parts.append("Worth adding: " + "; ".join(kp.text.strip().rstrip(".") for kp in missed) + ".")
+    parts += corrections(question, assessment)
+    if question.references:
+        titles = [articles[r].title for r in question.references if r in articles]
+        parts.append("To study: " + "; ".join(f"the reference article “{t}”" for t in titles) + ".")
+    return "\n".join(parts)
 
 
 def nudge(kind: str, attempt: int, question_text: str) -> str:

@@ -1,26 +1,33 @@
 """The offline scorer: rubric scores from key-point coverage with local sentence embeddings.
 
 How an answer is read (deterministic, no network):
-- It is split into sentences (code blocks whole); each sentence is embedded once.
-- **Coverage.** A key point is covered by the sentence closest to it — either to the key point's
-  own text or to the model answer's sentence that states it (a candidate talks more like the model
-  answer than like a rubric line). Similarity is mapped from `COVER_LO` ("related") to the model
-  answer's own similarity ("as well as the model answer says it") onto 0..1. Sentences that merely
-  restate the question earn less (`RESTATE_PENALTY`). The best sentence per key point counts, so
-  padding and repetition earn nothing, and key points are weighted by their weight.
+- It is split into sentences (code blocks whole); fragments of fewer than two words (code aside)
+  are not read; each sentence is embedded once.
+- **Coverage.** A key point's embedding grade comes from the sentence closest to it — either to
+  the key point's own text or to the model answer's sentence that states it (a candidate talks
+  more like the model answer than like a rubric line). Similarity is mapped from `COVER_LO`
+  ("related") to the model answer's own similarity ("as well as the model answer says it") onto
+  0..1. Sentences that merely restate the question earn less (`RESTATE_PENALTY`). The best
+  sentence per key point counts, so padding and repetition earn nothing. Beside it, the key
+  point's lexical recall (`lexical`: its distinctive terms used in the answer's on-topic
+  sentences). Both give the probability that the answer states the point (a logistic,
+  `Params.cover_*`): covered above `covered_at`, missed below `missed_below`, neither in between.
+  The score follows that coverage, each key point counted by its weight.
 - **One point is not its siblings.** A question's key points are close to each other, so a
   sentence that states one of them is also near the rest. Its closeness to key point k counts only
   beyond what its closeness to another key point j explains (about sim_j × cos(j, k)), reaching
   full credit `EXCLUSIVE_SPAN` above that; a sentence that really states two key points keeps both.
-- **Misconceptions.** A sentence *asserts a known pitfall* when it is closer to the pitfall's claim
-  than to the pitfall's correction (`why`), closer to the claim than any sentence of the model
-  answer gets, and not clearly closer to a key point or the model answer than to the claim
-  (`CORRECT_SLACK`): a sentence that states a key point in a pitfall's vocabulary is not wrong. Measuring against those two correct texts, rather than against a fixed threshold,
-  is what separates "the GIL makes code thread-safe" from "the GIL does not make code
-  thread-safe" — sentence embeddings alone barely see the negation. Wrongness is graded
-  (`WRONG_LO`..`WRONG_HI`): a wrong sentence covers nothing and pulls every criterion toward 1.
-- **Prose.** A sentence with almost no function words counts little, and an answer whose word
-  order is broken (`fluency.disorder`: a shuffled bag of the right terms) loses its coverage.
+- **Misconceptions.** A sentence *asserts a known pitfall* when three independent readings agree:
+  it is close to one of the pitfall's statements, its claim or a paraphrase (`Params.wrong_min`),
+  closer to it than to anything correct the question knows — key points, the model answer's
+  sentences, the pitfalls' corrections (`why`) — and closer than the model answer ever gets
+  (embeddings: topic and phrasing); it uses that statement's distinctive words (lexical:
+  substance); and its negation matches the statement's (polarity). Sentence embeddings alone
+  barely see the negation that separates "the GIL makes code thread-safe" from "the GIL does not
+  make code thread-safe". A wrong sentence covers nothing, and each misconception lowers every
+  criterion (`Params.misconception_penalty`, accuracy most).
+- **Prose.** An answer whose word order is broken (`fluency.disorder`: a shuffled bag of the right
+  terms) loses its coverage.
 - **Off-topic.** An answer far from the question and all its key points is flagged and scores 1.
 
 Known limit: a wrong claim that is not among the question's pitfalls is only caught by what it

@@ -7,7 +7,8 @@ Its quotes are verified against the candidate's text (`evidence.verify`). If the
 (outage, or a reply that does not validate even after a re-ask), the offline scorer's assessment
 is used for that answer and the record says so. A manipulation flag (the guard's, or the model's
 own verdict) never raises a score: a flagged answer gets the lower of the model's score and the
-offline score of its text with the flagged sentences removed.
+offline score of its text with the flagged sentences removed, less `MANIPULATION_PENALTY`, never
+below 1 — one rule (`injection_capped`) for the interview's turns and for `interviewer eval`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,36 @@ from interviewer.llm.tokens import TokenCounter
 MANIPULATION_PENALTY = 0.5
 """Taken off a flagged answer's score: trying to game the scorer is itself a signal, and the
 penalty keeps an attack below its clean twin even when the non-flagged rest adds a little."""
+
+
+def injection_capped(score: float, offline_score: float) -> float:
+    """The score of an answer flagged for manipulation: the lower of its score and the offline
+    score of its text with the flagged sentences removed, less `MANIPULATION_PENALTY`, and never
+    below 1. Scored offline only (`interviewer eval`), both scores are the offline one."""
+    return round(max(1.0, min(score, offline_score) - MANIPULATION_PENALTY), 2)
+
+
+def injection_flags(findings: Sequence[guard.Finding], *, model_flag: bool = False) -> list[str]:
+    """The flags of an answer flagged for manipulation: `prompt_injection`, and what flagged it —
+    the guard's categories, or the model scorer's own verdict when the guard saw nothing."""
+    flags = ["prompt_injection", *(f"injection:{f.category}" for f in findings)]
+    if model_flag and not findings:
+        flags.append("injection:model_verdict")
+    return flags
+
+
+def skipped_assessment(question: Question, rubric: Sequence[Criterion]) -> Assessment:
+    """A question skipped without an answer: the floor, every key point missed."""
+    return Assessment(
+        question_id=question.id,
+        track=question.track,
+        score=1.0,
+        criteria=[
+            CriterionScore(id=c.id, score=1.0, unsupported=True, rationale="no answer given") for c in rubric
+        ],
+        missed=[kp.id for kp in question.key_points],
+        notes=["skipped: no answer given"],
+    )
 
 
 class CriterionReply(BaseModel):
@@ -283,13 +314,10 @@ class Assessor:
         flags = list(result.flags)
         if findings or model_flag:
             assert offline is not None
-            flags.append("prompt_injection")
-            flags += [f"injection:{f.category}" for f in findings]
-            if model_flag and not findings:
-                flags.append("injection:model_verdict")
-            capped = max(1.0, min(result.score, offline.score) - MANIPULATION_PENALTY)
+            flags += injection_flags(findings, model_flag=model_flag)
+            capped = injection_capped(result.score, offline.score)
             notes.append(f"manipulation attempt: scored on the unflagged text, capped at {capped:.2f}")
-            result = result.model_copy(update={"score": round(capped, 2)})
+            result = result.model_copy(update={"score": capped})
         return result.model_copy(
             update={
                 "flags": list(dict.fromkeys(flags)),
@@ -312,8 +340,8 @@ class Assessor:
             flags = list(result.flags)
             score = result.score
             if found:
-                flags += ["prompt_injection", *(f"injection:{f.category}" for f in found)]
-                score = max(1.0, round(score - MANIPULATION_PENALTY, 2))
+                flags += injection_flags(found)
+                score = injection_capped(result.score, result.score)
             out.append(
                 result.model_copy(update={"flags": flags, "offline_score": result.score, "score": score})
             )

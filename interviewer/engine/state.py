@@ -1,6 +1,10 @@
 """The session's state: plain pydantic records, JSON-serialisable, so that the store can persist
-a session after every turn and any process can continue it. The orchestrator never mutates a
-state it was given; it returns a new one."""
+a session after every turn and any process can continue it.
+
+The orchestrator keeps none: `start` makes a new state, and `answer` returns the state after the
+turn. By default `answer` works on a deep copy and leaves the state it was given as it was; a
+caller that hands the state over (`answer(..., owned=True)`: it parsed it for this turn and keeps
+no other reference) has that very object updated in place and returned, saving the copy."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Plain-text helpers shared by the scorer, the guard and the orchestrator: normalisation,
-sentence splitting, word statistics. No model, no I/O."""
+"""Plain-text helpers shared by the scorers, the guard, the reply classifier and the
+interviewer's messages: normalisation, sentence splitting, word statistics. No model, no I/O."""
 
 from __future__ import annotations
 
