@@ -24,7 +24,7 @@ from interviewer.config import Settings
 from interviewer.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from interviewer.services.bank_edits import BankEdits
 from interviewer.store import bank_edits as hrdb
-from interviewer.store import repo
+from interviewer.store import review as review_store
 from interviewer.store.db import Database
 from tests.conftest import KNOWLEDGE
 
@@ -107,7 +107,7 @@ def test_a_save_is_a_new_version_in_the_bank_and_the_index(
     assert {c.record.id: c.version for c in edits.tracks()}["python"] == 1
     assert [c.origin for c in edits.questions(track="python") if c.record.id == "hr-seat-lock"] == ["hr"]
     with db.session() as s:
-        actions = [a.action for a in repo.audit_entries(s, subject="question:hr-seat-lock")]
+        actions = [a.action for a in review_store.audit_entries(s, subject="question:hr-seat-lock")]
     assert actions == ["bank.question.create", "bank.question.update"]
 
 

@@ -37,6 +37,7 @@ from interviewer.engine.evidence import locate, quote_is_verbatim
 from interviewer.engine.offline_scorer import Coverage, rubric_assessment
 from interviewer.engine.scoring import Exchange, ModelScorer, candidate_text, render_transcript
 from interviewer.engine.text import sentences
+from interviewer.llm.base import CallSink
 
 PROMPT = "score_checklist"
 _CHECK_ID = re.compile(r"\s*([KP])\s*(\d+)\b", re.IGNORECASE)  # "K1", "k 1", "K1: ..."
@@ -181,6 +182,7 @@ class ChecklistScorer(ModelScorer):
         track_title: str,
         references: Sequence[str],
         pitfalls: Sequence[str],
+        on_call: CallSink | None = None,
     ) -> tuple[Assessment, bool]:
         # `references` and the borrowed `pitfalls` are not used: each check is a reading
         # question about the candidate's words, and the prompt stays short for small models.
@@ -206,6 +208,7 @@ class ChecklistScorer(ModelScorer):
             prompt=prompt.name,
             prompt_version=prompt.version,
             max_tokens=prompt.max_tokens,
+            on_call=on_call,
         )
         reply = completion.parsed
         assert isinstance(reply, ChecklistReply)

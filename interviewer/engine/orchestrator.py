@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from interviewer.bank.loader import Bank
 from interviewer.bank.retrieval import Retriever
-from interviewer.domain import Assessment, Plan, Question, TrackConfig, Turn, question_revision
+from interviewer.domain import Assessment, CallRecord, Plan, Question, TrackConfig, Turn, question_revision
 from interviewer.engine import guard, policy
 from interviewer.engine import messages as msg
 from interviewer.engine.classify import classify
@@ -85,6 +85,8 @@ class TurnResult:
     asked: list[Question] = field(default_factory=list)
     """The main questions first asked in this turn, as asked: the caller keeps each revision
     (`QuestionState.revision`) so that the session can go on with it whatever HR edits."""
+    calls: list[CallRecord] = field(default_factory=list)
+    """The records of the model calls made for this turn (failed ones included)."""
 
 
 class Orchestrator:
@@ -153,7 +155,9 @@ class Orchestrator:
         titles = ", ".join(configs[t].title.lower() for t in plan.tracks)
         turn.speak("greeting", msg.greeting(state.mode, titles), track=None)
         await self._ask_next(turn, first_in_track=True)
-        return TurnResult(state=state, messages=turn.out, model_calls=turn.calls, asked=turn.asked)
+        return TurnResult(
+            state=state, messages=turn.out, model_calls=turn.calls, asked=turn.asked, calls=turn.records
+        )
 
     async def answer(
         self,
@@ -206,6 +210,7 @@ class Orchestrator:
             model_calls=turn.calls,
             second_opinion=turn.second_opinion,
             asked=turn.asked,
+            calls=turn.records,
         )
 
     # --- steps ---------------------------------------------------------------------------
@@ -225,7 +230,12 @@ class Orchestrator:
         else:
             exchanges = [Exchange(e.prompt, e.answer) for e in answered]
             assessment = await self._assessor.assess(
-                question, exchanges, config.rubric, track_title=config.title, deadline=turn.deadline
+                question,
+                exchanges,
+                config.rubric,
+                track_title=config.title,
+                deadline=turn.deadline,
+                on_call=turn.record,
             )
             turn.calls += 1 if self._assessor.uses_model else 0
             if assessment.offline_score is None and self._assessor.schedules_second_opinion:

@@ -63,6 +63,7 @@ class Phraser:
                         prompt=prompt.name,
                         prompt_version=prompt.version,
                         max_tokens=prompt.max_tokens,
+                        on_call=turn.record,
                     )
                 )
                 text = completion.text.strip()
@@ -94,7 +95,11 @@ class Phraser:
             await turn.listener(index, lead)
         parts: list[str] = []
         async for piece in self._model.stream(
-            messages, prompt=prompt.name, prompt_version=prompt.version, max_tokens=prompt.max_tokens
+            messages,
+            prompt=prompt.name,
+            prompt_version=prompt.version,
+            max_tokens=prompt.max_tokens,
+            on_call=turn.record,
         ):
             parts.append(piece)
             shown = release.feed("".join(parts))

@@ -28,7 +28,7 @@ from interviewer.engine.deadline import Deadline
 from interviewer.engine.evidence import verify
 from interviewer.engine.offline_scorer import OfflineScorer
 from interviewer.engine.prompts import PromptLibrary
-from interviewer.llm.base import ChatModel
+from interviewer.llm.base import CallSink, ChatModel
 from interviewer.llm.errors import LLMError, LLMOutputError
 from interviewer.llm.tokens import TokenCounter
 
@@ -131,6 +131,7 @@ class ModelScorer:
         track_title: str,
         references: Sequence[str],
         pitfalls: Sequence[str],
+        on_call: CallSink | None = None,
     ) -> tuple[Assessment, bool]:
         tag = guard.new_tag()
         values = {
@@ -159,6 +160,7 @@ class ModelScorer:
             prompt=prompt.name,
             prompt_version=prompt.version,
             max_tokens=prompt.max_tokens,
+            on_call=on_call,
         )
         reply = completion.parsed
         assert isinstance(reply, ScoreReply)
@@ -269,9 +271,10 @@ class Assessor:
         *,
         track_title: str,
         deadline: Deadline | None = None,
+        on_call: CallSink | None = None,
     ) -> Assessment:
         """`deadline`: the turn's time budget; a model scorer that outlasts it is given up for
-        the offline scorer, as on any model error."""
+        the offline scorer, as on any model error. `on_call` receives the model call's record."""
         text = candidate_text(exchanges)
         findings = await asyncio.to_thread(guard.detect, text)
         clean = guard.without_flagged(text) if findings else text
@@ -295,6 +298,7 @@ class Assessor:
                         track_title=track_title,
                         references=references,
                         pitfalls=pitfalls,
+                        on_call=on_call,
                     )
                 )
             except LLMOutputError as exc:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from interviewer.domain import Assessment, Question, TrackId, Turn, TurnKind
+from interviewer.domain import Assessment, CallRecord, Question, TrackId, Turn, TurnKind
 from interviewer.engine.deadline import Deadline
 from interviewer.engine.second_opinion import SecondOpinionJob
 from interviewer.engine.state import SessionState
@@ -41,6 +41,13 @@ class TurnWork:
     asked: list[Question] = field(default_factory=list)
     deadline: Deadline | None = None
     """The turn's time budget: model calls run within what is left of it (engine/deadline.py)."""
+    records: list[CallRecord] = field(default_factory=list)
+    """The model calls made for this turn, failed ones included (`ChatModel`'s `on_call`): the
+    caller stores them with the turn."""
+
+    def record(self, call: CallRecord) -> None:
+        """The `on_call` sink of this turn's model calls."""
+        self.records.append(call)
 
     @property
     def may_call_model(self) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import functools
 import hmac
 import logging
@@ -28,7 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from interviewer.bank.loader import Bank
-from interviewer.domain import CallRecord, Question, Turn, question_revision
+from interviewer.domain import Question, Turn, question_revision
 from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
 from interviewer.engine.report import candidate_view
 from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
@@ -46,16 +45,6 @@ STALE_AFTER = timedelta(seconds=60)
 """A pending answer no process here is working on, older than this, is taken over (its process died)."""
 WAIT_FOR_REPLY_S = 30.0
 FRESH_REPLIES = 4096
-
-
-_calls: contextvars.ContextVar[list[CallRecord] | None] = contextvars.ContextVar("calls", default=None)
-
-
-def collect_call(record: CallRecord) -> None:
-    """`on_call` sink for the chat model: records land with the turn being processed."""
-    calls = _calls.get()
-    if calls is not None:
-        calls.append(record)
 
 
 @dataclass(frozen=True)
@@ -406,8 +395,6 @@ class InterviewService:
         if stale:  # HR changed or withdrew a question this session asked: go on with its text
             stored = await self._runner.read(self._question_versions, list(stale.values()))
             pinned = {qid: stored[rev] for qid, rev in stale.items() if rev in stored}
-        calls: list[CallRecord] = []
-        token = _calls.set(calls)
 
         async def fan_out(index: int, text: str) -> None:
             await self._runner.publish(turn_id, turn.seq + index, text)
@@ -416,15 +403,13 @@ class InterviewService:
             result = await self._engine.answer(
                 state, turn.content, listener=fan_out, pinned=pinned, owned=True
             )
-        except SessionCompleted as exc:
-            raise Conflict(str(exc)) from exc
+        except SessionCompleted:
+            raise  # a Conflict: the interview has ended
         except Exception as exc:  # the answer is safe in the database; say so, resume later
             log.exception("processing turn %s of session %s failed", turn.seq, session.id)
             raise Unavailable(
                 "your answer is saved; the interviewer's reply failed — it will be retried"
             ) from exc
-        finally:
-            _calls.reset(token)
         new_state = result.state
         assessment = result.assessment.model_dump(mode="json") if result.assessment else None
         report = new_state.report.model_dump(mode="json") if new_state.report else None
@@ -442,7 +427,7 @@ class InterviewService:
                     replies=result.messages[1:],
                     assessment=assessment,
                     report=report,
-                    calls=calls,
+                    calls=result.calls,
                 )
 
         rows = await self._runner.write(write)

@@ -23,14 +23,13 @@ from interviewer import __version__
 from interviewer.bank import Retriever, VectorIndex, load_bank, open_index
 from interviewer.bank.loader import Bank
 from interviewer.config import Settings, load_settings
-from interviewer.domain import CallRecord
 from interviewer.engine import build_engine
 from interviewer.engine.orchestrator import Orchestrator
 from interviewer.engine.second_opinion import SecondOpinions
 from interviewer.llm.base import ChatModel
 from interviewer.services import readiness
 from interviewer.services.bank_edits import BankEdits
-from interviewer.services.interview import InterviewService, collect_call
+from interviewer.services.interview import InterviewService
 from interviewer.services.rate_limit import RateLimiter
 from interviewer.services.review import ReviewService
 from interviewer.services.staff import StaffService
@@ -144,11 +143,9 @@ def create_app(
         if the_model is None and not offline_only:
             from interviewer.engine import make_model
 
-            def on_call(record: CallRecord) -> None:
-                collect_call(record)
-                observe_call(record)
-
-            the_model = make_model(settings, on_call=on_call)
+            # every call is counted in the metrics; each turn keeps its own calls' records
+            # (`TurnResult.calls`, passed down as `on_call` with each model call)
+            the_model = make_model(settings, on_call=observe_call)
         engine = build_engine(
             settings, model=the_model, bank=the_bank, index=the_index, offline_only=the_model is None
         )
