@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from interviewer.bank.loader import Bank
 from interviewer.bank.retrieval import Retriever
 from interviewer.domain import Assessment, CallRecord, Plan, Question, TrackConfig, Turn, question_revision
-from interviewer.engine import guard, policy
+from interviewer.engine import guard, guard_rules, policy
 from interviewer.engine import messages as msg
 from interviewer.engine.classify import classify
 from interviewer.engine.deadline import Deadline
@@ -116,10 +116,12 @@ class Orchestrator:
 
     # --- public surface ------------------------------------------------------------------
     def warm_up(self, stop: threading.Event | None = None) -> int:
-        """CPU-heavy preparation ahead of the first turns: the tokenizer and, when the offline
-        scorer is on the turn's path, every bank question's vectors (run it in a thread at
-        start-up)."""
+        """CPU-heavy preparation ahead of the first turns: the tokenizer, the guard's patterns
+        (compiling them holds the GIL: done in a turn, it stalls the event loop and every reply
+        streaming on it) and, when the offline scorer is on the turn's path, every bank
+        question's vectors (run it in a thread at start-up)."""
         self._counter.count("warm-up")
+        guard_rules.compiled()
         warm_model = getattr(self._model, "warm", None)
         if callable(warm_model):
             warm_model()
