@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from interviewer.bank.loader import Bank
-from interviewer.domain import HiringRecommendation, Question, TrackConfig
+from interviewer.domain import HiringRecommendation, Question, Reading, Report, TrackConfig, TrackReport
 from interviewer.engine.policy import corrections
-from interviewer.engine.state import Reading, Report, SessionState, TrackReport
+from interviewer.engine.state import SessionState
 
 STRONG = 3.8
 STRONG_NO_HIRE_BELOW = 2.0

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from interviewer.bank.loader import Bank
-from interviewer.domain import Assessment, Question, TrackConfig, TrackId, Turn, question_revision
+from interviewer.domain import Assessment, Question, Report, TrackConfig, TrackId, Turn, question_revision
 
 
 class ExchangeRecord(BaseModel):
@@ -44,44 +44,6 @@ class TrackState(BaseModel):
     difficulty: int
     questions: list[QuestionState] = Field(default_factory=list)
     done: bool = False
-
-
-class Reading(BaseModel):
-    slug: str
-    title: str
-    """As the article's own `# Title` heading gives it."""
-
-
-class TrackReport(BaseModel):
-    track: TrackId
-    title: str
-    score: float
-    passed: bool
-    pass_threshold: float
-    criteria: dict[str, float]
-    strengths: list[str]
-    gaps: list[str]
-    study: list[str]
-    """Article slugs to read (knowledge/articles/<slug>.md)."""
-    questions: list[str]
-    flags: list[str] = Field(default_factory=list)
-    criteria_titles: dict[str, str] = Field(default_factory=dict)
-    """The track's rubric criteria as HR named them, by id (empty in reports from before)."""
-    reading: list[Reading] = Field(default_factory=list)
-    """`study` with the articles' titles."""
-    focus: list[str] = Field(default_factory=list)
-    """The topics (their titles) of the weaker answers: what assessment mode shows the candidate
-    instead of `gaps`, which quote the bank's key points."""
-
-
-class Report(BaseModel):
-    plan_id: str
-    score: float
-    recommendation: Literal["strong", "pass", "not yet"]
-    tracks: list[TrackReport]
-    narrative: str
-    flags: list[str] = Field(default_factory=list)
-    mode: Literal["practice", "assessment"] = "practice"
 
 
 class SessionState(BaseModel):

@@ -411,8 +411,6 @@ class InterviewService:
                 "your answer is saved; the interviewer's reply failed — it will be retried"
             ) from exc
         new_state = result.state
-        assessment = result.assessment.model_dump(mode="json") if result.assessment else None
-        report = new_state.report.model_dump(mode="json") if new_state.report else None
 
         def write() -> list[TurnRow] | None:
             with self._db.session() as db:
@@ -425,8 +423,8 @@ class InterviewService:
                     state=new_state.model_dump(mode="json"),
                     status=new_state.status,
                     replies=result.messages[1:],
-                    assessment=assessment,
-                    report=report,
+                    assessment=result.assessment,
+                    report=new_state.report,
                     calls=result.calls,
                 )
 

@@ -24,7 +24,8 @@ OVERALL = "overall"
 
 
 def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC (SQLite hands datetimes back without their zone)."""
+    """ISO 8601 in UTC (the store gives every moment back in UTC, `store.tables.UtcDateTime`;
+    a moment made elsewhere without a zone is taken as UTC)."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 

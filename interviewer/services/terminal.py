@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 from interviewer.bank import Bank, load_bank, open_index
 from interviewer.config import Settings
-from interviewer.domain import Plan
+from interviewer.domain import Plan, Report
 from interviewer.engine import Orchestrator, TurnResult, build_engine
 from interviewer.engine.report import build_report
-from interviewer.engine.state import Report, SessionState
+from interviewer.engine.state import SessionState
 from interviewer.services.bank_edits import BankEdits
 from interviewer.store.db import Database
 

@@ -1,4 +1,8 @@
-"""Repository functions: the only code that writes SQL. Keyword-only arguments throughout."""
+"""Sessions and turns: the SQL of an interview (the other aggregates have their own modules:
+`staff.py`, `review.py`, `bank_edits.py`; only `store/` writes SQL). Keyword-only arguments
+throughout. The functions flush or commit as their docstrings say; the use case that calls them
+(`services/`) decides the transaction — an answer is committed on its own first, then a turn's
+outcome is written in one transaction (`complete_turn`)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from interviewer.domain import CallRecord, Question, Turn, question_revision
+from interviewer.domain import Assessment, CallRecord, Question, Report, Turn, question_revision
 from interviewer.store.tables import (
     AssessmentRow,
     AuditLog,
@@ -218,8 +222,8 @@ def complete_turn(
     state: dict[str, Any],
     status: str,
     replies: Sequence[Turn],
-    assessment: dict[str, Any] | None,
-    report: dict[str, Any] | None,
+    assessment: Assessment | None,
+    report: Report | None,
     calls: Sequence[CallRecord],
 ) -> list[TurnRow] | None:
     """Write the outcome of a processed answer in one transaction and return the reply rows;
@@ -245,21 +249,21 @@ def complete_turn(
             AssessmentRow(
                 session_id=session.id,
                 turn_seq=turn.seq,
-                question_id=assessment["question_id"],
-                track=assessment["track"],
-                score=assessment["score"],
-                scorer=assessment["scorer"],
-                flags=assessment["flags"],
-                data=assessment,
+                question_id=assessment.question_id,
+                track=assessment.track,
+                score=assessment.score,
+                scorer=assessment.scorer,
+                flags=list(assessment.flags),
+                data=assessment.model_dump(mode="json"),
             )
         )
     if report is not None:
         db.add(
             ReportRow(
                 session_id=session.id,
-                score=report["score"],
-                recommendation=report["recommendation"],
-                data=report,
+                score=report.score,
+                recommendation=report.recommendation,
+                data=report.model_dump(mode="json"),
             )
         )
     record_calls(db, session_id=session.id, calls=calls)

@@ -4,18 +4,12 @@ owns the transaction (nothing here commits)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from interviewer.store.tables import Invite, StaffSession, User, utcnow
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives naive datetimes back; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
-
 
 # --- users ------------------------------------------------------------------------------------
 
@@ -45,7 +39,7 @@ def create_staff_session(db: Session, *, user_id: int, token_hash: str, ttl: tim
 def staff_user(db: Session, *, token_hash: str) -> User | None:
     """The enabled user of a live (unrevoked, unexpired) staff login; None otherwise."""
     row = db.scalar(select(StaffSession).where(StaffSession.token_hash == token_hash))
-    if row is None or row.revoked or _aware(row.expires_at) < utcnow():
+    if row is None or row.revoked or row.expires_at < utcnow():
         return None
     user = db.get(User, row.user_id)
     return None if user is None or user.disabled else user
@@ -87,7 +81,7 @@ def create_invite(
 def claim_invite(db: Session, *, code_hash: str) -> Invite | None:
     """Mark a valid, unused, unexpired invite used (atomically); None if it is not claimable."""
     invite = db.scalar(select(Invite).where(Invite.code_hash == code_hash))
-    if invite is None or _aware(invite.expires_at) < utcnow():
+    if invite is None or invite.expires_at < utcnow():
         return None
     claimed = db.execute(
         update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=utcnow())
