@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from interviewer.bank.loader import Bank
 from interviewer.bank.retrieval import Retriever
 from interviewer.domain import Assessment, CallRecord, Plan, Question, TrackConfig, Turn, question_revision
-from interviewer.engine import guard, guard_rules, policy
+from interviewer.engine import guard, policy
 from interviewer.engine import messages as msg
 from interviewer.engine.classify import classify
 from interviewer.engine.deadline import Deadline
@@ -121,7 +121,7 @@ class Orchestrator:
         streaming on it) and, when the offline scorer is on the turn's path, every bank
         question's vectors (run it in a thread at start-up)."""
         self._counter.count("warm-up")
-        guard_rules.compiled()
+        guard.detect("warm-up: compile and run the guard once")
         warm_model = getattr(self._model, "warm", None)
         if callable(warm_model):
             warm_model()
