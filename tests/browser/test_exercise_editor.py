@@ -48,7 +48,7 @@ class ExerciseStub:
 
     def __init__(self, page: Any) -> None:
         self.runs: list[dict[str, Any]] = []
-        self.busy = False  # answer the next run with 409, as the API does while one is pending
+        self.outcomes: list[str] = []  # what the next runs get instead of a result: 409, 429, 503, abort
         page.route(re.compile(r"/api/v1/sessions/[^/]+$"), self.transcript)
         page.route(re.compile(r"/api/v1/sessions/[^/]+/exercise$"), self.exercise)
         page.route(re.compile(r"/api/v1/sessions/[^/]+/exercise/runs$"), self.run)
@@ -67,8 +67,16 @@ class ExerciseStub:
         assert route.request.headers["authorization"].startswith("Bearer ")
         body = json.loads(route.request.post_data or "{}")
         self.runs.append(body)
-        if self.busy:
+        outcome = self.outcomes.pop(0) if self.outcomes else "ok"
+        if outcome == "abort":  # the network dropped: the page retries with the same client_msg_id
+            route.abort("connectionreset")
+            return
+        if outcome == "409":
             route.fulfill(status=409, json={"detail": "a run is pending for this exercise"})
+            return
+        if outcome in ("429", "503"):
+            detail = "slow down" if outcome == "429" else "the sandbox is busy"
+            route.fulfill(status=int(outcome), headers={"Retry-After": "5"}, json={"detail": detail})
             return
         if body["kind"] == "examples":
             route.fulfill(json={"run": EXAMPLES_RUN, "messages": [], "state": self.state})
@@ -154,12 +162,29 @@ def test_exercise_editor_runs_submits_and_keeps_the_draft(live_server: str, page
     ids = {r["client_msg_id"] for r in stub.runs}
     assert len(ids) == 2 and all(isinstance(i, str) and i for i in ids), "a fresh client_msg_id per click"
 
-    # 409 while a run is pending: a clear message, the buttons usable again.
-    stub.busy = True
+    # 409 while a run is pending, 429, 503: clear messages, the buttons usable again.
+    error = page.locator("#exercise-error")
+    stub.outcomes = ["409"]
     page.get_by_role("button", name="Submit").click()
-    expect(page.locator("#exercise-error")).to_contain_text("Your code is already being run")
-    expect(page.locator("#exercise-error")).to_contain_text("a run is pending for this exercise")
+    expect(error).to_contain_text("Your code is already being run")
+    expect(error).to_contain_text("a run is pending for this exercise")
     expect(page.get_by_role("button", name="Submit")).to_be_enabled()
+    stub.outcomes = ["429"]
+    page.get_by_role("button", name="Run examples").click()
+    expect(error).to_have_text("Too many runs in a short time. Try again in 5 seconds.")
+    stub.outcomes = ["503"]
+    page.get_by_role("button", name="Run examples").click()
+    expect(error).to_have_text("The code runner is unavailable or busy right now. Try again in 5 seconds.")
+
+    # A dropped connection is retried automatically with the same client_msg_id.
+    stub.outcomes = ["abort"]
+    before = len(stub.runs)
+    page.get_by_role("button", name="Run examples").click()
+    expect(error).to_have_text("")
+    expect(results.locator(".run-summary")).to_contain_text("Examples: 1 test passed")
+    retried = stub.runs[before:]
+    assert len(retried) == 2 and retried[0]["client_msg_id"] == retried[1]["client_msg_id"]
+    assert len({r["client_msg_id"] for r in stub.runs}) == len(stub.runs) - 1  # otherwise one per click
 
     # A reload keeps the draft, not the starter code.
     page.reload()
