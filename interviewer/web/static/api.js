@@ -72,7 +72,10 @@ async function readError(res) {
   } catch {
     detail = res.statusText || null;
   }
-  return new ApiError(res.status, detail);
+  const error = new ApiError(res.status, detail);
+  const wait = Number.parseInt(res.headers.get("Retry-After") || "", 10);
+  if (Number.isFinite(wait) && wait >= 0) error.retryAfter = wait; // seconds (429, 503)
+  return error;
 }
 
 export async function request(path, { method = "GET", token = null, body = undefined, signal } = {}) {
@@ -105,6 +108,20 @@ export const createSession = (body) => request("/sessions", { method: "POST", bo
 export const getSession = (id, token) => request(`/sessions/${encodeURIComponent(id)}`, { token });
 
 export const getReport = (id, token) => request(`/sessions/${encodeURIComponent(id)}/report`, { token });
+
+const exercisePath = (id) => `/sessions/${encodeURIComponent(id)}/exercise`;
+
+/** The open coding exercise and its runs so far; 404/409 when none is open. */
+export const getExercise = (id, token) => request(exercisePath(id), { token });
+
+/** Run code against the examples (`kind` "examples") or submit it ("submit"); idempotent per
+ * clientMsgId. Resolves with {run, messages, state}. */
+export const runExercise = (id, token, { code, kind, clientMsgId }) =>
+  request(`${exercisePath(id)}/runs`, {
+    method: "POST",
+    token,
+    body: { code, kind, client_msg_id: clientMsgId },
+  });
 
 // ---- the streamed answer -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import {
   sendAnswer,
   sessionIdFromPath,
 } from "/static/api.js";
+import { exercisePanel } from "/static/exercise.js";
 
 const MAX_ANSWER = 8000;
 const POLL_MS = 1000;
@@ -282,6 +283,7 @@ function applyState(state) {
   if (ui.position.textContent !== position) ui.position.textContent = position;
   document.title = `${position} — interviewer`;
 
+  session.exercise?.update(state);
   if (state.status === "completed") showCompleted(state.show_report !== false);
 }
 
@@ -559,6 +561,7 @@ async function init() {
     return;
   }
   ui.reportLink.href = `/interview/${encodeURIComponent(session.id)}/report`;
+  session.exercise = exercisePanel({ sessionId: session.id, token: session.token, onMessage, onState: applyState });
 
   let data;
   try {

@@ -1,0 +1,195 @@
+"""The coding exercise in the candidate's chat page, in a real browser against the real app.
+
+The page, its scripts, the CSP and the transcript are the real server's; the exercise API is
+stubbed with `page.route` (canned JSON for `GET …/exercise` and `POST …/exercise/runs`, and the
+transcript's `state` rewritten to name an open exercise) until the API half lands. The editor is
+driven with the keyboard only: typing, Tab indenting, Escape-then-Tab leaving it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from browserkit import require_browser
+
+require_browser()
+
+from playwright.sync_api import expect  # noqa: E402
+from test_candidate_flow import start_interview  # noqa: E402
+
+EXERCISE_REF = {"id": "ex-sort", "title": "Sort the <b>items</b>"}
+EXERCISE = {
+    **EXERCISE_REF,
+    "statement": "Return the items in ascending order.\n<script>window.pwned = 1</script>",
+    "starter_code": "def solve(items):\n    pass\n",
+    "examples": [{"name": "basic", "code": "assert solve([3, 1, 2]) == [1, 2, 3]"}],
+    "time_limit_s": 900,
+}
+EXAMPLES_RUN = {
+    "id": "run-1",
+    "kind": "examples",
+    "passed": 1,
+    "failed": 1,
+    "errors": 0,
+    "timed_out": False,
+    "tests": [
+        {"name": "basic", "ok": True, "message": ""},
+        {"name": "empty", "ok": False, "message": "AssertionError: <None> != []"},
+    ],
+    "duration_ms": 12,
+    "stdout_truncated": True,
+}
+FOLLOW_UP = "Your solution fails when the list is empty — walk me through that case."
+
+
+class ExerciseStub:
+    """Routes the exercise endpoints of one page to canned answers; records the run requests."""
+
+    def __init__(self, page: Any) -> None:
+        self.runs: list[dict[str, Any]] = []
+        self.outcomes: list[str] = []  # what the next runs get instead of a result: 409, 429, 503, abort
+        page.route(re.compile(r"/api/v1/sessions/[^/]+$"), self.transcript)
+        page.route(re.compile(r"/api/v1/sessions/[^/]+/exercise$"), self.exercise)
+        page.route(re.compile(r"/api/v1/sessions/[^/]+/exercise/runs$"), self.run)
+
+    def transcript(self, route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        self.state = {**body["state"], "exercise": EXERCISE_REF}
+        route.fulfill(response=response, json={**body, "state": self.state})
+
+    def exercise(self, route: Any) -> None:
+        route.fulfill(json={"exercise": EXERCISE, "runs": []})
+
+    def run(self, route: Any) -> None:
+        assert route.request.method == "POST"
+        assert route.request.headers["authorization"].startswith("Bearer ")
+        body = json.loads(route.request.post_data or "{}")
+        self.runs.append(body)
+        outcome = self.outcomes.pop(0) if self.outcomes else "ok"
+        if outcome == "abort":  # the network dropped: the page retries with the same client_msg_id
+            route.abort("connectionreset")
+            return
+        if outcome == "409":
+            route.fulfill(status=409, json={"detail": "a run is pending for this exercise"})
+            return
+        if outcome in ("429", "503"):
+            detail = "slow down" if outcome == "429" else "the sandbox is busy"
+            route.fulfill(status=int(outcome), headers={"Retry-After": "5"}, json={"detail": detail})
+            return
+        if body["kind"] == "examples":
+            route.fulfill(json={"run": EXAMPLES_RUN, "messages": [], "state": self.state})
+            return
+        run = {**EXAMPLES_RUN, "id": "run-2", "kind": "submit", "stdout_truncated": False}
+        message = {
+            "id": 100_000,
+            "role": "interviewer",
+            "kind": "follow_up",
+            "content": FOLLOW_UP,
+            "created_at": "2026-12-05T16:00:00Z",
+        }
+        route.fulfill(json={"run": run, "messages": [message], "state": self.state})
+
+
+def draft(page: Any, session_id: str) -> str | None:
+    key = f"interviewer:code:{session_id}:{EXERCISE['id']}"
+    value: str | None = page.evaluate("k => sessionStorage.getItem(k)", key)
+    return value
+
+
+def test_exercise_editor_runs_submits_and_keeps_the_draft(live_server: str, page: Any, problems: Any) -> None:
+    stub = ExerciseStub(page)
+    session_id = start_interview(page, live_server, "python")
+
+    panel = page.locator("#exercise")
+    expect(panel).to_be_visible()
+    # Bank text is text: markup shows literally and never runs.
+    expect(panel.get_by_role("heading", level=2)).to_have_text("Sort the <b>items</b>")
+    expect(page.locator("#exercise-statement")).to_contain_text("<script>window.pwned = 1</script>")
+    assert page.evaluate("() => window.pwned") is None
+    expect(page.locator("#exercise-limit")).to_have_text("Suggested time: about 15 minutes.")
+    expect(page.locator(".exercise-example code")).to_have_text(EXERCISE["examples"][0]["code"])
+
+    # The editor holds the starter code, highlighted as Python by CodeMirror's styles (adopted
+    # stylesheets, so the strict CSP does not block them).
+    lines = page.locator("#editor .cm-line")
+    expect(lines.first).to_have_text("def solve(items):")
+    keyword = page.locator("#editor .cm-line span", has_text=re.compile(r"^def$")).first
+    expect(keyword).to_be_attached()
+    assert keyword.evaluate("n => getComputedStyle(n).color") == "rgb(119, 0, 136)"  # #708, keywords
+    assert page.locator("#editor .cm-gutters").evaluate("n => getComputedStyle(n).display") == "flex"
+    editor = page.get_by_role("textbox", name="Your code")
+    expect(editor).to_have_attribute("aria-describedby", "editor-help")
+
+    # Keyboard only: replace the code; Enter indents the body, Tab indents more, Shift+Tab less.
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    page.keyboard.type("def solve(items):")
+    page.keyboard.press("Enter")
+    page.keyboard.type("return sorted(items)")
+    assert draft(page, session_id) == "def solve(items):\n    return sorted(items)"
+    page.keyboard.press("Home")
+    page.keyboard.press("Tab")
+    assert draft(page, session_id) == "def solve(items):\n        return sorted(items)"
+    expect(editor).to_be_focused()  # Tab indented instead of leaving the editor
+    page.keyboard.press("Shift+Tab")
+    code = "def solve(items):\n    return sorted(items)"
+    assert draft(page, session_id) == code
+    # Escape, then Tab, is the way out for keyboard users.
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Run examples")).to_be_focused()
+
+    # Run examples: results inline.
+    page.keyboard.press("Enter")
+    results = page.locator("#exercise-results")
+    expect(results.locator(".run-summary")).to_have_text("Examples: 1 test passed, 1 failed — ran in 12 ms")
+    expect(results.locator("li")).to_have_count(2)
+    expect(results.locator("li.test-ok")).to_contain_text("✓passed: basic")
+    expect(results.locator("li.test-bad")).to_contain_text("✗failed: empty")
+    expect(results.locator("li.test-bad .test-message")).to_have_text("AssertionError: <None> != []")
+    expect(results).to_contain_text("The output was too long and was cut off.")
+    expect(page.get_by_role("button", name="Run examples")).to_be_enabled()
+    assert stub.runs[0]["kind"] == "examples" and stub.runs[0]["code"] == code
+
+    # Submit: the interviewer's follow-up appears in the chat.
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#transcript .msg-interviewer").last).to_contain_text(FOLLOW_UP)
+    expect(results.locator(".run-summary")).to_contain_text("Submission: 1 test passed, 1 failed")
+    assert [r["kind"] for r in stub.runs] == ["examples", "submit"]
+    ids = {r["client_msg_id"] for r in stub.runs}
+    assert len(ids) == 2 and all(isinstance(i, str) and i for i in ids), "a fresh client_msg_id per click"
+
+    # 409 while a run is pending, 429, 503: clear messages, the buttons usable again.
+    error = page.locator("#exercise-error")
+    stub.outcomes = ["409"]
+    page.get_by_role("button", name="Submit").click()
+    expect(error).to_contain_text("Your code is already being run")
+    expect(error).to_contain_text("a run is pending for this exercise")
+    expect(page.get_by_role("button", name="Submit")).to_be_enabled()
+    stub.outcomes = ["429"]
+    page.get_by_role("button", name="Run examples").click()
+    expect(error).to_have_text("Too many runs in a short time. Try again in 5 seconds.")
+    stub.outcomes = ["503"]
+    page.get_by_role("button", name="Run examples").click()
+    expect(error).to_have_text("The code runner is unavailable or busy right now. Try again in 5 seconds.")
+
+    # A dropped connection is retried automatically with the same client_msg_id.
+    stub.outcomes = ["abort"]
+    before = len(stub.runs)
+    page.get_by_role("button", name="Run examples").click()
+    expect(error).to_have_text("")
+    expect(results.locator(".run-summary")).to_contain_text("Examples: 1 test passed")
+    retried = stub.runs[before:]
+    assert len(retried) == 2 and retried[0]["client_msg_id"] == retried[1]["client_msg_id"]
+    assert len({r["client_msg_id"] for r in stub.runs}) == len(stub.runs) - 1  # otherwise one per click
+
+    # A reload keeps the draft, not the starter code.
+    page.reload()
+    expect(panel).to_be_visible()
+    expect(lines).to_have_count(2)
+    assert lines.all_text_contents() == ["def solve(items):", "    return sorted(items)"]
+
+    problems.check()
