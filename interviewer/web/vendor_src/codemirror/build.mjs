@@ -1,4 +1,4 @@
-// Rebuilds ../codemirror.js from npm packages (see ../README.md for the exact commands).
+// Rebuilds interviewer/web/static/vendor/codemirror.js from npm packages (see that folder's README.md for the exact commands).
 // Copied with this folder into a scratch folder outside the repo: `npm ci && node build.mjs OUTFILE`.
 import { build } from "esbuild";
 import { readFile } from "node:fs/promises";
