@@ -21,6 +21,7 @@ from interviewer.sandbox import BubblewrapSandbox
 from interviewer.store import exercises as run_store
 from interviewer.store.tables import AssessmentRow
 from interviewer.web.app import create_app
+from interviewer.web.exports import to_json, to_markdown
 from tests.conftest import KNOWLEDGE, ROOT
 from tests.kit.client import send, start
 
@@ -170,6 +171,16 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
     assert 1.0 < rows[0].score < 5.0
     assert client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth).status_code == 404
     assert run(client, sid, auth, WRONG, "examples").status_code == 409
+
+    # evaluators see the runs (code, results), and the exports carry them
+    document = ctx.review.document(sid)
+    assert [(r.kind, r.passed) for r in document.exercise_runs] == [
+        ("examples", 2),
+        ("submit", submitted["run"]["passed"]),
+    ]
+    markdown = to_markdown(document)
+    assert "~~~python" in markdown and "ordered = sorted(intervals)" in markdown
+    assert '"exercise_runs"' in to_json(document)
 
 
 def test_hostile_code_through_the_api_is_contained(client: TestClient) -> None:

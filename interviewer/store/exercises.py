@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -14,6 +15,10 @@ from sqlalchemy.orm import Session
 
 from interviewer.store.repo import lock_session
 from interviewer.store.tables import ExerciseRunRow, utcnow
+
+ABANDONED_AFTER = timedelta(minutes=10)
+"""A run pending longer than this was lost with its process (runs end within a minute, queue
+waits included in any sane configuration): it no longer blocks the session's next run."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,11 @@ def take_run(
     existing = find_run(db, session_id=session_id, client_msg_id=client_msg_id)
     if existing is not None:
         return Taken("duplicate" if existing.body_hash == body_hash else "conflict", existing)
-    if pending_run(db, session_id=session_id) is not None:
-        return Taken("busy", None)
+    pending = pending_run(db, session_id=session_id)
+    if pending is not None:
+        if utcnow() - pending.created_at < ABANDONED_AFTER:
+            return Taken("busy", None)
+        db.delete(pending)  # its process died; the client sees it gone and may run again
     row = ExerciseRunRow(
         session_id=session_id,
         exercise_id=exercise_id,

@@ -195,7 +195,31 @@ def to_markdown(document: Document) -> str:
                 f"- Override {md_escape(o['criterion'])}: {_num(o['old_score'])} → {_num(o['new_score'])} "
                 f"by {md_escape(o['evaluator'])} ({o['created_at']}): {md_escape(o['reason'])}"
             )
+    for r in doc.get("exercise_runs", []):
+        lines += _md_run(r)
     return "\n".join(lines) + "\n"
+
+
+def _md_run(r: Mapping[str, Any]) -> list[str]:
+    """A coding-exercise run: its code, results and timing curve."""
+    tests = len(r["tests"])
+    lines = [
+        "",
+        f"## Run {r['id']}: {md_escape(r['exercise_id'])} ({r['kind']}, {r['created_at']})",
+        "",
+        f"{r['passed']} of {tests} tests passed; timed out: {'yes' if r['timed_out'] else 'no'}; "
+        f"{_num(r['duration_ms'])} ms" + (f"; {md_escape(r['crash'])}" if r["crash"] else ""),
+        "",
+        "~~~python",
+        r["code"].replace("~~~", "~ ~ ~"),
+        "~~~",
+    ]
+    lines += [
+        f"- [{'x' if t['ok'] else ' '}] {md_escape(t['name'])} {md_escape(t['message'])}" for t in r["tests"]
+    ]
+    if r["timings"]:
+        lines.append("- Timing: " + ", ".join(f"n={t['n']}: {_num(t['cpu_ms'])} ms" for t in r["timings"]))
+    return lines
 
 
 # --- HTML -------------------------------------------------------------------------------------
