@@ -6,6 +6,7 @@ follow-up and gets the combined score; hostile code sent through the API is cont
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -171,6 +172,11 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
     assert 1.0 < rows[0].score < 5.0
     assert client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth).status_code == 404
     assert run(client, sid, auth, WRONG, "examples").status_code == 409
+
+    # the problem-solving plan has ended: the report counts the exercise
+    report = client.get(f"/api/v1/sessions/{sid}/report", headers=auth)
+    assert report.status_code == 200, report.text
+    assert "Coding exercise Merge overlapping intervals" in json.dumps(report.json())
 
     # evaluators see the runs (code, results), and the exports carry them
     document = ctx.review.document(sid)

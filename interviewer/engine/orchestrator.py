@@ -206,8 +206,10 @@ class Orchestrator:
         track, qs = st.track, st.question
         assert track is not None and qs is not None
         exercise = track.open_exercise
-        if submission is not None and exercise is None:
-            raise Conflict("no coding exercise is open in this interview")
+        if submission is not None and exercise is None:  # closed meanwhile (the candidate gave up)
+            turn.say(Turn(role="candidate", kind="submission", content=text, track=track.track))
+            turn.speak("nudge", msg.EXERCISE_CLOSED)
+            return self._result(turn)
         if exercise is not None:
             config = st.config(track.track, self._bank)
             if await self.exercises.answer(turn, track, exercise, text, config, submission=submission):
