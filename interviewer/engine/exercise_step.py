@@ -164,6 +164,8 @@ def describe(facts: SubmissionFacts) -> str:
         lines.append("- a test ran over its time limit (too slow on a large input)")
     if facts.crash:
         lines.append(f"- the run ended early: {facts.crash[:200]}")
+    if facts.complexity:
+        lines.append(f"- blocks nested more than two deep in the code: {facts.complexity}")
     if facts.timings:
         curve = ", ".join(f"n={n}: {ms:.1f} ms" for n, ms in facts.timings)
         lines.append(f"- timing on growing inputs: {curve}")
