@@ -212,3 +212,13 @@ def test_bad_bodies_and_no_exercise(client: TestClient) -> None:
     assert run(client, sid, auth, "x = 1\n", "lint").status_code == 422
     assert run(client, sid, auth, "x" * 20001, "examples").status_code == 422
     assert run(client, sid, {"Authorization": "Bearer nope"}, "x = 1\n", "examples").status_code == 404
+
+
+def test_giving_up_closes_the_exercise_with_the_floor_score(client: TestClient) -> None:
+    """A client without an editor is never stuck: saying so skips the exercise."""
+    sid, auth, _ = reach_exercise(client)
+    r = send(client, sid, auth, "I give up")
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["exercise"] is None and r.json()["state"]["status"] == "completed"
+    report = client.get(f"/api/v1/sessions/{sid}/report", headers=auth).json()
+    assert "Coding exercise Merge overlapping intervals: 1.0/5" in json.dumps(report)

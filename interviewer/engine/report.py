@@ -87,8 +87,9 @@ def build_report(
             if a.score < STRONG:
                 study += [r for r in question.references if r not in study]
             flags += [f for f in a.flags if f not in flags]
-        for title, a in exercised:  # coding exercises: tests, complexity and the discussion
-            (strengths if a.score >= STRONG else gaps).append(f"Coding exercise {title}: {a.score:.1f}/5")
+        for title, a in exercised:  # coding exercises (tests, complexity, discussion) come first
+            line = f"Coding exercise {title}: {a.score:.1f}/5"
+            (strengths if a.score >= STRONG else gaps).insert(0, line)
         if not gaps and score < config.pass_threshold:
             gaps.append(
                 f"The answers in this track averaged {score:.1f}/5, below the pass mark of "
