@@ -22,7 +22,7 @@ from interviewer.sandbox import BubblewrapSandbox
 from interviewer.store import exercises as run_store
 from interviewer.store.tables import AssessmentRow
 from interviewer.web.app import create_app
-from interviewer.web.exports import to_json, to_markdown
+from interviewer.web.exports import to_csv, to_html, to_json, to_markdown
 from tests.conftest import KNOWLEDGE, ROOT
 from tests.kit.client import send, start
 
@@ -187,6 +187,9 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
     markdown = to_markdown(document)
     assert "~~~python" in markdown and "ordered = sorted(intervals)" in markdown
     assert '"exercise_runs"' in to_json(document)
+    html = to_html(document)
+    assert "ordered = sorted(intervals)" in html and "<pre><code>" in html
+    assert to_csv(document)  # the runs are not rows of the per-question CSV
 
 
 def test_hostile_code_through_the_api_is_contained(client: TestClient) -> None:
