@@ -15,7 +15,9 @@ fixed messages of `messages`, the offline report.
 
 The steps of a turn are here; their parts live by job: which question comes next
 (`selection`), model phrasing (`phrasing`), the turn in progress and its messages (`turn_work`),
-how the interview ends (`ending`), what is said without a model (`messages`).
+how the interview ends (`ending`), what is said without a model (`messages`), a track's coding
+exercise after its main questions (`exercise_step`: while one is open, every turn goes there; a
+submission's run facts arrive as `answer(..., submission=...)`).
 """
 
 from __future__ import annotations
