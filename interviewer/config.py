@@ -168,6 +168,15 @@ class Settings(BaseSettings):
         ),
     )
     db_threads: int = Field(default=8, ge=1, le=256, description="threads for database work per process")
+    sandbox_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="coding-exercise runs at once per process (the sandbox queue's workers)",
+    )
+    sandbox_queue: int = Field(
+        default=20, ge=0, le=10_000, description="runs waiting beyond the workers; beyond: 503 (Overloaded)"
+    )
     sqlite_fsync_answers: bool = Field(
         default=True,
         description=(

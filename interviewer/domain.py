@@ -135,6 +135,9 @@ class TrackConfig(_Record):
     topics: list[Slug] = Field(default_factory=list)
     pass_threshold: float = Field(default=3.0, ge=1, le=5)
     rubric: list[Criterion] = Field(min_length=1)
+    exercises: int = Field(default=0, ge=0, le=2)
+    """Coding exercises given after the main questions (problem-solving track only)."""
+    exercise_minutes: int = Field(default=20, ge=5, le=90)
     topic_titles: dict[Slug, Title] = Field(default_factory=dict)
     """How reports name the track's topics (`Question.topic` slugs) to people; a topic without a
     title is shown as its slug in words."""
@@ -285,6 +288,8 @@ TurnKind = Literal[
     "summary",
     "report",
     "answer",
+    "exercise",
+    "submission",
 ]
 
 
@@ -409,3 +414,29 @@ def _functions(source: str, where: str) -> list[str]:
     except SyntaxError as exc:
         raise ValueError(f"{where}: not valid Python: {exc.msg} (line {exc.lineno})") from None
     return [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+class SubmissionFacts(BaseModel):
+    """What a submission's run showed, as the engine is told it (the service reads it off the
+    sandbox's result): the engine grounds its follow-up and the exercise's score in these."""
+
+    exercise_id: str
+    passed: int = Field(ge=0)
+    total: int = Field(ge=0)
+    timed_out: bool = False
+    failures: list[FailureKind] = Field(default_factory=list)
+    """Most telling first (`services.exercises.ExerciseRun.failures`)."""
+    first_failure: str | None = None
+    """The first failing test's name."""
+    first_message: str = ""
+    crash: str | None = None
+    timings: list[tuple[int, float]] = Field(default_factory=list)
+    """(input size, milliseconds) on growing inputs, when the exercise times its solution."""
+    code: str = ""
+    """The submitted code (for the model's follow-up; not kept in the session state)."""
+    complexity: int = Field(default=0, ge=0)
+    """A rough AST measure of needless complexity: nesting beyond two levels, counted."""
+
+    @property
+    def all_passed(self) -> bool:
+        return self.total > 0 and self.passed == self.total

@@ -15,6 +15,7 @@ from interviewer.store.migrations import (
     m0002_overrides_and_recommendations,
     m0003_hr_bank,
     m0004_question_versions,
+    m0006_exercise_runs,
 )
 from interviewer.store.tables import Base
 
@@ -227,5 +228,23 @@ def era_0005(conn: Connection, w: Written) -> None:
     )
 
 
-ERAS = [era_0001, era_0002, era_0003, era_0004, era_0005]
+def era_0006(conn: Connection, w: Written) -> None:
+    """A finished run of an exercise in the session of 0001."""
+    w.insert(
+        conn,
+        m0006_exercise_runs.exercise_runs,
+        session_id=SESSION_ID,
+        exercise_id="merge-intervals",
+        kind="submit",
+        client_msg_id="run-1",
+        body_hash="b" * 64,
+        code="def merge(xs):\n    return xs\n",
+        status="done",
+        result={"passed": 1, "failed": 0},
+        created_at=AT,
+        finished_at=AT + timedelta(seconds=1),
+    )
+
+
+ERAS = [era_0001, era_0002, era_0003, era_0004, era_0005, era_0006]
 """One writer per step, in order: step k's writer uses the tables as step k left them."""

@@ -29,6 +29,8 @@ ROUTES: dict[tuple[str, str], tuple[set[str], set[int]]] = {
     ("get", "/api/v1/sessions/{session_id}"): (CANDIDATE, {401, 404, 429}),
     ("get", "/api/v1/sessions/{session_id}/report"): (CANDIDATE, {401, 403, 404, 409, 429}),
     ("post", "/api/v1/sessions/{session_id}/messages"): (CANDIDATE, {400, 401, 404, 409, 413, 422, 429}),
+    ("get", "/api/v1/sessions/{session_id}/exercise"): (CANDIDATE, {401, 404, 429}),
+    ("post", "/api/v1/sessions/{session_id}/exercise/runs"): (CANDIDATE, {400, 401, 404, 409, 413, 422, 429}),
     ("post", "/api/v1/auth/login"): (set(), {400, 401, 413, 422, 429}),
     ("post", "/api/v1/auth/logout"): (STAFF, {401, 403}),
     ("get", "/api/v1/auth/me"): (STAFF, {401, 403, 429}),

@@ -3,11 +3,14 @@ settings; tests and the web app pass their own collaborators through the same do
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, assert_never
 
 from interviewer.bank import Bank, Retriever, VectorIndex, load_bank, open_index
+from interviewer.bank.exercises import load_exercises
 from interviewer.config import Settings
+from interviewer.domain import Exercise
 from interviewer.engine.checklist import ChecklistScorer
 from interviewer.engine.offline_scorer import OfflineScorer
 from interviewer.engine.orchestrator import Orchestrator, SessionCompleted, TurnResult
@@ -82,6 +85,7 @@ def build_engine(
         model_scorer=settings.model_scorer,
         turn_budget_s=settings.turn_budget_s or None,
         warm_dir=settings.data_dir / "warm",
+        exercises=load_exercises(settings.knowledge_dir),
     )
 
 
@@ -98,6 +102,7 @@ def assemble(
     model_scorer: ModelScorerForm = "holistic",
     turn_budget_s: float | None = None,
     warm_dir: Path | None = None,
+    exercises: Mapping[str, Exercise] | None = None,
 ) -> Orchestrator:
     """Wire the orchestrator from its parts (production and tests use this one door).
     `model_scorer`: the form of the model scorer; production passes the setting (default
@@ -121,4 +126,5 @@ def assemble(
         counter=counter,
         budget=budget,
         turn_budget_s=turn_budget_s,
+        exercises=exercises,
     )

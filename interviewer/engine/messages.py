@@ -43,6 +43,8 @@ NUDGES = {
     ],
 }
 
+EXERCISE_CLOSED = "That coding exercise is already closed, so I did not look at this submission."
+
 TRANSITIONS = [
     "Thanks. Let's move on.",
     "Thank you — next question.",

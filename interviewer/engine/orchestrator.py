@@ -15,7 +15,9 @@ fixed messages of `messages`, the offline report.
 
 The steps of a turn are here; their parts live by job: which question comes next
 (`selection`), model phrasing (`phrasing`), the turn in progress and its messages (`turn_work`),
-how the interview ends (`ending`), what is said without a model (`messages`).
+how the interview ends (`ending`), what is said without a model (`messages`), a track's coding
+exercise after its main questions (`exercise_step`: while one is open, every turn goes there; a
+submission's run facts arrive as `answer(..., submission=...)`).
 """
 
 from __future__ import annotations
@@ -28,12 +30,23 @@ from dataclasses import dataclass, field
 
 from interviewer.bank.loader import Bank
 from interviewer.bank.retrieval import Retriever
-from interviewer.domain import Assessment, CallRecord, Plan, Question, TrackConfig, Turn, question_revision
+from interviewer.domain import (
+    Assessment,
+    CallRecord,
+    Exercise,
+    Plan,
+    Question,
+    SubmissionFacts,
+    TrackConfig,
+    Turn,
+    question_revision,
+)
 from interviewer.engine import guard, policy
 from interviewer.engine import messages as msg
 from interviewer.engine.classify import classify
 from interviewer.engine.deadline import Deadline
 from interviewer.engine.ending import end_interview
+from interviewer.engine.exercise_step import ExerciseStep
 from interviewer.engine.phrasing import Phraser
 from interviewer.engine.prompts import PromptLibrary
 from interviewer.engine.scoring import (
@@ -104,6 +117,7 @@ class Orchestrator:
         counter: TokenCounter | None = None,
         budget: int = 4000,
         turn_budget_s: float | None = None,
+        exercises: Mapping[str, Exercise] | None = None,
     ) -> None:
         self._counter = counter or TokenCounter()
         self._budget = budget
@@ -113,6 +127,9 @@ class Orchestrator:
         self._assessor = assessor
         self._model = model
         self._phraser = Phraser(model, prompts)
+        self.exercises = ExerciseStep(
+            exercises or {}, assessor=assessor, phraser=self._phraser, counter=self._counter
+        )
 
     # --- public surface ------------------------------------------------------------------
     def warm_up(self, stop: threading.Event | None = None) -> int:
@@ -169,6 +186,7 @@ class Orchestrator:
         listener: Listener | None = None,
         pinned: Mapping[str, Question] | None = None,
         owned: bool = False,
+        submission: SubmissionFacts | None = None,
     ) -> TurnResult:
         """One candidate turn. With `listener`, model-phrased replies stream to it as they are
         generated (after the incremental checks of `messages.LiveRelease`); the returned
@@ -176,7 +194,8 @@ class Orchestrator:
         bank has changed or withdrawn since (`SessionState.stale_revisions` names them).
         `owned`: the caller hands `state` over (it parsed it for this turn and keeps no other
         reference), so it is worked on in place — mutated, and returned as `TurnResult.state` —
-        instead of deep-copied first; without it, `state` is left as it was."""
+        instead of deep-copied first; without it, `state` is left as it was. `submission`: the
+        facts of a run of the open coding exercise (`text` then says what was submitted)."""
         if state.status == "completed":
             raise SessionCompleted("this interview has ended; see the report")
         turn = TurnWork(
@@ -188,6 +207,16 @@ class Orchestrator:
         st = turn.state
         track, qs = st.track, st.question
         assert track is not None and qs is not None
+        exercise = track.open_exercise
+        if submission is not None and exercise is None:  # closed meanwhile (the candidate gave up)
+            turn.say(Turn(role="candidate", kind="submission", content=text, track=track.track))
+            turn.speak("nudge", msg.EXERCISE_CLOSED)
+            return self._result(turn)
+        if exercise is not None:
+            config = st.config(track.track, self._bank)
+            if await self.exercises.answer(turn, track, exercise, text, config, submission=submission):
+                await self._next_exercise_or_close(turn, track, config)
+            return self._result(turn)
         question = turn.questions[qs.question_id]
         turn.say(
             Turn(role="candidate", kind="answer", content=text, track=track.track, question_id=qs.question_id)
@@ -204,9 +233,12 @@ class Orchestrator:
         else:
             qs.exchanges.append(ExchangeRecord(prompt=qs.prompt, answer=text))
             await self._assess_and_continue(turn, track, qs, question)
-        st.model_calls += turn.calls
+        return self._result(turn)
+
+    def _result(self, turn: TurnWork) -> TurnResult:
+        turn.state.model_calls += turn.calls
         return TurnResult(
-            state=st,
+            state=turn.state,
             messages=turn.out,
             assessment=turn.assessment,
             model_calls=turn.calls,
@@ -285,7 +317,16 @@ class Orchestrator:
                 await self._ask_next(turn, first_in_track=False)
             case policy.CloseTrack():
                 self._feedback(turn, question, assessment)
-                await self._close_track(turn, track, config)
+                await self._next_exercise_or_close(turn, track, config)
+
+    async def _next_exercise_or_close(self, turn: TurnWork, track: TrackState, config: TrackConfig) -> None:
+        """After the main questions (and after each exercise): the track's next coding exercise
+        if it has one to give, else the track closes."""
+        exercise = self.exercises.to_give(turn.state, track, config)
+        if exercise is not None:
+            self.exercises.present(turn, track, exercise, config)
+        else:
+            await self._close_track(turn, track, config)
 
     async def _ask_next(self, turn: TurnWork, *, first_in_track: bool) -> None:
         st = turn.state

@@ -28,6 +28,7 @@ REQUIRED = (
     "score",
     "score_checklist",
     "track_summary",
+    "exercise_follow_up",
     "final_report",
 )
 _ROLES = {"system": "system", "human": "human", "user": "human", "ai": "ai", "assistant": "ai"}

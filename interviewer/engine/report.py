@@ -53,9 +53,11 @@ def build_report(
         assessed = [(q, q.assessment) for q in ts.questions if q.assessment is not None]
         if not assessed:
             continue
-        score = sum(a.score for _, a in assessed) / len(assessed)
+        exercised = [(e.title, e.assessment) for e in ts.exercises if e.assessment is not None]
+        scores = [a.score for _, a in assessed] + [a.score for _, a in exercised]
+        score = sum(scores) / len(scores)
         crit: dict[str, list[float]] = defaultdict(list)
-        for _, a in assessed:
+        for a in [a for _, a in assessed] + [a for _, a in exercised]:
             for c in a.criteria:
                 crit[c.id].append(c.score)
         strengths, gaps, study, flags, focus = [], [], [], [], []
@@ -85,6 +87,9 @@ def build_report(
             if a.score < STRONG:
                 study += [r for r in question.references if r not in study]
             flags += [f for f in a.flags if f not in flags]
+        for title, a in exercised:  # coding exercises (tests, complexity, discussion) come first
+            line = f"Coding exercise {title}: {a.score:.1f}/5"
+            (strengths if a.score >= STRONG else gaps).insert(0, line)
         if not gaps and score < config.pass_threshold:
             gaps.append(
                 f"The answers in this track averaged {score:.1f}/5, below the pass mark of "

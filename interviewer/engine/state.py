@@ -14,7 +14,16 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from interviewer.bank.loader import Bank
-from interviewer.domain import Assessment, Question, Report, TrackConfig, TrackId, Turn, question_revision
+from interviewer.domain import (
+    Assessment,
+    Question,
+    Report,
+    SubmissionFacts,
+    TrackConfig,
+    TrackId,
+    Turn,
+    question_revision,
+)
 
 
 class ExchangeRecord(BaseModel):
@@ -39,11 +48,36 @@ class QuestionState(BaseModel):
     stores each revision once, `store.tables.QuestionVersion`). None in states from before."""
 
 
+class ExerciseState(BaseModel):
+    """A coding exercise given in the track (engine/exercise_step.py): open until the candidate
+    has submitted and discussed the follow-up, or given up."""
+
+    exercise_id: str
+    title: str = ""
+    prompt: str = ""
+    """What the candidate is answering now: the statement, or the follow-up on a submission."""
+    submissions: list[SubmissionFacts] = Field(default_factory=list)
+    nudges: int = 0
+    discussion: list[ExchangeRecord] = Field(default_factory=list)
+    assessment: Assessment | None = None
+    closed: bool = False
+
+    @property
+    def submitted(self) -> bool:
+        return bool(self.submissions)
+
+
 class TrackState(BaseModel):
     track: TrackId
     difficulty: int
     questions: list[QuestionState] = Field(default_factory=list)
     done: bool = False
+    exercises: list[ExerciseState] = Field(default_factory=list)
+
+    @property
+    def open_exercise(self) -> ExerciseState | None:
+        last = self.exercises[-1] if self.exercises else None
+        return last if last is not None and not last.closed else None
 
 
 class SessionState(BaseModel):
@@ -75,6 +109,12 @@ class SessionState(BaseModel):
     def question(self) -> QuestionState | None:
         track = self.track
         return track.questions[-1] if track and track.questions else None
+
+    @property
+    def exercise(self) -> ExerciseState | None:
+        """The coding exercise open in the current track, if any."""
+        track = self.track
+        return track.open_exercise if track else None
 
     def interviewer_texts(self) -> set[str]:
         return {said_key(t.content) for t in self.turns if t.role == "interviewer"}

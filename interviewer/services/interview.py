@@ -27,7 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from interviewer.bank.loader import Bank
-from interviewer.domain import Question, Turn, question_revision
+from interviewer.domain import Question, SubmissionFacts, Turn, question_revision
 from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
 from interviewer.engine.report import candidate_view
 from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
@@ -102,6 +102,8 @@ class InterviewService:
         self._fresh: OrderedDict[int, Reply] = OrderedDict()
         """Replies just written by this process, by turn id: the request that waited for one
         returns it without reading it back (bounded; anything else reads the database)."""
+        self.submissions: Callable[[str, str], SubmissionFacts | None] | None = None
+        """(session, client_msg_id) -> a `submission` turn's run facts (set by services/exercise_runs.py)."""
 
     @property
     def loop_lag(self) -> float:
@@ -136,6 +138,7 @@ class InterviewService:
             "plan_id": state.plan_id,
             "plan_title": state.plan_title,
             "pending": pending,
+            "exercise": {"id": ex.exercise_id, "title": ex.title} if (ex := state.exercise) else None,
         }
 
     def plans(self) -> dict[str, Any]:
@@ -260,6 +263,15 @@ class InterviewService:
         with self._db.session() as db:
             return [message_json(t) for t in repo.list_turns(db, session_id=session_id)]
 
+    async def owned_state(self, *, session_id: str, token: str) -> SessionState:
+        """The session's engine state, for its candidate (NotFound, Expired otherwise)."""
+
+        def read() -> SessionState:
+            with self._db.session() as db:
+                return SessionState.model_validate(self._owned(db, session_id, token).state)
+
+        return await self._runner.read(read)
+
     async def transcript(self, *, session_id: str, token: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         def read() -> tuple[list[dict[str, Any]], dict[str, Any], TurnRow | None]:
             with self._db.session() as db:
@@ -301,6 +313,7 @@ class InterviewService:
         client_msg_id: str,
         on_accepted: Callable[[int], Any] | None = None,
         on_delta: DeltaSink | None = None,
+        kind: str = "answer",
     ) -> Reply:
         """Take an answer and return the interviewer's reply. `on_accepted` is awaited once the
         answer is committed; `on_delta` receives model-phrased replies while they stream (they
@@ -322,6 +335,7 @@ class InterviewService:
                     client_msg_id=client_msg_id,
                     content=content,
                     body_hash=body_hash,
+                    kind=kind,
                 )
 
         submitted = await self._runner.write(submit)
@@ -399,9 +413,11 @@ class InterviewService:
         async def fan_out(index: int, text: str) -> None:
             await self._runner.publish(turn_id, turn.seq + index, text)
 
+        facts = self.submissions if turn.kind == "submission" else None
+        submission = await self._runner.read(facts, session.id, turn.client_msg_id or "") if facts else None
         try:
             result = await self._engine.answer(
-                state, turn.content, listener=fan_out, pinned=pinned, owned=True
+                state, turn.content, listener=fan_out, pinned=pinned, owned=True, submission=submission
             )
         except SessionCompleted:
             raise  # a Conflict: the interview has ended

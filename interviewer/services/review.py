@@ -26,6 +26,7 @@ from interviewer.engine.state import SessionState
 from interviewer.errors import Conflict, Invalid, NotFound
 from interviewer.services import review_doc
 from interviewer.services.review_doc import RecommendationRecord, ReviewDocument
+from interviewer.services.review_runs import run_records
 from interviewer.services.review_scores import (
     OVERALL,
     effective,
@@ -34,6 +35,7 @@ from interviewer.services.review_scores import (
     rubric_weights,
     session_scores,
 )
+from interviewer.store import exercises as exercise_store
 from interviewer.store import repo
 from interviewer.store import review as store
 from interviewer.store.db import Database
@@ -205,7 +207,7 @@ class ReviewService:
             session = _session(db, session_id)
             stale = SessionState.model_validate(session.state).stale_revisions(self._bank.questions)
             stored = repo.question_versions(db, list(stale.values()))
-            return review_doc.build(
+            document = review_doc.build(
                 pinned={qid: stored[rev] for qid, rev in stale.items() if rev in stored},
                 session=session,
                 turns=repo.list_turns(db, session_id=session_id),
@@ -216,6 +218,8 @@ class ReviewService:
                 audit=store.audit_entries(db, subject=session_id),
                 bank=self._bank,
             )
+            runs = exercise_store.list_runs(db, session_id=session_id)
+            return document.model_copy(update={"exercise_runs": run_records(runs)})
 
     def calibration(self, *, min_pairs: int) -> CalibrationReport:
         """The latest override of each score is one pair (machine, evaluator); an override with

@@ -13,13 +13,14 @@ from collections import ChainMap, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from interviewer.bank.loader import Bank
 from interviewer.domain import HiringRecommendation, Question
 from interviewer.engine.evidence import locate
 from interviewer.engine.report import hiring_recommendation
 from interviewer.engine.state import SessionState
+from interviewer.services.review_runs import ExerciseRunRecord
 from interviewer.services.review_scores import (
     effective,
     iso,
@@ -211,6 +212,7 @@ class ReviewDocument(BaseModel):
     recommendation: Recommendations
     overrides: list[OverrideRecord]
     audit: list[AuditEntry]
+    exercise_runs: list[ExerciseRunRecord] = Field(default_factory=list)
 
 
 # --- building it ------------------------------------------------------------------------------

@@ -178,7 +178,7 @@ class Submitted:
 
 
 def submit_answer(
-    db: Session, *, session_id: str, client_msg_id: str, content: str, body_hash: str
+    db: Session, *, session_id: str, client_msg_id: str, content: str, body_hash: str, kind: str = "answer"
 ) -> Submitted:
     """Commit the candidate's answer as a pending turn — before anything else happens to it.
     The same client_msg_id again is a duplicate (same body) or a conflict (another body); a second
@@ -195,7 +195,7 @@ def submit_answer(
         session_id=session_id,
         seq=seq,
         role="candidate",
-        kind="answer",
+        kind=kind,
         content=content,
         client_msg_id=client_msg_id,
         body_hash=body_hash,

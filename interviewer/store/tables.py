@@ -150,6 +150,27 @@ class TurnRow(Base):
     )
 
 
+class ExerciseRunRow(Base):
+    """One run of the candidate's code on the session's open exercise: `examples` (the visible
+    tests) or `submit` (all tests; the engine then follows up). Committed `pending` before it
+    runs, like an answer; `result` is the sandbox's RunResult once `done`. A retry with the
+    same `client_msg_id` reads it back."""
+
+    __tablename__ = "exercise_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"))
+    exercise_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))  # examples | submit
+    client_msg_id: Mapped[str] = mapped_column(String(100))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | done
+    result: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    __table_args__ = (UniqueConstraint("session_id", "client_msg_id"),)
+
+
 class AssessmentRow(Base):
     __tablename__ = "assessments"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -29,12 +29,14 @@ from interviewer.engine.second_opinion import SecondOpinions
 from interviewer.llm.base import ChatModel
 from interviewer.services import readiness
 from interviewer.services.bank_edits import BankEdits
+from interviewer.services.exercise_runs import ExerciseRuns
+from interviewer.services.exercises import open_exercises
 from interviewer.services.interview import InterviewService
 from interviewer.services.rate_limit import RateLimiter
 from interviewer.services.review import ReviewService
 from interviewer.services.staff import StaffService
 from interviewer.store.db import Database
-from interviewer.web import api, docs, errors, hr, openapi_doc, pages, review
+from interviewer.web import api, docs, errors, exercises, hr, openapi_doc, pages, review
 from interviewer.web.deps import Context
 from interviewer.web.input import MAX_BODY_BYTES
 from interviewer.web.middleware import BodyDeadline, BodyLimit, SecurityHeaders
@@ -167,6 +169,10 @@ def create_app(
             staff=StaffService(settings=settings, db=database, bank_edits=bank_edits),
             proxies=settings.trusted_proxy_networks if settings.trust_proxy_headers else None,
         )
+        runs = open_exercises(
+            settings.knowledge_dir, workers=settings.sandbox_workers, max_queued=settings.sandbox_queue
+        )  # no process starts here: the sandbox is probed on the first run
+        ctx.exercises = ExerciseRuns(db=database, interview=service, exercises=runs)
         app.state.retriever = Retriever(the_bank, the_index)
         count_active_sessions_with(service.active_sessions)
         warm_stop = threading.Event()  # a thread cannot be cancelled: the warm-up checks this
@@ -183,6 +189,7 @@ def create_app(
             task.cancel()
         await asyncio.gather(*ctx.background, return_exceptions=True)
         service.close()
+        runs.close()
         ctx.staff.close()
         bank_edits.close()
         if db is None:
@@ -234,6 +241,7 @@ def create_app(
         )
 
     app.include_router(api.router)
+    app.include_router(exercises.router)
     app.include_router(review.router)
     app.include_router(hr.router)
     app.include_router(pages.router)

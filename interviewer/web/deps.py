@@ -14,6 +14,7 @@ from fastapi import Request, Response
 
 from interviewer.config import Settings
 from interviewer.services.bank_edits import BankEdits
+from interviewer.services.exercise_runs import ExerciseRuns
 from interviewer.services.interview import InterviewService
 from interviewer.services.rate_limit import RateLimiter
 from interviewer.services.review import ReviewService
@@ -41,6 +42,8 @@ class Context:
     """The evaluator's use cases (web/review.py)."""
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns still being processed after their client disconnected (kept referenced)."""
+    exercises: ExerciseRuns | None = None
+    """The coding exercise's use cases (web/exercises.py)."""
 
 
 def get_context(request: Request) -> Context:

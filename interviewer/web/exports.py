@@ -195,7 +195,31 @@ def to_markdown(document: Document) -> str:
                 f"- Override {md_escape(o['criterion'])}: {_num(o['old_score'])} → {_num(o['new_score'])} "
                 f"by {md_escape(o['evaluator'])} ({o['created_at']}): {md_escape(o['reason'])}"
             )
+    for r in doc.get("exercise_runs", []):
+        lines += _md_run(r)
     return "\n".join(lines) + "\n"
+
+
+def _md_run(r: Mapping[str, Any]) -> list[str]:
+    """A coding-exercise run: its code, results and timing curve."""
+    tests = len(r["tests"])
+    lines = [
+        "",
+        f"## Run {r['id']}: {md_escape(r['exercise_id'])} ({r['kind']}, {r['created_at']})",
+        "",
+        f"{r['passed']} of {tests} tests passed; timed out: {'yes' if r['timed_out'] else 'no'}; "
+        f"{_num(r['duration_ms'])} ms" + (f"; {md_escape(r['crash'])}" if r["crash"] else ""),
+        "",
+        "~~~python",
+        r["code"].replace("~~~", "~ ~ ~"),
+        "~~~",
+    ]
+    lines += [
+        f"- [{'x' if t['ok'] else ' '}] {md_escape(t['name'])} {md_escape(t['message'])}" for t in r["tests"]
+    ]
+    if r["timings"]:
+        lines.append("- Timing: " + ", ".join(f"n={t['n']}: {_num(t['cpu_ms'])} ms" for t in r["timings"]))
+    return lines
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -301,6 +325,8 @@ def to_html(document: Document) -> str:
     ]
     for n, q in enumerate(doc["questions"], start=1):
         body += _html_question(n, q, turns)
+    for r in doc.get("exercise_runs", []):
+        body += _html_run(r)
     css, digest = _stylesheet()
     policy = f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     return (
@@ -310,6 +336,23 @@ def to_html(document: Document) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<style>{css}</style></head>\n<body class="print-report">\n' + "\n".join(body) + "\n</body></html>\n"
     )
+
+
+def _html_run(r: Mapping[str, Any]) -> list[str]:
+    """A coding-exercise run: its code (escaped, as text), results and timing curve."""
+    out = [
+        f"<section><h2>Run {r['id']}: {_e(r['exercise_id'])} ({_e(r['kind'])}, {_e(r['created_at'])})</h2>",
+        f"<p>{r['passed']} of {len(r['tests'])} tests passed; timed out: {'yes' if r['timed_out'] else 'no'}; "
+        f"{_e(_num(r['duration_ms']))} ms{'; ' + _e(r['crash']) if r['crash'] else ''}</p>",
+        f"<pre><code>{_e(r['code'])}</code></pre>",
+        "<ul>",
+    ]
+    out += [f"<li>{'✓' if t['ok'] else '✗'} {_e(t['name'])} {_e(t['message'])}</li>" for t in r["tests"]]
+    out.append("</ul>")
+    if r["timings"]:
+        curve = ", ".join(f"n={t['n']}: {_num(t['cpu_ms'])} ms" for t in r["timings"])
+        out.append(f"<p>Timing: {_e(curve)}</p>")
+    return [*out, "</section>"]
 
 
 @functools.cache

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -143,6 +143,21 @@ class Answer(_Strict):
     def _content(cls, value: str) -> str:
         if _CONTROL.search(value):
             raise ValueError("must not contain NUL or control characters")
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class ExerciseRunBody(_Strict):
+    code: str = Field(min_length=1, max_length=20000)
+    kind: Literal["examples", "submit"]
+    client_msg_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
         if not value.strip():
             raise ValueError("must not be empty")
         return value

@@ -31,6 +31,7 @@ from interviewer.store.migrations import (
     m0003_hr_bank,
     m0004_question_versions,
     m0005_candidate_labels,
+    m0006_exercise_runs,
 )
 from interviewer.store.migrations.ops import SCHEMA_MIGRATIONS
 
@@ -48,6 +49,7 @@ MIGRATIONS: list[Migration] = [
     Migration(m0003_hr_bank.NAME, m0003_hr_bank.upgrade),
     Migration(m0004_question_versions.NAME, m0004_question_versions.upgrade),
     Migration(m0005_candidate_labels.NAME, m0005_candidate_labels.upgrade),
+    Migration(m0006_exercise_runs.NAME, m0006_exercise_runs.upgrade),
 ]
 """In order; a database runs those it has not recorded. Append only."""
 

@@ -1,0 +1,251 @@
+"""The coding exercise of a track: given after the main questions when the track asks for one
+(`TrackConfig.exercises`), then a submission, one follow-up grounded in its run, and the score.
+
+    present   -> an interviewer turn of kind "exercise" whose content is the statement
+    submit    -> the run's facts (`SubmissionFacts`, read by the service off the sandbox's result)
+                 -> ONE follow-up about what happened: the first failing case, the timeout, or,
+                 when everything passed, complexity and trade-offs (model-phrased when a model is
+                 configured, from the exercise's follow-ups otherwise)
+    answer    -> the candidate's words on that follow-up are scored: hidden tests passed (0.6),
+                 complexity met (0.2) and the discussion against the exercise's key points (0.2)
+
+A plain answer while no code was submitted gets a nudge toward the editor; saying they give up
+(or a third plain answer) closes the exercise with the floor score, so a client without an
+editor is never stuck. The engine runs no code: the facts come from the caller.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+
+from interviewer.domain import (
+    Assessment,
+    CriterionScore,
+    Exercise,
+    FollowUp,
+    Question,
+    SubmissionFacts,
+    TrackConfig,
+    Turn,
+)
+from interviewer.engine import guard
+from interviewer.engine.classify import classify
+from interviewer.engine.phrasing import Phraser
+from interviewer.engine.scoring import Assessor, Exchange
+from interviewer.engine.state import ExchangeRecord, ExerciseState, SessionState, TrackState
+from interviewer.engine.turn_work import TurnWork
+from interviewer.llm.tokens import TokenCounter
+
+WEIGHTS = (0.6, 0.2, 0.2)
+"""Hidden tests passed, complexity met, the discussion."""
+MAX_EXERCISE_NUDGES = 2
+EDITOR_NUDGES = [
+    'Please write your solution in the code editor: "Run examples" checks it against the visible '
+    'tests, and "Submit" runs all the tests. If you\'d rather skip this exercise, just say so.',
+    "The exercise is answered with code: use the editor and press Submit when you're ready. "
+    "Tell me if you want to skip it.",
+]
+
+
+class ExerciseStep:
+    def __init__(
+        self,
+        exercises: Mapping[str, Exercise],
+        *,
+        assessor: Assessor,
+        phraser: Phraser,
+        counter: TokenCounter,
+    ) -> None:
+        self._exercises = dict(exercises)
+        self._assessor = assessor
+        self._phraser = phraser
+        self._counter = counter
+
+    def get(self, exercise_id: str) -> Exercise | None:
+        return self._exercises.get(exercise_id)
+
+    def to_give(self, state: SessionState, track: TrackState, config: TrackConfig) -> Exercise | None:
+        """The next exercise of this track, if it asks for more than it has given: one of the
+        track's exercises not given in this session, nearest the track's difficulty, picked by
+        the session's seed (like questions: never repeated)."""
+        if config.exercises <= len(track.exercises):
+            return None
+        given = {e.exercise_id for t in state.tracks for e in t.exercises}
+        fresh = [e for e in self._exercises.values() if e.track == track.track and e.id not in given]
+        if not fresh:
+            return None
+        best = min(abs(e.difficulty - track.difficulty) for e in fresh)
+        near = sorted((e for e in fresh if abs(e.difficulty - track.difficulty) == best), key=lambda e: e.id)
+        return random.Random(state.seed + len(given)).choice(near)
+
+    def present(self, turn: TurnWork, track: TrackState, exercise: Exercise, config: TrackConfig) -> None:
+        text = (
+            f"Now a coding exercise: {exercise.title}. You have about {config.exercise_minutes} minutes.\n\n"
+            f"{exercise.statement}"
+        )
+        track.exercises.append(ExerciseState(exercise_id=exercise.id, title=exercise.title, prompt=text))
+        turn.speak("exercise", text)
+
+    async def answer(
+        self,
+        turn: TurnWork,
+        track: TrackState,
+        state: ExerciseState,
+        text: str,
+        config: TrackConfig,
+        *,
+        submission: SubmissionFacts | None = None,
+    ) -> bool:
+        """One candidate turn while the exercise is open; True when it closed (the caller goes
+        on with the track)."""
+        exercise = self._exercises[state.exercise_id]
+        if submission is not None:
+            turn.say(Turn(role="candidate", kind="submission", content=text, track=track.track))
+            await self._follow_up(turn, state, exercise, submission)
+            return False
+        turn.say(Turn(role="candidate", kind="answer", content=text, track=track.track))
+        if not state.submitted:
+            if classify(text, state.prompt) == "skip" or state.nudges >= MAX_EXERCISE_NUDGES:
+                self._close(turn, state, given_up(exercise, track, config))
+                return True
+            turn.speak("nudge", EDITOR_NUDGES[state.nudges % len(EDITOR_NUDGES)])
+            state.nudges += 1
+            return False
+        state.discussion.append(ExchangeRecord(prompt=state.prompt, answer=text))
+        discussion = await self._assessor.assess(
+            as_question(exercise),
+            [Exchange(e.prompt, e.answer) for e in state.discussion],
+            config.rubric,
+            track_title=config.title,
+            deadline=turn.deadline,
+            on_call=turn.record,
+        )
+        turn.calls += 1 if self._assessor.uses_model else 0
+        self._close(turn, state, combined(exercise, state.submissions[-1], discussion))
+        return True
+
+    def _close(self, turn: TurnWork, state: ExerciseState, assessment: Assessment) -> None:
+        state.assessment = assessment
+        state.closed = True
+        turn.assessment = assessment
+
+    async def _follow_up(
+        self, turn: TurnWork, state: ExerciseState, exercise: Exercise, facts: SubmissionFacts
+    ) -> None:
+        state.submissions.append(facts.model_copy(update={"code": ""}))  # the run row keeps the code
+        fallback = offline_follow_up(exercise, facts)
+        tag = guard.new_tag()
+        text = await self._phraser.phrase(
+            turn,
+            "exercise_follow_up",
+            None,
+            fallback=fallback,
+            values={
+                "question": exercise.statement,
+                "results": describe(facts),
+                "seed": fallback,
+                "candidate_text": guard.wrap(self._counter.truncate(facts.code, 1500), tag),
+                "tag": tag,
+            },
+        )
+        state.prompt = text
+        turn.speak("follow_up", text)
+
+
+def describe(facts: SubmissionFacts) -> str:
+    """The run's facts in words, for the model's prompt and the review."""
+    lines = [f"- hidden and visible tests passed: {facts.passed} of {facts.total}"]
+    if facts.first_failure:
+        lines.append(f"- first failing test: {facts.first_failure}: {facts.first_message[:200]}")
+    if facts.failures:
+        lines.append(f"- kinds of failure: {', '.join(facts.failures)}")
+    if facts.timed_out:
+        lines.append("- a test ran over its time limit (too slow on a large input)")
+    if facts.crash:
+        lines.append(f"- the run ended early: {facts.crash[:200]}")
+    if facts.complexity:
+        lines.append(f"- blocks nested more than two deep in the code: {facts.complexity}")
+    if facts.timings:
+        curve = ", ".join(f"n={n}: {ms:.1f} ms" for n, ms in facts.timings)
+        lines.append(f"- timing on growing inputs: {curve}")
+    return "\n".join(lines)
+
+
+def offline_follow_up(exercise: Exercise, facts: SubmissionFacts) -> str:
+    """The follow-up without a model: what happened, then the exercise's question for it."""
+    if facts.crash and facts.passed == 0:
+        return f"Your code did not run through: {facts.crash[:160]} What do you think went wrong?"
+    if facts.all_passed:
+        lead = "All the tests pass."
+        if facts.timings:
+            n, ms = facts.timings[-1]
+            lead += f" At n={n} it took {ms:.0f} ms."
+        return f"{lead} What are the time and space complexity of your solution, and what trade-off did you make?"
+    seed = next((f for k in facts.failures if (f := exercise.follow_up(k)) is not None), None)
+    if facts.timed_out and "timeout" in facts.failures[:1]:
+        lead = "It ran over the time limit on the large input — what is its complexity?"
+        return f"{lead} {seed.text}" if seed is not None and seed.failure == "timeout" else lead
+    lead = f"Your solution fails the test {facts.first_failure}" if facts.first_failure else "Some tests fail"
+    if facts.first_message:
+        lead += f" ({facts.first_message.strip().splitlines()[0][:120]})"
+    return f"{lead}. {seed.text if seed is not None else 'Walk me through that case.'}"
+
+
+def as_question(exercise: Exercise) -> Question:
+    """The exercise as a question to score the discussion against its key points (built without
+    validation: an exercise may have fewer key points than a bank question must)."""
+    return Question.model_construct(
+        id=f"exercise-{exercise.id}",
+        track=exercise.track,
+        topic=exercise.topic,
+        difficulty=exercise.difficulty,
+        question=exercise.statement,
+        key_points=list(exercise.key_points),
+        follow_ups=[FollowUp(key_point=exercise.key_points[0].id, text=f.text) for f in exercise.follow_ups],
+        pitfalls=[],
+        model_answer=exercise.solution,
+        references=[],
+    )
+
+
+def complexity_met(facts: SubmissionFacts) -> float:
+    """1 when nothing ran over its limit and every test passed; 0 on a timeout; ½ otherwise
+    (wrong, but not shown to be slow)."""
+    if facts.timed_out:
+        return 0.0
+    return 1.0 if facts.all_passed else 0.5
+
+
+def combined(exercise: Exercise, facts: SubmissionFacts, discussion: Assessment) -> Assessment:
+    tests = facts.passed / facts.total if facts.total else 0.0
+    complexity = complexity_met(facts)
+    talk = (discussion.score - 1) / 4
+    w_tests, w_complexity, w_talk = WEIGHTS
+    score = 1 + 4 * (w_tests * tests + w_complexity * complexity + w_talk * talk)
+    return discussion.model_copy(
+        update={
+            "question_id": exercise.id,
+            "score": round(min(5.0, max(1.0, score)), 2),
+            "notes": [
+                *discussion.notes,
+                f"exercise: {facts.passed}/{facts.total} tests passed (weight {w_tests})",
+                f"exercise: complexity met {complexity:g} (weight {w_complexity})",
+                f"exercise: discussion {discussion.score:.1f}/5 (weight {w_talk})",
+            ],
+        }
+    )
+
+
+def given_up(exercise: Exercise, track: TrackState, config: TrackConfig) -> Assessment:
+    return Assessment(
+        question_id=exercise.id,
+        track=track.track,
+        score=1.0,
+        criteria=[
+            CriterionScore(id=c.id, score=1.0, unsupported=True, rationale="exercise not attempted")
+            for c in config.rubric
+        ],
+        missed=[kp.id for kp in exercise.key_points],
+        notes=["exercise: skipped without a submission"],
+    )

@@ -1,0 +1,227 @@
+"""The coding exercise through API v1 (real SQLite, the real bubblewrap sandbox): a problem-solving
+interview reaches the exercise, runs its examples, submits a wrong solution and gets a follow-up
+naming the failing case, retries idempotently, is refused while a run is pending, discusses the
+follow-up and gets the combined score; hostile code sent through the API is contained."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from interviewer.bank import Bank, VectorIndex
+from interviewer.config import Settings
+from interviewer.sandbox import BubblewrapSandbox
+from interviewer.store import exercises as run_store
+from interviewer.store.tables import AssessmentRow
+from interviewer.web.app import create_app
+from interviewer.web.exports import to_csv, to_html, to_json, to_markdown
+from tests.conftest import KNOWLEDGE, ROOT
+from tests.kit.client import send, start
+
+EXERCISE = "merge-intervals"
+ANSWER = (
+    "I would start by measuring: profile the code, find the hot path, then pick a data structure "
+    "that makes the common operation cheap, for example a hash map for lookups or a heap for the "
+    "top k, and write tests for the edge cases such as empty input, duplicates and very large input."
+)
+WRONG = """\
+def merge(intervals):
+    ordered = sorted(intervals)
+    out = [ordered[0]]
+    for start, end in ordered[1:]:
+        if start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+"""
+
+
+@pytest.fixture(scope="module")
+def sandbox_ok() -> None:
+    reason = BubblewrapSandbox().unavailable()
+    if reason:
+        pytest.skip(f"bubblewrap cannot run here: {reason}")
+
+
+@pytest.fixture
+def client(tmp_path: Path, bank: Bank, full_index: VectorIndex, sandbox_ok: None) -> Iterator[TestClient]:
+    """The problem-solving track with one exercise after three main questions and no follow-ups,
+    over a knowledge folder whose only exercise is merge-intervals."""
+    knowledge = tmp_path / "knowledge"
+    (knowledge / "exercises").mkdir(parents=True)
+    shutil.copy(KNOWLEDGE / "exercises" / f"{EXERCISE}.yaml", knowledge / "exercises")
+    track = bank.tracks["problem_solving"].model_copy(
+        update={"exercises": 1, "questions": 3, "follow_up_budget": 0}
+    )
+    with_exercise = dataclasses.replace(bank, tracks={**bank.tracks, "problem_solving": track})
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        knowledge_dir=knowledge,
+        prompts_dir=ROOT / "prompts",
+        max_loop_lag_ms=0,
+    )  # as tests/kit/client.py's make_client, over this knowledge folder
+    with TestClient(create_app(settings, bank=with_exercise, index=full_index, offline_only=True)) as c:
+        yield c
+
+
+def reach_exercise(client: TestClient) -> tuple[str, dict[str, str], dict[str, Any]]:
+    sid, auth, body = start(client, "problem_solving")
+    for _ in range(12):
+        r = send(client, sid, auth, ANSWER)
+        assert r.status_code == 200, r.text
+        reply = r.json()
+        if reply["messages"] and reply["messages"][-1]["kind"] == "exercise":
+            return sid, auth, reply
+    raise AssertionError("the exercise was never presented")
+
+
+def run(
+    client: TestClient, sid: str, auth: dict[str, str], code: str, kind: str, cid: str | None = None
+) -> Any:
+    return client.post(
+        f"/api/v1/sessions/{sid}/exercise/runs",
+        headers=auth,
+        json={"code": code, "kind": kind, "client_msg_id": cid or str(uuid.uuid4())},
+    )
+
+
+def test_exercise_from_presentation_to_combined_score(client: TestClient) -> None:
+    sid, auth, reply = reach_exercise(client)
+    assert "Merge overlapping intervals" in reply["messages"][-1]["content"]
+    assert reply["state"]["exercise"] == {"id": EXERCISE, "title": "Merge overlapping intervals"}
+
+    r = client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth)
+    assert r.status_code == 200, r.text
+    shown = r.json()
+    assert shown["id"] == EXERCISE and "def merge" in shown["starter"] and shown["runs"] == []
+
+    # the examples of a wrong solution: only the visible tests, no interviewer message
+    r = run(client, sid, auth, WRONG, "examples")
+    assert r.status_code == 200, r.text
+    examples = r.json()
+    assert examples["messages"] == []
+    assert examples["run"]["kind"] == "examples" and examples["run"]["passed"] == 2
+    assert {t["name"] for t in examples["run"]["tests"]} == {"test_example", "test_touching_intervals_merge"}
+
+    # a plain answer while the exercise is open: a nudge toward the editor
+    r = send(client, sid, auth, "I think I would sort the intervals first and then sweep once.")
+    assert r.status_code == 200
+    assert "editor" in r.json()["messages"][-1]["content"]
+
+    # the submission: the follow-up names the failing case
+    cid = str(uuid.uuid4())
+    r = run(client, sid, auth, WRONG, "submit", cid)
+    assert r.status_code == 200, r.text
+    submitted = r.json()
+    failing = [t for t in submitted["run"]["tests"] if not t["ok"]]
+    assert failing and submitted["run"]["failed"] + submitted["run"]["errors"] == len(failing)
+    follow_up = submitted["messages"][-1]
+    assert follow_up["role"] == "interviewer" and follow_up["kind"] == "follow_up"
+    assert failing[0]["name"] in follow_up["content"]
+
+    # idempotent retry: the stored run and the stored reply; other code under the id: 409
+    again = run(client, sid, auth, WRONG, "submit", cid)
+    assert again.status_code == 200
+    assert again.json()["run"]["id"] == submitted["run"]["id"]
+    assert again.json()["messages"] == submitted["messages"]
+    assert run(client, sid, auth, WRONG + "\n# changed\n", "submit", cid).status_code == 409
+
+    # a run pending for the session: 409
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    with ctx.db.session() as db:
+        pending = run_store.take_run(
+            db,
+            session_id=sid,
+            exercise_id=EXERCISE,
+            kind="examples",
+            client_msg_id="p",
+            body_hash="h",
+            code="x",
+        )
+        assert pending.outcome == "accepted" and pending.run is not None
+    busy = run(client, sid, auth, WRONG, "examples")
+    assert busy.status_code == 409 and "pending" in busy.json()["detail"]
+    with ctx.db.session() as db:
+        run_store.drop_run(db, run_id=pending.run.id)
+
+    # the discussion of the follow-up closes the exercise with the combined score
+    r = send(
+        client,
+        sid,
+        auth,
+        "With an empty list there is no first interval, so ordered[0] raises an IndexError. I should "
+        "return an empty list first. Sorting by start is O(n log n) and the single pass is O(n).",
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["exercise"] is None
+    with ctx.db.session() as db:
+        rows = db.query(AssessmentRow).filter_by(session_id=sid, question_id=EXERCISE).all()
+    assert len(rows) == 1
+    notes = rows[0].data["notes"]
+    assert any("tests passed (weight 0.6)" in n for n in notes)
+    assert 1.0 < rows[0].score < 5.0
+    assert client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth).status_code == 404
+    assert run(client, sid, auth, WRONG, "examples").status_code == 409
+
+    # the problem-solving plan has ended: the report counts the exercise
+    report = client.get(f"/api/v1/sessions/{sid}/report", headers=auth)
+    assert report.status_code == 200, report.text
+    assert "Coding exercise Merge overlapping intervals" in json.dumps(report.json())
+
+    # evaluators see the runs (code, results), and the exports carry them
+    document = ctx.review.document(sid)
+    assert [(r.kind, r.passed) for r in document.exercise_runs] == [
+        ("examples", 2),
+        ("submit", submitted["run"]["passed"]),
+    ]
+    markdown = to_markdown(document)
+    assert "~~~python" in markdown and "ordered = sorted(intervals)" in markdown
+    assert '"exercise_runs"' in to_json(document)
+    html = to_html(document)
+    assert "ordered = sorted(intervals)" in html and "<pre><code>" in html
+    assert to_csv(document)  # the runs are not rows of the per-question CSV
+
+
+def test_hostile_code_through_the_api_is_contained(client: TestClient) -> None:
+    sid, auth, _ = reach_exercise(client)
+    r = run(client, sid, auth, "def merge(intervals):\n    while True:\n        pass\n", "examples")
+    assert r.status_code == 200, r.text
+    assert r.json()["run"]["timed_out"] and r.json()["run"]["passed"] == 0
+
+    steal = 'def merge(intervals):\n    return open("/etc/passwd").read()\n'
+    r = run(client, sid, auth, steal, "examples")
+    assert r.status_code == 200, r.text
+    body = r.json()["run"]
+    assert body["passed"] == 0
+    assert not any("root:" in t["message"] for t in body["tests"])
+    # the service is still fine
+    assert client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth).status_code == 200
+
+
+def test_bad_bodies_and_no_exercise(client: TestClient) -> None:
+    sid, auth, _ = start(client, "problem_solving")
+    assert run(client, sid, auth, "x = 1\n", "examples").status_code == 409
+    assert client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth).status_code == 404
+    assert run(client, sid, auth, "x = 1\n", "lint").status_code == 422
+    assert run(client, sid, auth, "x" * 20001, "examples").status_code == 422
+    assert run(client, sid, {"Authorization": "Bearer nope"}, "x = 1\n", "examples").status_code == 404
+
+
+def test_giving_up_closes_the_exercise_with_the_floor_score(client: TestClient) -> None:
+    """A client without an editor is never stuck: saying so skips the exercise."""
+    sid, auth, _ = reach_exercise(client)
+    r = send(client, sid, auth, "I give up")
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["exercise"] is None and r.json()["state"]["status"] == "completed"
+    report = client.get(f"/api/v1/sessions/{sid}/report", headers=auth).json()
+    assert "Coding exercise Merge overlapping intervals: 1.0/5" in json.dumps(report)
