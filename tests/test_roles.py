@@ -205,6 +205,8 @@ def body_for(endpoint: Endpoint) -> dict[str, Any] | None:
         return None
     if endpoint.path.endswith("/messages"):
         return {"content": "I don't know", "client_msg_id": str(uuid.uuid4())}
+    if endpoint.path.endswith("/exercise/runs"):
+        return {"code": "pass", "kind": "examples", "client_msg_id": str(uuid.uuid4())}
     return {}
 
 

@@ -22,7 +22,6 @@ import secrets
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -34,6 +33,7 @@ from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
 from interviewer.engine.state import SessionState
 from interviewer.errors import Conflict, Expired, Forbidden, NotFound, ServiceError, Unavailable
 from interviewer.services.bank_edits import BankEdits
+from interviewer.services.replies import Reply, message_json
 from interviewer.services.runner import DeltaSink, Runner
 from interviewer.store import repo
 from interviewer.store import staff as staff_store
@@ -45,25 +45,6 @@ STALE_AFTER = timedelta(seconds=60)
 """A pending answer no process here is working on, older than this, is taken over (its process died)."""
 WAIT_FOR_REPLY_S = 30.0
 FRESH_REPLIES = 4096
-
-
-@dataclass(frozen=True)
-class Reply:
-    messages: list[dict[str, Any]]
-    state: dict[str, Any]
-    turn_seq: int
-
-
-def message_json(row: TurnRow) -> dict[str, Any]:
-    return {
-        "id": row.seq,
-        "role": row.role,
-        "content": row.content,
-        "kind": row.kind,
-        "track": row.track,
-        # SQLite hands back naive datetimes; every time stored is UTC
-        "created_at": row.created_at.isoformat(),
-    }
 
 
 class InterviewService:
@@ -96,6 +77,9 @@ class InterviewService:
         self._engine = engine
         self._bank = bank
         self._invite_only = invite_only
+        self._resuming: asyncio.Future[None] | None = None
+        """Set while start-up is finding the answers left pending (`resume_pending`): a reader
+        that meets a pending answer waits for it to be taken up rather than race it."""
         self._kept: set[str] = set()
         """Question revisions known to be stored (`repo.keep_question_versions`), so that a turn
         asking an already stored one writes nothing for it."""
@@ -282,6 +266,9 @@ class InterviewService:
                 return turns, self.public_state(state, pending=pending is not None), pending
 
         turns, state, pending = await self._runner.read(read)
+        if pending is not None and self._resuming is not None:  # start-up may be about to take it
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._resuming), timeout=WAIT_FOR_REPLY_S)
         if pending is not None and (self._runner.running(pending.id) or self._is_stale(pending)):
             with contextlib.suppress(ServiceError, TimeoutError):
                 await asyncio.wait_for(self._process(pending.id), timeout=WAIT_FOR_REPLY_S)
@@ -489,10 +476,13 @@ class InterviewService:
             with self._db.session() as db:
                 return [t.id for t in repo.pending_turns(db)]
 
-        tasks = [
-            self._runner.start(turn_id, functools.partial(self._process_now, turn_id))
-            for turn_id in await self._runner.read(find)
-        ]  # registered before any await
+        registered = self._resuming = asyncio.get_running_loop().create_future()
+        try:
+            found = await self._runner.read(find)
+            tasks = [self._runner.start(t, functools.partial(self._process_now, t)) for t in found]
+        finally:
+            registered.set_result(None)  # readers waiting for it now find the answers being processed
+            self._resuming = None
         results = await asyncio.gather(*tasks, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from interviewer.errors import ServiceError
 from interviewer.services.errors import storage_problem
-from interviewer.services.interview import Reply
+from interviewer.services.replies import Reply
 from interviewer.web.deps import (
     Context,
     bearer,
