@@ -102,8 +102,12 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
 
     r = client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth)
     assert r.status_code == 200, r.text
-    shown = r.json()
-    assert shown["id"] == EXERCISE and "def merge" in shown["starter"] and shown["runs"] == []
+    shown, runs = r.json()["exercise"], r.json()["runs"]
+    assert shown["id"] == EXERCISE and "def merge" in shown["starter_code"] and runs == []
+    assert shown["examples"] and all(
+        e["name"].startswith("test_") and "def " in e["code"] for e in shown["examples"]
+    )
+    assert shown["time_limit_s"] > 0
 
     # the examples of a wrong solution: only the visible tests, no interviewer message
     r = run(client, sid, auth, WRONG, "examples")

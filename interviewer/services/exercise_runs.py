@@ -57,6 +57,19 @@ def run_json(row: ExerciseRunRow) -> dict[str, Any]:
     }
 
 
+def example_tests(source: str) -> list[dict[str, str]]:
+    """The visible example tests one by one: each `test_*` function's name and source."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return [{"name": "examples", "code": source}]
+    return [
+        {"name": node.name, "code": ast.get_source_segment(source, node) or ""}
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_")
+    ] or [{"name": "examples", "code": source}]
+
+
 def nesting(code: str) -> int:
     """A rough measure of needless complexity: blocks nested more than two deep, counted."""
     try:
@@ -123,13 +136,15 @@ class ExerciseRuns:
         config = state.track_configs.get(track.track)
         runs = await asyncio.to_thread(self._runs, session_id)
         return {
-            "id": exercise.id,
-            "title": exercise.title,
-            "statement": exercise.statement,
-            "starter": exercise.starter,
-            "examples": exercise.examples,
-            "time_limit_minutes": config.exercise_minutes if config else 20,
-            "submitted": open_.submitted,
+            "exercise": {
+                "id": exercise.id,
+                "title": exercise.title,
+                "statement": exercise.statement,
+                "starter_code": exercise.starter,
+                "examples": example_tests(exercise.examples),
+                "time_limit_s": 60 * (config.exercise_minutes if config else 20),
+                "submitted": open_.submitted,
+            },
             "runs": [run_json(r) for r in runs if r.exercise_id == exercise.id],
         }
 

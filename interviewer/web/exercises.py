@@ -30,8 +30,9 @@ def _runs(ctx: Context) -> ExerciseRuns:
     responses=errors(401, 404, 429),
     openapi_extra=doc(security="candidate"),
     summary="The open coding exercise (404 when none is open)",
-    description="`{id, title, statement, starter, examples, time_limit_minutes, submitted, runs}`: "
-    "the statement, the starter code, the visible example tests (Python source) and the runs so far.",
+    description="`{exercise: {id, title, statement, starter_code, examples: [{name, code}], "
+    "time_limit_s, submitted}, runs: [...]}`: the statement, the starter code, the visible example "
+    "tests (each test function's Python source) and the runs so far.",
 )
 async def get_exercise(
     session_id: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None

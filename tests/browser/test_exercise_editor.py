@@ -1,22 +1,26 @@
 """The coding exercise in the candidate's chat page, in a real browser against the real app.
 
-The page, its scripts, the CSP and the transcript are the real server's; the exercise API is
-stubbed with `page.route` (canned JSON for `GET …/exercise` and `POST …/exercise/runs`, and the
-transcript's `state` rewritten to name an open exercise) until the API half lands. The editor is
-driven with the keyboard only: typing, Tab indenting, Escape-then-Tab leaving it."""
+The first test stubs the exercise endpoints with `page.route` (canned JSON, and the transcript's
+`state` rewritten to name an open exercise) to drive every state of the panel — results, 409,
+429, 503, a dropped connection — with the keyboard only: typing, Tab indenting, Escape-then-Tab
+leaving it. The second runs a real exercise end to end: the real API, the real sandbox."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
+import pytest
 from browserkit import require_browser
 
 require_browser()
 
 from playwright.sync_api import expect  # noqa: E402
-from test_candidate_flow import start_interview  # noqa: E402
+from test_candidate_flow import finished, send, start_interview  # noqa: E402
+
+from interviewer.sandbox import BubblewrapSandbox  # noqa: E402
 
 EXERCISE_REF = {"id": "ex-sort", "title": "Sort the <b>items</b>"}
 EXERCISE = {
@@ -192,4 +196,38 @@ def test_exercise_editor_runs_submits_and_keeps_the_draft(live_server: str, page
     expect(lines).to_have_count(2)
     assert lines.all_text_contents() == ["def solve(items):", "    return sorted(items)"]
 
+    problems.check()
+
+
+def test_a_real_exercise_from_the_editor_to_the_follow_up(live_server: str, page: Any, problems: Any) -> None:
+    """No stubs: a problem-solving interview reaches its coding exercise; the starter code (which
+    solves nothing) runs against the examples in the sandbox, is submitted, and the interviewer's
+    follow-up names what failed; the discussion answer closes the exercise."""
+    reason = BubblewrapSandbox().unavailable()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"bubblewrap cannot run in CI: {reason}")
+        pytest.skip(f"bubblewrap cannot run here: {reason}")
+    start_interview(page, live_server, "problem_solving")
+    panel = page.locator("#exercise")
+    for _ in range(20):  # the main questions first: "I don't know" moves on
+        if panel.is_visible() or finished(page):
+            break
+        send(page, "I don't know this one, sorry.")
+    expect(panel).to_be_visible()
+    expect(page.locator("#editor .cm-line").first).to_be_visible()
+    page.get_by_role("button", name="Run examples").click()
+    results = page.locator("#exercise-results")
+    expect(results.locator(".run-summary")).to_contain_text("Examples:", timeout=30_000)
+    expect(results.locator("li.test-bad").first).to_be_visible()
+    failing = results.locator("li.test-bad").first.inner_text()
+    before = page.locator("#transcript .msg-interviewer").count()
+    page.get_by_role("button", name="Submit").click()
+    expect(results.locator(".run-summary")).to_contain_text("Submission:", timeout=30_000)
+    expect(page.locator("#transcript .msg-interviewer")).to_have_count(before + 1, timeout=30_000)
+    follow_up = page.locator("#transcript .msg-interviewer").last.inner_text()
+    assert follow_up.strip(), "the interviewer follows up on the submission"
+    assert failing  # what failed was shown inline before the follow-up
+    send(page, "My starter only returned None, so every case failed; I would sort and merge.")
+    expect(panel).to_be_hidden(timeout=30_000)
     problems.check()
