@@ -200,9 +200,9 @@ def test_exercise_editor_runs_submits_and_keeps_the_draft(live_server: str, page
 
 
 def test_a_real_exercise_from_the_editor_to_the_follow_up(live_server: str, page: Any, problems: Any) -> None:
-    """No stubs: a problem-solving interview reaches its coding exercise; the starter code (which
-    solves nothing) runs against the examples in the sandbox, is submitted, and the interviewer's
-    follow-up names what failed; the discussion answer closes the exercise."""
+    """No stubs: a problem-solving interview reaches its coding exercise; the starter code runs
+    against the examples in the sandbox, is submitted (all tests, hidden ones included), the
+    interviewer follows up on the run, and the discussion answer closes the exercise."""
     reason = BubblewrapSandbox().unavailable()
     if reason is not None:
         if os.environ.get("CI"):
@@ -210,24 +210,25 @@ def test_a_real_exercise_from_the_editor_to_the_follow_up(live_server: str, page
         pytest.skip(f"bubblewrap cannot run here: {reason}")
     start_interview(page, live_server, "problem_solving")
     panel = page.locator("#exercise")
+    exercise_turn = page.locator("#transcript .msg-interviewer.kind-exercise")
     for _ in range(20):  # the main questions first: "I don't know" moves on
-        if panel.is_visible() or finished(page):
+        if exercise_turn.count() or finished(page):
             break
         send(page, "I don't know this one, sorry.")
-    expect(panel).to_be_visible()
+    expect(exercise_turn).to_have_count(1)
+    expect(panel).to_be_visible(timeout=30_000)  # once the page has fetched the exercise
     expect(page.locator("#editor .cm-line").first).to_be_visible()
     page.get_by_role("button", name="Run examples").click()
     results = page.locator("#exercise-results")
     expect(results.locator(".run-summary")).to_contain_text("Examples:", timeout=30_000)
-    expect(results.locator("li.test-bad").first).to_be_visible()
-    failing = results.locator("li.test-bad").first.inner_text()
+    # each example test is listed, passed or failed (a "make it fast" exercise's starter passes them)
+    expect(results.locator("li").first).to_be_visible()
     before = page.locator("#transcript .msg-interviewer").count()
     page.get_by_role("button", name="Submit").click()
     expect(results.locator(".run-summary")).to_contain_text("Submission:", timeout=30_000)
     expect(page.locator("#transcript .msg-interviewer")).to_have_count(before + 1, timeout=30_000)
     follow_up = page.locator("#transcript .msg-interviewer").last.inner_text()
     assert follow_up.strip(), "the interviewer follows up on the submission"
-    assert failing  # what failed was shown inline before the follow-up
     send(page, "My starter only returned None, so every case failed; I would sort and merge.")
     expect(panel).to_be_hidden(timeout=30_000)
     problems.check()
