@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from interviewer.store.repo import lock_session
+from interviewer.store.repo import Outcome, commit_once, lock_session, repeated
 from interviewer.store.tables import ExerciseRunRow, utcnow
 
 ABANDONED_AFTER = timedelta(minutes=10)
@@ -23,7 +22,7 @@ waits included in any sane configuration): it no longer blocks the session's nex
 
 @dataclass(frozen=True)
 class Taken:
-    outcome: Literal["accepted", "duplicate", "conflict", "busy"]
+    outcome: Outcome
     run: ExerciseRunRow | None
 
 
@@ -58,7 +57,7 @@ def take_run(
     lock_session(db, session_id=session_id, durable=True)
     existing = find_run(db, session_id=session_id, client_msg_id=client_msg_id)
     if existing is not None:
-        return Taken("duplicate" if existing.body_hash == body_hash else "conflict", existing)
+        return Taken(repeated(existing, body_hash), existing)
     pending = pending_run(db, session_id=session_id)
     if pending is not None:
         if utcnow() - pending.created_at < ABANDONED_AFTER:
@@ -73,16 +72,9 @@ def take_run(
         code=code,
         status="pending",
     )
-    db.add(row)
-    try:
-        db.commit()
-    except IntegrityError:  # a concurrent request won the race
-        db.rollback()
-        again = find_run(db, session_id=session_id, client_msg_id=client_msg_id)
-        if again is not None:
-            return Taken("duplicate" if again.body_hash == body_hash else "conflict", again)
-        return Taken("busy", None)
-    return Taken("accepted", row)
+    return Taken(
+        *commit_once(db, row, again=lambda: find_run(db, session_id=session_id, client_msg_id=client_msg_id))
+    )
 
 
 def finish_run(db: Session, *, run_id: int, result: dict[str, Any]) -> None:

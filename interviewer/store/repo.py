@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from interviewer.domain import Assessment, CallRecord, Question, Report, Turn, q
 from interviewer.store.tables import (
     AssessmentRow,
     AuditLog,
+    ExerciseRunRow,
     InterviewSession,
     Invite,
     ModelCall,
@@ -171,9 +172,35 @@ def lock_session(db: Session, *, session_id: str, durable: bool = False) -> None
     db.execute(select(InterviewSession.id).where(InterviewSession.id == session_id).with_for_update())
 
 
+Outcome = Literal["accepted", "duplicate", "conflict", "busy"]
+"""What became of a request that must be taken once per `client_msg_id` (an answer, a code run)."""
+Taken = TypeVar("Taken", TurnRow, ExerciseRunRow)
+
+
+def repeated(row: Taken, body_hash: str) -> Outcome:
+    """A `client_msg_id` seen before: the same request again, or another body under its id."""
+    return "duplicate" if row.body_hash == body_hash else "conflict"
+
+
+def commit_once(
+    db: Session, row: Taken, *, again: Callable[[], Taken | None]
+) -> tuple[Outcome, Taken | None]:
+    """Commit a new pending `row` (the caller checked under the session's lock that its
+    `client_msg_id` is new and nothing is pending). A concurrent request that won the race
+    (maybe in another process) makes it a repeat of that one, or `busy`."""
+    db.add(row)
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        winner = again()
+        return (repeated(winner, row.body_hash or ""), winner) if winner is not None else ("busy", None)
+    return "accepted", row
+
+
 @dataclass(frozen=True)
 class Submitted:
-    outcome: Literal["accepted", "duplicate", "conflict", "busy"]
+    outcome: Outcome
     turn: TurnRow | None
 
 
@@ -187,7 +214,7 @@ def submit_answer(
     lock_session(db, session_id=session_id, durable=True)  # the answer is acknowledged after this commit
     existing = find_turn(db, session_id=session_id, client_msg_id=client_msg_id)
     if existing is not None:
-        return Submitted("duplicate" if existing.body_hash == body_hash else "conflict", existing)
+        return Submitted(repeated(existing, body_hash), existing)
     if pending_turn(db, session_id=session_id) is not None:
         return Submitted("busy", None)
     seq = (db.scalar(select(func.max(TurnRow.seq)).where(TurnRow.session_id == session_id)) or 0) + 1
@@ -201,16 +228,9 @@ def submit_answer(
         body_hash=body_hash,
         status="pending",
     )
-    db.add(row)
-    try:
-        db.commit()
-    except IntegrityError:  # a concurrent request (maybe in another process) won the race
-        db.rollback()
-        again = find_turn(db, session_id=session_id, client_msg_id=client_msg_id)
-        if again is not None:
-            return Submitted("duplicate" if again.body_hash == body_hash else "conflict", again)
-        return Submitted("busy", None)
-    return Submitted("accepted", row)
+    return Submitted(
+        *commit_once(db, row, again=lambda: find_turn(db, session_id=session_id, client_msg_id=client_msg_id))
+    )
 
 
 def complete_turn(
