@@ -434,8 +434,9 @@ class SubmissionFacts(BaseModel):
     """(input size, milliseconds) on growing inputs, when the exercise times its solution."""
     code: str = ""
     """The submitted code (for the model's follow-up; not kept in the session state)."""
-    complexity: int = Field(default=0, ge=0)
-    """A rough AST measure of needless complexity: nesting beyond two levels, counted."""
+    findings: list[str] | None = None
+    """ruff's findings on the code (`services/code_quality.py`), e.g. "B006 (line 1): ...";
+    None when they could not be read (the score then leaves code quality out)."""
 
     @property
     def all_passed(self) -> bool:

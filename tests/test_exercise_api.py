@@ -1,7 +1,7 @@
 """The coding exercise through API v1 (real SQLite, the real bubblewrap sandbox): a problem-solving
 interview reaches the exercise, runs its examples, submits a wrong solution and gets a follow-up
-naming the failing case, retries idempotently, is refused while a run is pending, discusses the
-follow-up and gets the combined score; hostile code sent through the API is contained."""
+naming the failing case, retries idempotently, is refused while a run is pending, submits a fix,
+discusses the follow-up and gets the combined score; hostile code sent through the API is contained."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from interviewer.bank import Bank, VectorIndex
@@ -44,6 +45,8 @@ def merge(intervals):
     return out
 """
 
+FIXED = yaml.safe_load((KNOWLEDGE / "exercises" / f"{EXERCISE}.yaml").read_text())["solution"]
+
 
 @pytest.fixture(scope="module")
 def sandbox_ok() -> None:
@@ -69,6 +72,7 @@ def client(tmp_path: Path, bank: Bank, full_index: VectorIndex, sandbox_ok: None
         knowledge_dir=knowledge,
         prompts_dir=ROOT / "prompts",
         max_loop_lag_ms=0,
+        answers_per_minute=120,  # a whole track of answers and a handful of runs in one minute
     )  # as tests/kit/client.py's make_client, over this knowledge folder
     with TestClient(create_app(settings, bank=with_exercise, index=full_index, offline_only=True)) as c:
         yield c
@@ -158,6 +162,23 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
     with ctx.db.session() as db:
         run_store.drop_run(db, run_id=pending.run.id)
 
+    # instead of answering, the candidate may fix the code and submit again: the wrong code a
+    # second time, then the fix; each gets its own follow-up; a fourth submission is refused
+    assert follow_up["content"].endswith("change the code and submit again.")
+    second = run(client, sid, auth, WRONG, "submit").json()
+    assert (
+        second["messages"][-1]["kind"] == "follow_up"
+        and failing[0]["name"] in second["messages"][-1]["content"]
+    )
+    shown = client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth).json()["exercise"]
+    assert (shown["submissions"], shown["max_submissions"]) == (2, 3)
+    fixed = run(client, sid, auth, FIXED, "submit")
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["run"]["failed"] == fixed.json()["run"]["errors"] == 0
+    assert fixed.json()["messages"][-1]["content"].startswith("All the tests pass.")
+    refused = run(client, sid, auth, FIXED, "submit")
+    assert refused.status_code == 409 and "3 submissions" in refused.json()["detail"]
+
     # the discussion of the follow-up closes the exercise with the combined score
     r = send(
         client,
@@ -172,8 +193,9 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
         rows = db.query(AssessmentRow).filter_by(session_id=sid, question_id=EXERCISE).all()
     assert len(rows) == 1
     notes = rows[0].data["notes"]
-    assert any("tests passed (weight 0.6)" in n for n in notes)
-    assert 1.0 < rows[0].score < 5.0
+    assert any(n.startswith("exercise: ") and "tests passed in the last of 3 submissions" in n for n in notes)
+    assert any(n.startswith("exercise: code quality 1 (0 ruff findings)") for n in notes)
+    assert 3.0 < rows[0].score < 5.0
     assert client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth).status_code == 404
     assert run(client, sid, auth, WRONG, "examples").status_code == 409
 
@@ -187,6 +209,8 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
     assert [(r.kind, r.passed) for r in document.exercise_runs] == [
         ("examples", 2),
         ("submit", submitted["run"]["passed"]),
+        ("submit", submitted["run"]["passed"]),
+        ("submit", fixed.json()["run"]["passed"]),
     ]
     markdown = to_markdown(document)
     assert "~~~python" in markdown and "ordered = sorted(intervals)" in markdown

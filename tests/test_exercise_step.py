@@ -1,5 +1,6 @@
 """The exercise step's pure parts (engine/exercise_step.py): the offline follow-up grounded in a
-submission's facts, and the combined score (tests 0.6, complexity 0.2, discussion 0.2)."""
+submission's facts, the combined score (tests 0.5, measured complexity 0.2, code quality 0.1,
+discussion 0.2; a part not measured left out), and a fix submitted after the follow-up."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ import pytest
 
 from interviewer.bank.exercises import load_exercises
 from interviewer.domain import Assessment, CriterionScore, SubmissionFacts
-from interviewer.engine.exercise_step import ExerciseStep, combined, offline_follow_up
+from interviewer.engine.exercise_step import (
+    MAX_SUBMISSIONS,
+    RESUBMIT,
+    ExerciseStep,
+    combined,
+    complexity_met,
+    growth,
+    offline_follow_up,
+)
 from interviewer.engine.phrasing import Phraser
+from interviewer.engine.scoring import Assessor
 from interviewer.engine.state import SessionState, TrackState
 from interviewer.engine.turn_work import TurnWork
 from interviewer.llm.fakes import FunctionModel
@@ -48,19 +58,114 @@ def test_all_passed_asks_about_trade_offs(exercise) -> None:  # type: ignore[no-
 
 @pytest.mark.parametrize(
     ("passed", "timed_out", "talk", "expected"),
-    [(5, False, 5.0, 5.0), (0, True, 1.0, 1.0), (5, False, 1.0, 4.2), (3, False, 3.0, 3.24)],
+    # quality not measured (findings None): tests 0.5, complexity 0.2, discussion 0.2 over 0.9
+    [(5, False, 5.0, 5.0), (0, True, 1.0, 1.0), (5, False, 1.0, 4.11), (3, False, 3.0, 3.22)],
 )
 def test_combined_score(exercise, passed: int, timed_out: bool, talk: float, expected: float) -> None:  # type: ignore[no-untyped-def]
-    discussion = Assessment(
-        question_id="exercise-merge-intervals",
-        track="problem_solving",
-        score=talk,
-        criteria=[CriterionScore(id="accuracy", score=talk, evidence=["sorting is O(n log n)"])],
-    )
-    result = combined(exercise, facts(passed=passed, timed_out=timed_out), discussion)
+    result = combined(exercise, facts(passed=passed, timed_out=timed_out), talked(talk))
     assert result.question_id == "merge-intervals"
     assert result.score == pytest.approx(expected)
     assert result.criteria[0].evidence == ["sorting is O(n log n)"]
+    assert any("code quality not measured" in n for n in result.notes)
+
+
+def talked(score: float) -> Assessment:
+    return Assessment(
+        question_id="exercise-merge-intervals",
+        track="problem_solving",
+        score=score,
+        criteria=[CriterionScore(id="accuracy", score=score, evidence=["sorting is O(n log n)"])],
+    )
+
+
+def test_ruff_findings_cost_code_quality(exercise) -> None:  # type: ignore[no-untyped-def]
+    clean = combined(exercise, facts(passed=5, findings=[]), talked(5.0))
+    two = combined(exercise, facts(passed=5, findings=["F401 (line 1): x", "B006 (line 2): y"]), talked(5.0))
+    many = combined(
+        exercise, facts(passed=5, findings=[f"F841 (line {i}): z" for i in range(9)]), talked(5.0)
+    )
+    assert clean.score == 5.0
+    assert two.score == pytest.approx(1 + 4 * (0.9 + 0.1 * 0.5))  # each finding costs a quarter
+    assert many.score == pytest.approx(1 + 4 * 0.9)  # quality floors at 0
+    assert any(n.startswith("ruff: B006") for n in two.notes)
+
+
+@pytest.mark.parametrize(
+    ("timings", "exponent", "met"),
+    [
+        ([(2000, 2.0), (8000, 9.0), (32000, 40.0)], 1.08, 1.0),  # n log n
+        ([(2000, 2.0), (8000, 30.0), (32000, 480.0)], 2.0, 0.0),  # n²
+        ([(2000, 1.0), (8000, 10.0), (32000, 57.0)], 1.26, 1.0),
+        ([(2000, 1.0), (8000, 10.0), (32000, 80.0)], 1.5, 0.75),
+        ([(2000, 0.1), (8000, 0.5), (32000, 3.0)], None, 1.0),  # too fast to read: all passed
+    ],
+)
+def test_complexity_is_read_off_the_timing_curve(timings, exponent, met) -> None:  # type: ignore[no-untyped-def]
+    run = facts(passed=5, timings=timings)
+    k = growth(run)
+    assert (k is None) if exponent is None else k == pytest.approx(exponent, abs=0.01)
+    assert complexity_met(run) == pytest.approx(met)
+    assert complexity_met(facts(passed=5, timings=timings, timed_out=True)) == 0.0
+
+
+def test_slower_growth_never_scores_lower(exercise) -> None:  # type: ignore[no-untyped-def]
+    scores = [
+        combined(exercise, facts(passed=5, timings=[(1000, 10.0), (4000, 10.0 * 4**k)]), talked(4.0)).score
+        for k in (1.0, 1.3, 1.5, 1.7, 1.9, 2.2)
+    ]
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
+
+
+def test_a_failing_run_invites_a_fix_while_submissions_are_left(exercise) -> None:  # type: ignore[no-untyped-def]
+    failing = facts(failures=["empty_input"], first_failure="test_empty", first_message="IndexError")
+    assert offline_follow_up(exercise, failing, can_resubmit=True).endswith(RESUBMIT)
+    assert not offline_follow_up(exercise, failing, can_resubmit=False).endswith(RESUBMIT)
+    assert not offline_follow_up(exercise, facts(passed=5), can_resubmit=True).endswith(RESUBMIT)
+
+
+def test_a_fix_after_the_follow_up_is_followed_up_and_scored(exercise, bank, prompts, offline_scorer) -> None:  # type: ignore[no-untyped-def]
+    """Wrong submission -> follow-up on the failing case -> fixed submission -> follow-up on
+    complexity -> the discussion closes the exercise, scored with the LAST submission."""
+    step, turn, track, config = offline_step(exercise, bank, prompts, offline_scorer)
+    wrong = facts(
+        passed=4, failures=["empty_input"], first_failure="test_empty_list", first_message="IndexError"
+    )
+    assert not asyncio.run(
+        step.answer(turn, track, track.exercises[0], "(Submitted)", config, submission=wrong)
+    )
+    first = turn.out[-1].content
+    assert "test_empty_list" in first and first.endswith(RESUBMIT)
+    fixed = facts(passed=5, total=5, findings=[])
+    assert not asyncio.run(
+        step.answer(turn, track, track.exercises[0], "(Submitted)", config, submission=fixed)
+    )
+    assert turn.out[-1].content.startswith("All the tests pass.")
+    assert [t.kind for t in turn.out if t.role == "candidate"] == ["submission", "submission"]
+    answer = "Sorting dominates, O(n log n) time; the merged list is O(n) extra space."
+    assert asyncio.run(step.answer(turn, track, track.exercises[0], answer, config))
+    assessment = track.exercises[0].assessment
+    assert assessment is not None
+    assert any("5/5 tests passed in the last of 2 submissions" in n for n in assessment.notes)
+    assert len(track.exercises[0].submissions) == 2 < MAX_SUBMISSIONS
+
+
+def offline_step(exercise, bank, prompts, offline_scorer):  # type: ignore[no-untyped-def]
+    step = ExerciseStep(
+        {exercise.id: exercise},
+        assessor=Assessor(offline_scorer),
+        phraser=Phraser(None, prompts),
+        counter=TokenCounter(),
+    )
+    config = bank.tracks["problem_solving"]
+    state = SessionState(
+        plan_id="problem_solving",
+        mode="practice",
+        seed=1,
+        tracks=[TrackState(track="problem_solving", difficulty=2)],
+    )
+    turn = TurnWork(state)
+    step.present(turn, state.tracks[0], exercise, config)
+    return step, turn, state.tracks[0], config
 
 
 def test_with_a_model_the_follow_up_is_phrased_from_the_facts(exercise, prompts, bank) -> None:  # type: ignore[no-untyped-def]

@@ -3,11 +3,15 @@
 
     present   -> an interviewer turn of kind "exercise" whose content is the statement
     submit    -> the run's facts (`SubmissionFacts`, read by the service off the sandbox's result)
-                 -> ONE follow-up about what happened: the first failing case, the timeout, or,
+                 -> a follow-up about what happened: the first failing case, the timeout, or,
                  when everything passed, complexity and trade-offs (model-phrased when a model is
                  configured, from the exercise's follow-ups otherwise)
-    answer    -> the candidate's words on that follow-up are scored: hidden tests passed (0.6),
-                 complexity met (0.2) and the discussion against the exercise's key points (0.2)
+    submit    -> instead of answering, the candidate may fix the code and submit again (up to
+                 MAX_SUBMISSIONS in all): a new follow-up, grounded in the new run
+    answer    -> the candidate's words on the last follow-up are scored with the LAST submission:
+                 hidden tests passed (0.5), measured complexity (0.2: the timing curve's growth,
+                 or a timeout), code quality (0.1: ruff's findings) and the discussion against the
+                 exercise's key points (0.2)
 
 A plain answer while no code was submitted gets a nudge toward the editor; saying they give up
 (or a third plain answer) closes the exercise with the floor score, so a client without an
@@ -16,6 +20,7 @@ editor is never stuck. The engine runs no code: the facts come from the caller.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 
@@ -37,9 +42,20 @@ from interviewer.engine.state import ExchangeRecord, ExerciseState, SessionState
 from interviewer.engine.turn_work import TurnWork
 from interviewer.llm.tokens import TokenCounter
 
-WEIGHTS = (0.6, 0.2, 0.2)
-"""Hidden tests passed, complexity met, the discussion."""
+WEIGHTS = {"tests": 0.5, "complexity": 0.2, "quality": 0.1, "discussion": 0.2}
+"""The parts of an exercise's score; a part that could not be measured is left out and the
+others are scaled up (`combined`)."""
+MAX_SUBMISSIONS = 3
+"""Submissions of one exercise: a fix after the follow-up, then one more (each run shows the
+hidden tests' results, so the number is kept small)."""
 MAX_EXERCISE_NUDGES = 2
+FINDING_COST = 0.25
+"""Code quality loses this much per ruff finding (four findings or more: 0)."""
+LINEAR_GROWTH, QUADRATIC_GROWTH = 1.4, 1.8
+"""The timing curve's growth exponent at or under which complexity counts as met (n log n
+measures about 1.1), and at or over which it counts as not met (n² measures about 2)."""
+MIN_TIMED_MS = 10.0
+"""Under this, the largest input's time is too small to read a growth from."""
 EDITOR_NUDGES = [
     'Please write your solution in the code editor: "Run examples" checks it against the visible '
     'tests, and "Submit" runs all the tests. If you\'d rather skip this exercise, just say so.',
@@ -122,7 +138,11 @@ class ExerciseStep:
             on_call=turn.record,
         )
         turn.calls += 1 if self._assessor.uses_model else 0
-        self._close(turn, state, combined(exercise, state.submissions[-1], discussion))
+        self._close(
+            turn,
+            state,
+            combined(exercise, state.submissions[-1], discussion, submissions=len(state.submissions)),
+        )
         return True
 
     def _close(self, turn: TurnWork, state: ExerciseState, assessment: Assessment) -> None:
@@ -134,7 +154,8 @@ class ExerciseStep:
         self, turn: TurnWork, state: ExerciseState, exercise: Exercise, facts: SubmissionFacts
     ) -> None:
         state.submissions.append(facts.model_copy(update={"code": ""}))  # the run row keeps the code
-        fallback = offline_follow_up(exercise, facts)
+        resubmit = len(state.submissions) < MAX_SUBMISSIONS and not facts.all_passed
+        fallback = offline_follow_up(exercise, facts, can_resubmit=resubmit)
         tag = guard.new_tag()
         text = await self._phraser.phrase(
             turn,
@@ -143,7 +164,12 @@ class ExerciseStep:
             fallback=fallback,
             values={
                 "question": exercise.statement,
-                "results": describe(facts),
+                "results": describe(facts)
+                + (
+                    f"\n- they may fix the code and submit again (up to {MAX_SUBMISSIONS} submissions)"
+                    if resubmit
+                    else ""
+                ),
                 "seed": fallback,
                 "candidate_text": guard.wrap(self._counter.truncate(facts.code, 1500), tag),
                 "tag": tag,
@@ -164,16 +190,27 @@ def describe(facts: SubmissionFacts) -> str:
         lines.append("- a test ran over its time limit (too slow on a large input)")
     if facts.crash:
         lines.append(f"- the run ended early: {facts.crash[:200]}")
-    if facts.complexity:
-        lines.append(f"- blocks nested more than two deep in the code: {facts.complexity}")
+    if facts.findings:
+        lines.append(f"- ruff's findings on the code: {'; '.join(facts.findings[:5])}")
     if facts.timings:
         curve = ", ".join(f"n={n}: {ms:.1f} ms" for n, ms in facts.timings)
         lines.append(f"- timing on growing inputs: {curve}")
+        if (k := growth(facts)) is not None:
+            lines.append(f"- time grows like n^{k:.1f} between the two largest inputs")
     return "\n".join(lines)
 
 
-def offline_follow_up(exercise: Exercise, facts: SubmissionFacts) -> str:
-    """The follow-up without a model: what happened, then the exercise's question for it."""
+RESUBMIT = " If you'd rather fix it, change the code and submit again."
+
+
+def offline_follow_up(exercise: Exercise, facts: SubmissionFacts, *, can_resubmit: bool = False) -> str:
+    """The follow-up without a model: what happened, then the exercise's question for it (and,
+    when the run failed and a submission is left, that a fix may be submitted instead)."""
+    text = _offline_follow_up(exercise, facts)
+    return text + RESUBMIT if can_resubmit and not facts.all_passed else text
+
+
+def _offline_follow_up(exercise: Exercise, facts: SubmissionFacts) -> str:
     if facts.crash and facts.passed == 0:
         return f"Your code did not run through: {facts.crash[:160]} What do you think went wrong?"
     if facts.all_passed:
@@ -209,30 +246,70 @@ def as_question(exercise: Exercise) -> Question:
     )
 
 
+def growth(facts: SubmissionFacts) -> float | None:
+    """How the run's time grows with n, as the exponent k of n^k between the two largest inputs
+    of its timing curve; None when there is no curve or its largest time is too small to read."""
+    points = sorted(facts.timings)
+    if len(points) < 2:
+        return None
+    (n1, t1), (n2, t2) = points[-2], points[-1]
+    if n2 <= n1 or t2 < MIN_TIMED_MS or t1 <= 0:
+        return None
+    return math.log(t2 / t1) / math.log(n2 / n1)
+
+
 def complexity_met(facts: SubmissionFacts) -> float:
-    """1 when nothing ran over its limit and every test passed; 0 on a timeout; ½ otherwise
-    (wrong, but not shown to be slow)."""
+    """0 on a timeout; else from the timing curve: 1 when time grows no faster than about
+    n log n, 0 when it grows like n² or faster, linear in between; with no readable curve, 1
+    when every test passed and ½ otherwise (wrong, but not shown to be slow)."""
     if facts.timed_out:
         return 0.0
-    return 1.0 if facts.all_passed else 0.5
+    k = growth(facts)
+    if k is None:
+        return 1.0 if facts.all_passed else 0.5
+    return min(1.0, max(0.0, (QUADRATIC_GROWTH - k) / (QUADRATIC_GROWTH - LINEAR_GROWTH)))
 
 
-def combined(exercise: Exercise, facts: SubmissionFacts, discussion: Assessment) -> Assessment:
-    tests = facts.passed / facts.total if facts.total else 0.0
-    complexity = complexity_met(facts)
-    talk = (discussion.score - 1) / 4
-    w_tests, w_complexity, w_talk = WEIGHTS
-    score = 1 + 4 * (w_tests * tests + w_complexity * complexity + w_talk * talk)
+def code_quality(facts: SubmissionFacts) -> float | None:
+    """1 with no ruff finding, FINDING_COST less per finding, at least 0; None when unread."""
+    if facts.findings is None:
+        return None
+    return max(0.0, 1.0 - FINDING_COST * len(facts.findings))
+
+
+def combined(
+    exercise: Exercise, facts: SubmissionFacts, discussion: Assessment, *, submissions: int = 1
+) -> Assessment:
+    """The exercise's score from its last submission and the discussion: each part in [0, 1],
+    weighted by WEIGHTS (a part not measured is left out), mapped onto 1..5."""
+    parts: dict[str, float | None] = {
+        "tests": facts.passed / facts.total if facts.total else 0.0,
+        "complexity": complexity_met(facts),
+        "quality": code_quality(facts),
+        "discussion": (discussion.score - 1) / 4,
+    }
+    measured = {k: v for k, v in parts.items() if v is not None}
+    weight = sum(WEIGHTS[k] for k in measured)
+    score = 1 + 4 * sum(WEIGHTS[k] * v for k, v in measured.items()) / weight
+    k = growth(facts)
+    notes = [
+        f"exercise: {facts.passed}/{facts.total} tests passed in the last of {submissions} "
+        f"submission{'s' if submissions != 1 else ''} (weight {WEIGHTS['tests']})",
+        f"exercise: complexity met {parts['complexity']:g}"
+        + (f" (time grows like n^{k:.1f})" if k is not None else "")
+        + (" (a test ran over its time limit)" if facts.timed_out else "")
+        + f" (weight {WEIGHTS['complexity']})",
+        f"exercise: code quality {parts['quality']:g} ({len(facts.findings or [])} ruff findings) "
+        f"(weight {WEIGHTS['quality']})"
+        if parts["quality"] is not None
+        else "exercise: code quality not measured (ruff could not run)",
+        f"exercise: discussion {discussion.score:.1f}/5 (weight {WEIGHTS['discussion']})",
+    ]
     return discussion.model_copy(
         update={
             "question_id": exercise.id,
             "score": round(min(5.0, max(1.0, score)), 2),
-            "notes": [
-                *discussion.notes,
-                f"exercise: {facts.passed}/{facts.total} tests passed (weight {w_tests})",
-                f"exercise: complexity met {complexity:g} (weight {w_complexity})",
-                f"exercise: discussion {discussion.score:.1f}/5 (weight {w_talk})",
-            ],
+            "notes": [*discussion.notes, *notes, *(f"ruff: {f}" for f in (facts.findings or [])[:5])],
         }
     )
 

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from interviewer.domain import Exercise, SubmissionFacts
+from interviewer.engine.exercise_step import MAX_SUBMISSIONS
 from interviewer.errors import Conflict, NotFound, ServiceError
 from interviewer.sandbox import RunResult
+from interviewer.services import code_quality
 from interviewer.services.exercises import ExerciseRun, ExerciseService
 from interviewer.services.interview import InterviewService
 from interviewer.store import exercises as store
@@ -70,27 +72,6 @@ def example_tests(source: str) -> list[dict[str, str]]:
     ] or [{"name": "examples", "code": source}]
 
 
-def nesting(code: str) -> int:
-    """A rough measure of needless complexity: blocks nested more than two deep, counted."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return 0
-    blocks = (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.AsyncFor, ast.AsyncWith)
-    found = 0
-
-    def walk(node: ast.AST, depth: int) -> None:
-        nonlocal found
-        for child in ast.iter_child_nodes(node):
-            deeper = depth + isinstance(child, blocks)
-            if isinstance(child, blocks) and deeper > 2:
-                found += 1
-            walk(child, 0 if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else deeper)
-
-    walk(tree, 0)
-    return found
-
-
 def facts_of(exercise: Exercise, code: str, result: RunResult) -> SubmissionFacts:
     """What the engine is told about a submission's run."""
     run = ExerciseRun(exercise, result, hidden=True)
@@ -107,7 +88,7 @@ def facts_of(exercise: Exercise, code: str, result: RunResult) -> SubmissionFact
         crash=result.crash,
         timings=[(t.n, t.cpu_ms) for t in result.timings if t.name == scale],
         code=code,
-        complexity=nesting(code),
+        findings=None if (found := code_quality.findings(code)) is None else [str(f) for f in found],
     )
 
 
@@ -144,6 +125,8 @@ class ExerciseRuns:
                 "examples": example_tests(exercise.examples),
                 "time_limit_s": 60 * (config.exercise_minutes if config else 20),
                 "submitted": open_.submitted,
+                "submissions": len(open_.submissions),
+                "max_submissions": MAX_SUBMISSIONS,
             },
             "runs": [run_json(r) for r in runs if r.exercise_id == exercise.id],
         }
@@ -164,6 +147,16 @@ class ExerciseRuns:
                 existing = store.find_run(db, session_id=session_id, client_msg_id=client_msg_id)
                 if existing is None and open_ is None:
                     raise Conflict("no coding exercise is open in this interview")
+                if (
+                    existing is None
+                    and kind == "submit"
+                    and open_
+                    and len(open_.submissions) >= MAX_SUBMISSIONS
+                ):
+                    raise Conflict(
+                        f"this exercise takes {MAX_SUBMISSIONS} submissions and has had them all; "
+                        "answer the interviewer's question to go on"
+                    )
                 return store.take_run(
                     db,
                     session_id=session_id,

@@ -34,7 +34,9 @@ from interviewer.engine.state import SessionState
 from interviewer.errors import Conflict, Expired, Forbidden, NotFound, ServiceError, Unavailable
 from interviewer.services.bank_edits import BankEdits
 from interviewer.services.replies import Reply, message_json
+from interviewer.services.review_runs import run_records
 from interviewer.services.runner import DeltaSink, Runner
+from interviewer.store import exercises as exercise_store
 from interviewer.store import repo
 from interviewer.store import staff as staff_store
 from interviewer.store.db import Database
@@ -286,7 +288,12 @@ class InterviewService:
                 report = repo.get_report(db, session_id=session_id)
                 if report is None:
                     raise Conflict("the report is being prepared")
-                return candidate_view(report.data)
+                runs = exercise_store.list_runs(db, session_id=session_id)
+                return candidate_view(report.data) | {
+                    "exercise_runs": [
+                        r.model_dump(mode="json") for r in run_records(runs) if r.status == "done"
+                    ]
+                }
 
         return await self._runner.read(read)
 

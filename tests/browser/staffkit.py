@@ -13,6 +13,7 @@ import re
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,13 +46,15 @@ def create_staff(data_dir: Path, email: str, role: str) -> None:
     saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "INTERVIEWER_DATABASE_URL")}
     for k in saved:
         os.environ.pop(k, None)
-    try:
-        result = CliRunner().invoke(
-            app,
-            ["users", "create", "--email", email, "--role", role, "--password-stdin"],
-            input=PASSWORD + "\n",
-            env=env,
-        )
+    try:  # in a thread of its own: a test's running Playwright loop would refuse asyncio.run
+        with ThreadPoolExecutor(1) as worker:
+            result = worker.submit(
+                CliRunner().invoke,
+                app,
+                ["users", "create", "--email", email, "--role", role, "--password-stdin"],
+                input=PASSWORD + "\n",
+                env=env,
+            ).result()
     finally:
         for k, v in saved.items():
             if v is not None:

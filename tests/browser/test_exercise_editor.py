@@ -7,6 +7,7 @@ leaving it. The second runs a real exercise end to end: the real API, the real s
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -18,8 +19,10 @@ from browserkit import require_browser
 require_browser()
 
 from playwright.sync_api import expect  # noqa: E402
+from staffkit import ROOT, create_staff, live_data_dir, login_on_page  # noqa: E402
 from test_candidate_flow import finished, send, start_interview  # noqa: E402
 
+from interviewer.bank.exercises import load_exercises  # noqa: E402
 from interviewer.sandbox import BubblewrapSandbox  # noqa: E402
 
 EXERCISE_REF = {"id": "ex-sort", "title": "Sort the <b>items</b>"}
@@ -199,16 +202,21 @@ def test_exercise_editor_runs_submits_and_keeps_the_draft(live_server: str, page
     problems.check()
 
 
-def test_a_real_exercise_from_the_editor_to_the_follow_up(live_server: str, page: Any, problems: Any) -> None:
-    """No stubs: a problem-solving interview reaches its coding exercise; the starter code runs
-    against the examples in the sandbox, is submitted (all tests, hidden ones included), the
-    interviewer follows up on the run, and the discussion answer closes the exercise."""
+def test_a_real_exercise_wrong_then_fixed_then_report_and_review(
+    live_server: str, page: Any, problems: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No stubs (the issue's done-when): a problem-solving interview reaches its coding exercise;
+    the code runs against the examples in the sandbox; a wrong solution (the starter) is
+    submitted and the interviewer follows up on the failing case; a fixed one (the reference
+    solution, typed into the editor) is submitted and passes; the discussion closes the
+    exercise and the interview; the candidate's report and the evaluator's review page show
+    every run, its tests and its code."""
     reason = BubblewrapSandbox().unavailable()
     if reason is not None:
         if os.environ.get("CI"):
             pytest.fail(f"bubblewrap cannot run in CI: {reason}")
         pytest.skip(f"bubblewrap cannot run here: {reason}")
-    start_interview(page, live_server, "problem_solving")
+    session_id = start_interview(page, live_server, "problem_solving")
     panel = page.locator("#exercise")
     exercise_turn = page.locator("#transcript .msg-interviewer.kind-exercise")
     for _ in range(20):  # the main questions first: "I don't know" moves on
@@ -217,18 +225,95 @@ def test_a_real_exercise_from_the_editor_to_the_follow_up(live_server: str, page
         send(page, "I don't know this one, sorry.")
     expect(exercise_turn).to_have_count(1)
     expect(panel).to_be_visible(timeout=30_000)  # once the page has fetched the exercise
+    title = page.locator("#exercise-title").inner_text()
+    exercise = next(e for e in load_exercises(ROOT / "knowledge").values() if e.title == title)
     expect(page.locator("#editor .cm-line").first).to_be_visible()
+
     page.get_by_role("button", name="Run examples").click()
     results = page.locator("#exercise-results")
     expect(results.locator(".run-summary")).to_contain_text("Examples:", timeout=30_000)
-    # each example test is listed, passed or failed (a "make it fast" exercise's starter passes them)
-    expect(results.locator("li").first).to_be_visible()
-    before = page.locator("#transcript .msg-interviewer").count()
+    expect(results.locator("li").first).to_be_visible()  # each example test, passed or failed
+
+    # 1. a wrong solution (the reference's names, every function returning None), typed in and
+    # submitted: tests fail; the follow-up names the failing case and offers a resubmission
+    type_code(page, wrong_solution(exercise.solution))
+    transcript = page.locator("#transcript .msg-interviewer")
+    before = transcript.count()
     page.get_by_role("button", name="Submit").click()
-    expect(results.locator(".run-summary")).to_contain_text("Submission:", timeout=30_000)
-    expect(page.locator("#transcript .msg-interviewer")).to_have_count(before + 1, timeout=30_000)
-    follow_up = page.locator("#transcript .msg-interviewer").last.inner_text()
-    assert follow_up.strip(), "the interviewer follows up on the submission"
-    send(page, "My starter only returned None, so every case failed; I would sort and merge.")
+    expect(results.locator(".run-summary")).to_contain_text("Submission:", timeout=60_000)
+    expect(results.locator(".run-summary")).to_have_class(re.compile("run-bad"))
+    expect(transcript).to_have_count(before + 1, timeout=30_000)
+    first_failing = results.locator("li.test-bad .test-name").first.inner_text()
+    follow_up = transcript.last.inner_text()
+    assert first_failing in follow_up, follow_up
+    assert "submit again" in follow_up
+    expect(page.locator("#exercise-submissions")).to_have_text("Submissions: 1 of 3 used.")
+
+    # 2. the fix: the reference solution typed over the starter, submitted: every test passes
+    type_code(page, exercise.solution)
+    page.get_by_role("button", name="Submit").click()
+    expect(transcript).to_have_count(before + 2, timeout=60_000)
+    expect(results.locator(".run-summary")).to_have_class(re.compile("run-ok"))
+    expect(results.locator("li.test-bad")).to_have_count(0)
+    assert "All the tests pass." in transcript.last.inner_text()
+    expect(page.locator("#exercise-submissions")).to_have_text("Submissions: 2 of 3 used.")
+
+    # 3. the discussion closes the exercise; the track and the interview end
+    send(
+        page, "It is the standard approach; I kept it simple and the complexity is what the large test needs."
+    )
     expect(panel).to_be_hidden(timeout=30_000)
+    for _ in range(10):
+        if finished(page):
+            break
+        send(page, "I don't know this one, sorry.")
+    assert finished(page)
+
+    # 4. the candidate's report shows the runs: examples, the wrong and the fixed submission
+    page.get_by_role("link", name="See your report").click()
+    page.wait_for_url(re.compile(r"/interview/[^/]+/report$"))
+    runs = page.locator("#runs-section")
+    expect(runs).to_be_visible()
+    cards = runs.locator(".run-card h4")
+    expect(cards).to_have_count(3)
+    assert cards.nth(0).inner_text().startswith("Examples 1:")
+    expect(cards.nth(1)).to_have_class(re.compile("run-bad"))
+    expect(cards.nth(2)).to_have_class(re.compile("run-ok"))
+    assert cards.nth(2).inner_text().startswith("Submission 2:")
+    runs.locator(".run-card").nth(2).locator("summary", has_text="Code").click()
+    code = runs.locator(".run-card").nth(2).locator(".run-code pre").inner_text()
+    assert code.split() == exercise.solution.split()
+
+    # 5. the evaluator's review page shows them too, with the tests and the timing curve
+    create_staff(live_data_dir(tmp_path_factory), "runs-evaluator@example.com", "evaluator")
+    login_on_page(page, live_server, "runs-evaluator@example.com", next_path=f"/review/{session_id}")
+    page.goto(f"{live_server}/review/{session_id}")
+    section = page.locator("#runs-section")
+    expect(section).to_be_visible(timeout=30_000)
+    expect(section.locator(".run-card")).to_have_count(3)
+    last = section.locator(".run-card").nth(2)
+    last.locator("summary", has_text="Test results").click()
+    expect(last.locator("li.test-ok").first).to_be_visible()
+    if exercise.scale_sizes:
+        expect(last.locator("svg.timing-chart polyline.curve")).to_be_attached()
+        expect(last.locator(".timing-table tr")).to_have_count(len(exercise.scale_sizes) + 1)
     problems.check()
+
+
+def wrong_solution(solution: str) -> str:
+    """The reference solution with every function's body replaced by `return None`."""
+    tree = ast.parse(solution)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.body = [ast.Return(value=ast.Constant(value=None))]
+    return ast.unparse(tree) + "\n"
+
+
+def type_code(page: Any, code: str) -> None:
+    """Replace the editor's text with `code`, as a paste would (no auto-indent on the way)."""
+    page.locator("#editor .cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(code)
+    typed = page.evaluate("() => document.querySelector('#editor .cm-content').innerText")
+    assert typed.split() == code.split(), "the editor holds the code as typed"

@@ -53,10 +53,11 @@ export function exercisePanel({ sessionId, token, onMessage, onState }) {
     run: $("run-examples"),
     submit: $("submit-code"),
     status: $("exercise-status"),
+    submissions: $("exercise-submissions"),
     error: $("exercise-error"),
     results: $("exercise-results"),
   };
-  const current = { id: null, view: null, pending: false, loading: null };
+  const current = { id: null, view: null, pending: false, loading: null, submitted: 0, maxSubmissions: 0 };
   const draftKey = (exerciseId) => `interviewer:code:${sessionId}:${exerciseId}`;
 
   function loadDraft(exerciseId) {
@@ -131,6 +132,9 @@ export function exercisePanel({ sessionId, token, onMessage, onState }) {
     if (current.view) current.view.destroy();
     current.view = makeEditor(code);
     showError("");
+    current.submitted = Number(ex.submissions) || 0;
+    current.maxSubmissions = Number(ex.max_submissions) || 0;
+    showSubmissions();
     const last = Array.isArray(runs) && runs.length ? runs[runs.length - 1] : null;
     if (last) renderRun(last);
     else ui.results.hidden = true;
@@ -170,6 +174,15 @@ export function exercisePanel({ sessionId, token, onMessage, onState }) {
     ui.results.hidden = false;
   }
 
+  /** "Submissions: 1 of 3 used." — and Submit is disabled once they are all used. */
+  function showSubmissions() {
+    const max = current.maxSubmissions;
+    const left = max ? max - current.submitted : 1;
+    ui.submissions.textContent = max && current.submitted ? `Submissions: ${current.submitted} of ${max} used.` : "";
+    ui.submit.disabled = current.pending || left <= 0;
+    ui.submit.title = left <= 0 ? "No submissions left: answer the interviewer's question in the chat." : "";
+  }
+
   function showError(text) {
     ui.error.textContent = text;
   }
@@ -177,7 +190,7 @@ export function exercisePanel({ sessionId, token, onMessage, onState }) {
   function setPending(pending, text = "") {
     current.pending = pending;
     ui.run.disabled = pending;
-    ui.submit.disabled = pending;
+    showSubmissions();
     ui.root.setAttribute("aria-busy", pending ? "true" : "false");
     ui.status.textContent = text;
   }
@@ -235,6 +248,10 @@ export function exercisePanel({ sessionId, token, onMessage, onState }) {
       return;
     }
     if (response.run) renderRun({ kind, ...response.run });
+    if (kind === "submit") {
+      current.submitted += 1;
+      showSubmissions();
+    }
     for (const m of response.messages || []) onMessage(m);
     if (response.state) onState(response.state);
   }

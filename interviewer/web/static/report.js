@@ -3,6 +3,7 @@
 // Everything is named as the report names it: criteria by the track's rubric titles, articles by
 // their own titles (slugs in words only for reports from before those were kept).
 import { ApiError, getReport, loadToken, sessionIdFromPath } from "/static/api.js";
+import { runsList } from "/static/runs.js";
 
 const $ = (id) => document.getElementById(id);
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -215,6 +216,12 @@ function render(report) {
   const container = $("tracks");
   for (const t of tracks) container.append(trackCard(t));
   if (!tracks.length) container.append(el("p", "muted", "No track was assessed in this interview."));
+
+  const runs = Array.isArray(report.exercise_runs) ? report.exercise_runs : [];
+  if (runs.length) {
+    $("runs").append(runsList(runs));
+    $("runs-section").hidden = false;
+  }
 
   document.title = `Report: ${fmt(score)} / 5 — interviewer`;
   $("loading").hidden = true;

@@ -3,6 +3,7 @@
 // criterion highlighted inside the answers (<mark> nodes built from the API's offsets, never
 // markup), key points covered and missed, flags, the offline scorer's second opinion; evaluators
 // override scores (a reason is required) and give the final recommendation; the audit trail.
+import { runsList } from "/static/runs.js";
 import { $, StaffApiError, api, element, fill, formatDate, showStatus, staffPage } from "/static/staff.js";
 
 const sessionId = decodeURIComponent((/^\/review\/([^/]+)/.exec(location.pathname) || [])[1] || "");
@@ -447,6 +448,9 @@ function render(doc) {
   const other = turns.filter((t) => !t.question_id || !known.has(t.question_id));
   fill($("other"), other.map((t) => turnNode(t, new Map())));
   $("other-section").hidden = other.length === 0;
+  const runs = Array.isArray(doc.exercise_runs) ? doc.exercise_runs : [];
+  fill($("runs"), runs.length ? runsList(runs) : []);
+  $("runs-section").hidden = runs.length === 0;
   fill($("audit"), doc.audit.length ? doc.audit.map(auditItem) : element("li", { class: "muted" }, "Nothing yet."));
   for (const node of document.querySelectorAll(".write-only")) node.hidden = !canWrite;
   for (const node of document.querySelectorAll(".read-only-note")) node.hidden = canWrite;
