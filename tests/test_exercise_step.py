@@ -91,29 +91,23 @@ def test_ruff_findings_cost_code_quality(exercise) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.parametrize(
-    ("timings", "exponent", "met"),
+    ("timings", "exponent"),
     [
-        ([(2000, 2.0), (8000, 9.0), (32000, 40.0)], 1.08, 1.0),  # n log n
-        ([(2000, 2.0), (8000, 30.0), (32000, 480.0)], 2.0, 0.0),  # n²
-        ([(2000, 1.0), (8000, 10.0), (32000, 57.0)], 1.26, 1.0),
-        ([(2000, 1.0), (8000, 10.0), (32000, 80.0)], 1.5, 0.75),
-        ([(2000, 0.1), (8000, 0.5), (32000, 3.0)], None, 1.0),  # too fast to read: all passed
+        ([(2000, 2.0), (8000, 9.0), (32000, 40.0)], 1.08),  # n log n
+        ([(2000, 2.0), (8000, 30.0), (32000, 480.0)], 2.0),  # n²
+        ([(2000, 0.1), (8000, 0.5), (32000, 3.0)], None),  # too fast to read
+        ([(2000, 1.0)], None),
     ],
 )
-def test_complexity_is_read_off_the_timing_curve(timings, exponent, met) -> None:  # type: ignore[no-untyped-def]
+def test_the_growth_is_read_off_the_timing_curve_and_shown_not_scored(exercise, timings, exponent) -> None:  # type: ignore[no-untyped-def]
     run = facts(passed=5, timings=timings)
     k = growth(run)
     assert (k is None) if exponent is None else k == pytest.approx(exponent, abs=0.01)
-    assert complexity_met(run) == pytest.approx(met)
-    assert complexity_met(facts(passed=5, timings=timings, timed_out=True)) == 0.0
-
-
-def test_slower_growth_never_scores_lower(exercise) -> None:  # type: ignore[no-untyped-def]
-    scores = [
-        combined(exercise, facts(passed=5, timings=[(1000, 10.0), (4000, 10.0 * 4**k)]), talked(4.0)).score
-        for k in (1.0, 1.3, 1.5, 1.7, 1.9, 2.2)
-    ]
-    assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
+    # complexity is the time limit's verdict: one run's curve is too noisy to score (see complexity_met)
+    assert complexity_met(run) == 1.0
+    assert complexity_met(facts(passed=4, timings=timings, timed_out=True)) == 0.0
+    if k is not None:
+        assert any(f"n^{k:.1f}; shown, not scored" in n for n in combined(exercise, run, talked(3.0)).notes)
 
 
 def test_a_failing_run_invites_a_fix_while_submissions_are_left(exercise) -> None:  # type: ignore[no-untyped-def]

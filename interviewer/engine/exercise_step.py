@@ -9,9 +9,9 @@
     submit    -> instead of answering, the candidate may fix the code and submit again (up to
                  MAX_SUBMISSIONS in all): a new follow-up, grounded in the new run
     answer    -> the candidate's words on the last follow-up are scored with the LAST submission:
-                 hidden tests passed (0.5), measured complexity (0.2: the timing curve's growth,
-                 or a timeout), code quality (0.1: ruff's findings) and the discussion against the
-                 exercise's key points (0.2)
+                 hidden tests passed (0.5), complexity (0.2: the time-limited large inputs),
+                 code quality (0.1: ruff's findings) and the discussion against the exercise's
+                 key points (0.2)
 
 A plain answer while no code was submitted gets a nudge toward the editor; saying they give up
 (or a third plain answer) closes the exercise with the floor score, so a client without an
@@ -51,9 +51,6 @@ hidden tests' results, so the number is kept small)."""
 MAX_EXERCISE_NUDGES = 2
 FINDING_COST = 0.25
 """Code quality loses this much per ruff finding (four findings or more: 0)."""
-LINEAR_GROWTH, QUADRATIC_GROWTH = 1.4, 1.8
-"""The timing curve's growth exponent at or under which complexity counts as met (n log n
-measures about 1.1), and at or over which it counts as not met (n² measures about 2)."""
 MIN_TIMED_MS = 10.0
 """Under this, the largest input's time is too small to read a growth from."""
 EDITOR_NUDGES = [
@@ -259,15 +256,17 @@ def growth(facts: SubmissionFacts) -> float | None:
 
 
 def complexity_met(facts: SubmissionFacts) -> float:
-    """0 on a timeout; else from the timing curve: 1 when time grows no faster than about
-    n log n, 0 when it grows like n² or faster, linear in between; with no readable curve, 1
-    when every test passed and ½ otherwise (wrong, but not shown to be slow)."""
+    """0 when a test ran over its time limit (each exercise's large inputs carry a limit an
+    O(n log n) solution meets with a wide margin and an O(n²) one cannot); else 1 when every test
+    passed and ½ otherwise (wrong, but not shown to be slow).
+
+    The timing curve's growth (`growth`) is shown to the evaluator and given to the follow-up,
+    but not scored: one run's timings on this machine are too noisy — the bank's own reference
+    solutions, all O(n log n) or better, measure growth exponents up to 1.6, and a quadratic
+    starter 1.6 too (tests/test_exercise_step.py keeps that decision visible)."""
     if facts.timed_out:
         return 0.0
-    k = growth(facts)
-    if k is None:
-        return 1.0 if facts.all_passed else 0.5
-    return min(1.0, max(0.0, (QUADRATIC_GROWTH - k) / (QUADRATIC_GROWTH - LINEAR_GROWTH)))
+    return 1.0 if facts.all_passed else 0.5
 
 
 def code_quality(facts: SubmissionFacts) -> float | None:
@@ -296,8 +295,8 @@ def combined(
         f"exercise: {facts.passed}/{facts.total} tests passed in the last of {submissions} "
         f"submission{'s' if submissions != 1 else ''} (weight {WEIGHTS['tests']})",
         f"exercise: complexity met {parts['complexity']:g}"
-        + (f" (time grows like n^{k:.1f})" if k is not None else "")
         + (" (a test ran over its time limit)" if facts.timed_out else "")
+        + (f" (time grows like n^{k:.1f}; shown, not scored)" if k is not None else "")
         + f" (weight {WEIGHTS['complexity']})",
         f"exercise: code quality {parts['quality']:g} ({len(facts.findings or [])} ruff findings) "
         f"(weight {WEIGHTS['quality']})"
