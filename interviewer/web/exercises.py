@@ -31,8 +31,9 @@ def _runs(ctx: Context) -> ExerciseRuns:
     openapi_extra=doc(security="candidate"),
     summary="The open coding exercise (404 when none is open)",
     description="`{exercise: {id, title, statement, starter_code, examples: [{name, code}], "
-    "time_limit_s, submitted}, runs: [...]}`: the statement, the starter code, the visible example "
-    "tests (each test function's Python source) and the runs so far.",
+    "time_limit_s, submitted, submissions, max_submissions}, runs: [...]}`: the statement, the "
+    "starter code, the visible example tests (each test function's Python source), how many "
+    "submissions were made of how many allowed, and the runs so far.",
 )
 async def get_exercise(
     session_id: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
@@ -50,9 +51,10 @@ async def get_exercise(
     description='Body `{"code": str, "kind": "examples" | "submit", "client_msg_id": str}`. Returns '
     '`{"run": {id, kind, passed, failed, errors, timed_out, tests: [{name, ok, message}], '
     'duration_ms, stdout_truncated}, "messages": [...], "state": {...}}`; for a submission, '
-    "`messages` holds the interviewer's follow-up on what the run showed. The same "
-    "`client_msg_id` and body again returns the stored run; another body under it, a run while "
-    "another is pending, or no open exercise is a 409; a busy or missing sandbox a 503.",
+    "`messages` holds the interviewer's follow-up on what the run showed (a fix may be submitted "
+    "instead of answering it, up to `max_submissions` in all). The same `client_msg_id` and body "
+    "again returns the stored run; another body under it, a run while another is pending, a "
+    "submission past the last allowed, or no open exercise is a 409; a busy or missing sandbox a 503.",
 )
 async def post_run(
     session_id: str, request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
