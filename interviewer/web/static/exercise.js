@@ -3,6 +3,7 @@
 // Bank text (title, statement, examples) and run results are inserted as text, never as HTML.
 // CodeMirror is vendored (/static/vendor/codemirror.js, see vendor/README.md): no CDN, strict CSP.
 import { ApiError, getExercise, newClientMsgId, runExercise } from "/static/api.js";
+import { el, plural } from "/static/dom.js";
 import {
   EditorState,
   EditorView,
@@ -28,14 +29,6 @@ const NETWORK_RETRIES = 2;
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /**
  * The exercise panel. `onMessage(msg)` shows an interviewer message in the chat, `onState(state)`

@@ -8,6 +8,7 @@ import {
   sendAnswer,
   sessionIdFromPath,
 } from "/static/api.js";
+import { el } from "/static/dom.js";
 import { exercisePanel } from "/static/exercise.js";
 
 const MAX_ANSWER = 8000;
@@ -57,13 +58,6 @@ const session = {
 const draftKey = () => `interviewer:draft:${session.id}`;
 
 // ---- DOM helpers ---------------------------------------------------------------------------
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 function fatal(text, withHomeLink = true) {
   $("loading").hidden = true;

@@ -3,10 +3,10 @@
 // Everything is named as the report names it: criteria by the track's rubric titles, articles by
 // their own titles (slugs in words only for reports from before those were kept).
 import { ApiError, getReport, loadToken, sessionIdFromPath } from "/static/api.js";
+import { el, svg } from "/static/dom.js";
 import { runsList } from "/static/runs.js";
 
 const $ = (id) => document.getElementById(id);
-const SVG_NS = "http://www.w3.org/2000/svg";
 
 const RECOMMENDATIONS = {
   practice: {
@@ -20,20 +20,6 @@ const RECOMMENDATIONS = {
     "not yet": { text: "Below the bar in this interview", cls: "rec-notyet" },
   },
 };
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 const num = (x) => (typeof x === "number" && Number.isFinite(x) ? x : Number(x) || 0);
 const fmt = (x) => num(x).toFixed(1);

@@ -2,24 +2,9 @@
 // (examples or submission) with its test results, the submitted code, and the timing curve on
 // growing inputs (an SVG line chart with a table of the same figures). Code, test names and
 // messages are inserted as text, never as HTML; no inline style (the CSP stays strict).
+import { el, plural, svg } from "/static/dom.js";
 
-const SVG_NS = "http://www.w3.org/2000/svg";
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const number = (x) => (typeof x === "number" && Number.isFinite(x) ? x : Number(x) || 0);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 /** One line saying what a run showed: "Submission 2: 5 of 7 tests passed — 1 failed, 1 error". */
 export function runSummary(run, label) {
