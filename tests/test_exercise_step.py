@@ -54,6 +54,13 @@ def test_a_timeout_asks_about_complexity(exercise) -> None:  # type: ignore[no-u
 def test_all_passed_asks_about_trade_offs(exercise) -> None:  # type: ignore[no-untyped-def]
     text = offline_follow_up(exercise, facts(passed=5, timings=[(1000, 1.0), (100000, 90.0)]))
     assert text.startswith("All the tests pass. At n=100000 it took 90 ms.") and "complexity" in text
+    assert "ruff" not in text
+    linted = offline_follow_up(
+        exercise, facts(passed=5, findings=["B006 (line 1): Do not use mutable defaults"])
+    )
+    assert linted.endswith(
+        "And ruff reports B006 (line 1): Do not use mutable defaults — would you change that?"
+    )
 
 
 @pytest.mark.parametrize(

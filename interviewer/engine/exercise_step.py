@@ -215,7 +215,10 @@ def _offline_follow_up(exercise: Exercise, facts: SubmissionFacts) -> str:
         if facts.timings:
             n, ms = facts.timings[-1]
             lead += f" At n={n} it took {ms:.0f} ms."
-        return f"{lead} What are the time and space complexity of your solution, and what trade-off did you make?"
+        ask = "What are the time and space complexity of your solution, and what trade-off did you make?"
+        if facts.findings:  # the first thing the linter saw, as a second, smaller question
+            ask += f" And ruff reports {facts.findings[0]} — would you change that?"
+        return f"{lead} {ask}"
     seed = next((f for k in facts.failures if (f := exercise.follow_up(k)) is not None), None)
     if facts.timed_out and "timeout" in facts.failures[:1]:
         lead = "It ran over the time limit on the large input — what is its complexity?"
