@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/bench_exercise_queue.py                 # 20 submissions, 2 workers
     .venv/bin/python benchmarks/bench_exercise_queue.py --json          # the figures as one JSON object
     .venv/bin/python benchmarks/bench_exercise_queue.py --burst 20 --burn-s 1.5 --chat-clients 4
+    .venv/bin/python benchmarks/bench_exercise_queue.py --server-env INTERVIEWER_SANDBOX_NICE=0
+                                                        # runs at the chat's priority (as before)
 
 Starts `interviewer serve` (one worker, offline engine, a temporary data folder: a fresh SQLite
 file, the vector index and the scorer's vectors copied from ./data; the request limits lifted,
@@ -264,6 +266,8 @@ async def drive(ns: argparse.Namespace, base: str, server: Child) -> dict[str, A
             "run_duration_p50_ms": round(pct(run_ms, 0.5)),
             "run_duration_max_ms": round(max(run_ms, default=float("nan"))),
             "runs_timed_out": sum(bool(s[3].get("timed_out")) for s in ok),
+            "runs_cut_short": sum(bool(s[3].get("crash")) for s in ok),
+            "a_crash": next((s[3]["crash"] for s in ok if s[3].get("crash")), None),
         },
     }
 
@@ -294,7 +298,8 @@ def table(f: dict[str, Any]) -> str:
         f"{q['submission_p50_ms']} / {q['submission_max_ms']} ms |",
         f"| a run's own duration in the sandbox p50 / max | {q['run_duration_p50_ms']} / "
         f"{q['run_duration_max_ms']} ms |",
-        f"| runs timed out | {q['runs_timed_out']} |",
+        f"| runs timed out / cut short (a crash: the import over its time limit...) | "
+        f"{q['runs_timed_out']} / {q['runs_cut_short']} {q['a_crash'] or ''} |",
     ]
     return "\n".join(lines)
 

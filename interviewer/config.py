@@ -178,7 +178,7 @@ class Settings(BaseSettings):
         default=20, ge=0, le=10_000, description="runs waiting beyond the workers; beyond: 503 (Overloaded)"
     )
     sandbox_nice: int = Field(
-        default=10,
+        default=5,
         ge=0,
         le=19,
         description="the CPU priority a sandbox run lowers itself to (nice value, 19 lowest): runs "

@@ -190,6 +190,77 @@ def test_killing_its_own_group_ends_only_the_run(sandbox: BubblewrapSandbox) -> 
     assert result.errors == 1 and result.crash is not None and "killed" in result.crash
 
 
+def test_a_run_yields_the_cpu_to_the_host(sandbox: BubblewrapSandbox) -> None:
+    """The code runs at the lowered priority, its process's (which it cannot raise back) and its
+    autogroup's (bwrap's new session is one; see harness.Priority)."""
+    code = """
+    import os
+    import time
+
+    def attack():
+        time.sleep(0.15)  # the kernel sets an autogroup's nice at most every 100 ms machine-wide
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
+            raised = "raised"
+        except OSError:
+            raised = ""
+        try:
+            with open("/proc/self/autogroup") as handle:
+                group = handle.read().split()[-1]
+        except OSError:  # a kernel without autogroups
+            group = "10"
+        return os.getpriority(os.PRIO_PROCESS, 0), group, raised
+    """
+    suite = Suite(
+        files=(
+            SourceFile(
+                "checks",
+                "from solution import attack\n\n\n"
+                + "".join(f"def test_{i}():\n    print(attack())\n\n\n" for i in range(3)),
+            ),
+        )
+    )
+    result = sandbox.run(textwrap.dedent(code), suite, Limits(nice=10))
+    assert result.passed == 3, result.tests
+    seen = result.output.splitlines()
+    nice = max(10, os.getpriority(os.PRIO_PROCESS, 0))  # a niced test run stays as nice
+    assert all(line.startswith(f"({nice}, ") and line.endswith(", '')") for line in seen), seen
+    assert f"({nice}, '10', '')" in seen, seen  # the autogroup's too, once the kernel allowed it
+
+
+def test_a_starved_test_is_not_taken_for_a_hanging_one(sandbox: BubblewrapSandbox) -> None:
+    """Time spent waiting for a CPU (a busy machine; here 15 burners on the test's own core) does
+    not count against a test's wall-clock backstop: a test needing 0.3 s of its 0.4 s of CPU
+    passes though it waits ~5 s for it, past the 3.6 s backstop."""
+    code = """
+    import os
+    import time
+
+    def attack():
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for all of them
+        for _ in range(15):
+            if os.fork() == 0:
+                while True:
+                    pass
+        end = time.process_time() + 0.3
+        while time.process_time() < end:
+            pass
+        return "done"
+    """
+    suite = Suite(
+        files=(
+            SourceFile(
+                "checks", "from solution import *\n\n\ndef test_attack():\n    assert attack() == 'done'\n"
+            ),
+        ),
+        time_limit_s=0.4,
+    )
+    limits = Limits(cpu_s=4, wall_s=40.0)  # the run's deadline: room for a busy machine
+    result = sandbox.run(textwrap.dedent(code), suite, limits)
+    no_strays(sandbox.label)
+    assert result.passed == 1, result.tests[0].message
+
+
 def test_the_environment_is_empty(sandbox: BubblewrapSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     secret = f"s3cret-{uuid.uuid4().hex}"
     monkeypatch.setenv("INTERVIEWER_TEST_SECRET", secret)
