@@ -177,6 +177,13 @@ class Settings(BaseSettings):
     sandbox_queue: int = Field(
         default=20, ge=0, le=10_000, description="runs waiting beyond the workers; beyond: 503 (Overloaded)"
     )
+    sandbox_nice: int = Field(
+        default=5,
+        ge=0,
+        le=19,
+        description="the CPU priority a sandbox run lowers itself to (nice value, 19 lowest): runs "
+        "take the CPU the chat leaves",
+    )
     sqlite_fsync_answers: bool = Field(
         default=True,
         description=(

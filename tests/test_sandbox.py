@@ -22,50 +22,19 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.sandbox import BubblewrapSandbox, Limits, RunQueue, RunResult, SourceFile, Suite, new_label
+from interviewer.sandbox import BubblewrapSandbox, Limits, RunQueue, RunResult, SourceFile, Suite
 from tests.conftest import KNOWLEDGE, ROOT
+from tests.kit import hostile
+from tests.kit.hostile import no_strays, require_bubblewrap
 
 LIMITS = Limits(cpu_s=4, wall_s=6.0, processes=32, output_bytes=64 * 1024)
 DEADLINE_S = LIMITS.wall_s + 6.0
 """What a test allows a whole run: the sandbox's deadline plus a margin for a busy machine."""
 
 
-def require_bubblewrap() -> BubblewrapSandbox:
-    """A sandbox of its own (a fresh label); skips the test where bwrap cannot run (fails in CI)."""
-    engine = BubblewrapSandbox(label=new_label())
-    reason = engine.unavailable()
-    if reason is not None:
-        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"bubblewrap is required in CI and cannot run: {reason}", pytrace=False)
-        pytest.skip(f"bubblewrap cannot run here: {reason}")
-    return engine
-
-
 @pytest.fixture(scope="module")
 def sandbox() -> BubblewrapSandbox:
     return require_bubblewrap()
-
-
-def _strays(label: str) -> list[str]:
-    """Processes still running whose command line carries the sandbox's label."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if label.encode() in cmdline:
-                shown = cmdline.replace(b"\0", b" ")[:120]
-                found.append(f"{entry.name}: {shown!r}")
-    return found
-
-
-def _no_strays(label: str) -> None:
-    deadline = time.monotonic() + 5
-    while _strays(label) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _strays(label) == [], "processes of the sandbox outlived its run"
 
 
 def attack(
@@ -85,7 +54,7 @@ def attack(
     started = time.monotonic()
     result = sandbox.run(textwrap.dedent(solution), suite, limits)
     assert time.monotonic() - started < DEADLINE_S, f"the run took {time.monotonic() - started:.1f} s"
-    _no_strays(sandbox.label)
+    no_strays(sandbox.label)
     assert len(result.tests) == 1 and result.passed + result.failed + result.errors == 1
     return result
 
@@ -97,91 +66,39 @@ def test_an_honest_run(sandbox: BubblewrapSandbox) -> None:
 
 
 def test_an_infinite_loop_times_out(sandbox: BubblewrapSandbox) -> None:
-    result = attack(sandbox, "def attack():\n    while True:\n        pass\n")
+    result = attack(sandbox, hostile.INFINITE_LOOP)
     assert result.tests[0].outcome == "timeout" and result.timed_out
     assert "timed out" in result.tests[0].message
 
 
 def test_a_loop_that_swallows_the_timeout_is_stopped(sandbox: BubblewrapSandbox) -> None:
-    code = """
-    def attack():
-        while True:
-            try:
-                while True:
-                    pass
-            except BaseException:
-                pass
-    """
-    result = attack(sandbox, code)
+    result = attack(sandbox, hostile.LOOP_SWALLOWING_TIMEOUTS)
     assert result.tests[0].outcome == "timeout" and result.timed_out
     assert result.crash is not None
 
 
 def test_a_loop_that_ignores_every_signal_meets_the_deadline(sandbox: BubblewrapSandbox) -> None:
-    code = """
-    import signal
-    for sig in (signal.SIGALRM, signal.SIGPROF, signal.SIGXCPU):
-        signal.signal(sig, signal.SIG_IGN)
-    while True:
-        pass
-    """
-    result = attack(sandbox, code, limits=Limits(cpu_s=2, wall_s=4.0))
+    result = attack(sandbox, hostile.LOOP_IGNORING_SIGNALS, limits=Limits(cpu_s=2, wall_s=4.0))
     assert result.failed + result.errors == 1 and result.crash is not None
 
 
 def test_a_fork_bomb_is_contained(sandbox: BubblewrapSandbox) -> None:
-    code = """
-    import os
-
-    def attack():
-        while True:
-            try:
-                os.fork()
-            except OSError:
-                pass
-    """
-    result = attack(sandbox, code)
+    result = attack(sandbox, hostile.FORK_BOMB)
     assert not result.tests[0].ok and result.timed_out
 
 
 def test_forked_sleepers_die_with_the_run(sandbox: BubblewrapSandbox) -> None:
-    code = """
-    import os
-    import time
-
-    def attack():
-        started = 0
-        for _ in range(200):
-            try:
-                if os.fork() == 0:
-                    time.sleep(600)
-                    os._exit(0)
-            except OSError:  # the process limit
-                break
-            started += 1
-        return started
-    """
-    result = attack(sandbox, code, "assert attack() < 32")
+    result = attack(sandbox, hostile.FORKED_SLEEPERS, "assert attack() < 32")
     assert result.passed == 1, result.tests[0].message
 
 
 def test_allocating_8_gb_fails(sandbox: BubblewrapSandbox) -> None:
-    code = """
-    def attack():
-        return bytearray(8 * 1024**3)
-    """
-    result = attack(sandbox, code)
+    result = attack(sandbox, hostile.ALLOCATE_8_GB)
     assert result.tests[0].outcome == "error" and "MemoryError" in result.tests[0].message
 
 
 def test_growing_memory_fails(sandbox: BubblewrapSandbox) -> None:
-    code = """
-    def attack():
-        hoard = []
-        while True:
-            hoard.append(bytearray(50 * 1024 * 1024))
-    """
-    result = attack(sandbox, code)
+    result = attack(sandbox, hostile.GROWING_MEMORY)
     assert result.tests[0].outcome == "error" and "MemoryError" in result.tests[0].message
 
 
@@ -195,25 +112,7 @@ def test_no_connection_to_the_host_or_anywhere(sandbox: BubblewrapSandbox) -> No
     unix_listener = socket.socket(socket.AF_UNIX)
     unix_listener.bind(abstract)
     unix_listener.listen(1)
-    code = f"""
-    import socket
-
-    def attack():
-        reached = []
-        for host in ("127.0.0.1", "192.0.2.1"):  # the host's loopback; a documentation address
-            try:
-                socket.create_connection((host, {port}), timeout=1).close()
-                reached.append(host)
-            except OSError:
-                pass
-        try:
-            unix = socket.socket(socket.AF_UNIX)
-            unix.connect({abstract!r})
-            reached.append("abstract unix socket")
-        except OSError:
-            pass
-        return reached
-    """
+    code = hostile.connect(port, abstract)
     try:
         result = attack(sandbox, code, "reached = attack()\n    assert reached == [], reached")
         with pytest.raises(TimeoutError):
@@ -239,24 +138,7 @@ def test_host_files_cannot_be_read(sandbox: BubblewrapSandbox, tmp_path: Path) -
         sys.executable,
         "/bin/sh",
     ]
-    code = f"""
-    import os
-
-    def attack():
-        read = []
-        for path in {targets!r}:
-            try:
-                with open(path, "rb") as handle:
-                    if handle.read(1):
-                        read.append(path)
-            except OSError:
-                pass
-        for folder in ("/work", "/root", "/home", "/etc", "/var", "/data"):
-            if os.path.exists(folder):
-                read.append(folder)
-        return read
-    """
-    result = attack(sandbox, code, "read = attack()\n    assert read == [], read")
+    result = attack(sandbox, hostile.read_files(targets), "read = attack()\n    assert read == [], read")
     assert result.passed == 1, result.tests[0].message
 
 
@@ -291,66 +173,99 @@ def test_writes_stay_inside_the_tmpfs(sandbox: BubblewrapSandbox) -> None:
 
 @pytest.mark.parametrize("stream", ["stdout", "stderr"])
 def test_gigabytes_of_output_are_capped(sandbox: BubblewrapSandbox, stream: str) -> None:
-    code = f"""
-    import sys
-
-    def attack():
-        line = "x" * 1_000_000
-        for _ in range(5_000):  # 5 GB
-            sys.{stream}.write(line)
-    """
-    result = attack(sandbox, code)
+    result = attack(sandbox, hostile.print_gigabytes(stream))
     assert result.stdout_truncated
     assert len(result.output) <= LIMITS.output_bytes
     assert not result.tests[0].ok
 
 
 def test_killing_the_parent_does_not_reach_the_host(sandbox: BubblewrapSandbox) -> None:
-    code = f"""
-    import os
-    import signal
-
-    def attack():
-        for pid in (os.getppid(), 1, {os.getpid()}, {os.getppid()}):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        return "alive"
-    """
+    code = hostile.kill_parents((os.getpid(), os.getppid()))
     result = attack(sandbox, code, "assert attack() == 'alive'")
     assert result.passed == 1, result.tests[0].message
 
 
 def test_killing_its_own_group_ends_only_the_run(sandbox: BubblewrapSandbox) -> None:
+    result = attack(sandbox, hostile.KILL_OWN_GROUP)
+    assert result.errors == 1 and result.crash is not None and "killed" in result.crash
+
+
+def test_a_run_yields_the_cpu_to_the_host(sandbox: BubblewrapSandbox) -> None:
+    """The code runs at the lowered priority, its process's (which it cannot raise back) and its
+    autogroup's (bwrap's new session is one; see harness.Priority)."""
     code = """
     import os
-    import signal
+    import time
 
     def attack():
-        os.killpg(0, signal.SIGKILL)
+        time.sleep(0.15)  # the kernel sets an autogroup's nice at most every 100 ms machine-wide
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
+            raised = "raised"
+        except OSError:
+            raised = ""
+        try:
+            with open("/proc/self/autogroup") as handle:
+                group = handle.read().split()[-1]
+        except OSError:  # a kernel without autogroups
+            group = "10"
+        return os.getpriority(os.PRIO_PROCESS, 0), group, raised
     """
-    result = attack(sandbox, code)
-    assert result.errors == 1 and result.crash is not None and "killed" in result.crash
+    suite = Suite(
+        files=(
+            SourceFile(
+                "checks",
+                "from solution import attack\n\n\n"
+                + "".join(f"def test_{i}():\n    print(attack())\n\n\n" for i in range(3)),
+            ),
+        )
+    )
+    result = sandbox.run(textwrap.dedent(code), suite, Limits(nice=10))
+    assert result.passed == 3, result.tests
+    seen = result.output.splitlines()
+    nice = max(10, os.getpriority(os.PRIO_PROCESS, 0))  # a niced test run stays as nice
+    assert all(line.startswith(f"({nice}, ") and line.endswith(", '')") for line in seen), seen
+    assert f"({nice}, '10', '')" in seen, seen  # the autogroup's too, once the kernel allowed it
+
+
+def test_a_starved_test_is_not_taken_for_a_hanging_one(sandbox: BubblewrapSandbox) -> None:
+    """Time spent waiting for a CPU (a busy machine; here 15 burners on the test's own core) does
+    not count against a test's wall-clock backstop: a test needing 0.3 s of its 0.4 s of CPU
+    passes though it waits ~5 s for it, past the 3.6 s backstop."""
+    code = """
+    import os
+    import time
+
+    def attack():
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for all of them
+        for _ in range(15):
+            if os.fork() == 0:
+                while True:
+                    pass
+        end = time.process_time() + 0.3
+        while time.process_time() < end:
+            pass
+        return "done"
+    """
+    suite = Suite(
+        files=(
+            SourceFile(
+                "checks", "from solution import *\n\n\ndef test_attack():\n    assert attack() == 'done'\n"
+            ),
+        ),
+        time_limit_s=0.4,
+    )
+    limits = Limits(cpu_s=4, wall_s=40.0)  # the run's deadline: room for a busy machine
+    result = sandbox.run(textwrap.dedent(code), suite, limits)
+    no_strays(sandbox.label)
+    assert result.passed == 1, result.tests[0].message
 
 
 def test_the_environment_is_empty(sandbox: BubblewrapSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     secret = f"s3cret-{uuid.uuid4().hex}"
     monkeypatch.setenv("INTERVIEWER_TEST_SECRET", secret)
     monkeypatch.setenv("OPENAI_API_KEY", secret)
-    code = """
-    import os
-
-    def attack():
-        print(dict(os.environ))
-        for path in ("/proc/self/environ", "/proc/1/environ"):
-            try:
-                with open(path, "rb") as handle:
-                    print(path, handle.read())
-            except OSError as exc:
-                print(path, exc)
-    """
-    result = attack(sandbox, code)
+    result = attack(sandbox, hostile.READ_ENVIRONMENT)
     assert result.passed == 1
     assert "/proc/1/environ b''" in result.output  # bwrap's own environment is empty too
     assert (

@@ -36,6 +36,11 @@ What each isolation of the bubblewrap engine does (a fresh `bwrap` process per r
 - **Results on their own pipe** (fd 3): prints cannot pass for results (harness.py tells the
   limits of that in-process channel).
 - **Its own session** (`--new-session`): no controlling terminal (no TIOCSTI injection).
+- **A lower CPU priority** (`Limits.nice`, set by the harness before the code starts): the
+  process's nice value and its autogroup's — a new session is a new autogroup, which the
+  scheduler would weigh against the server's as an equal — so CPU-bound runs take the cores the
+  chat leaves (benchmarks/bench_exercise_queue.py). Honest code keeps it; hostile code can take
+  back an equal share (its autogroup's nice, or a session of its own) until its deadline.
 
 Not done here, and what a deployment adds: a seccomp filter (`bwrap --seccomp FD`), and cgroup v2
 limits on memory and CPU share (RLIMIT_AS caps virtual memory per process, not the total of a

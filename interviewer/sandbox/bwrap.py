@@ -169,6 +169,7 @@ class BubblewrapSandbox:
                     "processes": limits.processes,
                     "file_bytes": limits.file_bytes,
                     "open_files": limits.open_files,
+                    "nice": limits.nice,
                 },
             },
             4,  # the format every Python 3 since 3.4 reads

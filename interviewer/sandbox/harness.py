@@ -88,9 +88,23 @@ class Reporter:
         os.write(self.fd, (_json(record) + "\n").encode("ascii"))
 
 
+def _waited_s() -> float:
+    """Seconds this thread has spent waiting for a CPU (runnable but not running: the kernel's
+    run-queue time, /proc/thread-self/schedstat), or -1 where the kernel does not tell."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return -1.0
+
+
 class Clock:
     """One test's time limits. A first expiry raises `_Timeout` in the test; a second (the code
-    caught the first and went on) reports the test as timed out and ends the run."""
+    caught the first and went on) reports the test as timed out and ends the run. The wall-clock
+    backstop is for code that blocks: when it expires, the time the test spent waiting for a CPU
+    (runnable, not run: a busy machine, and the run's priority is lowered) is granted once more,
+    so a starved test is not reported as one that hangs. The host's deadline (`Limits.wall_s`)
+    still bounds the whole run."""
 
     def __init__(self, reporter: Reporter) -> None:
         self.reporter = reporter
@@ -99,12 +113,27 @@ class Clock:
         self.limit = 0.0
         self.current: tuple[str, str] = ("", "")
         self.cpu_at = 0.0
+        self.waited_at = -1.0
+        self.granted = 0.0
 
     def arm(self, limit: float, current: tuple[str, str]) -> None:
         self.limit, self.current, self.strikes, self.armed = limit, current, 0, True
         self.cpu_at = time.process_time()
+        self.waited_at, self.granted = _waited_s(), 0.0
         signal.setitimer(signal.ITIMER_PROF, limit)
-        signal.setitimer(signal.ITIMER_REAL, limit * WALL_FACTOR + WALL_SLACK_S)
+        signal.setitimer(signal.ITIMER_REAL, self.backstop())
+
+    def backstop(self) -> float:
+        return self.limit * WALL_FACTOR + WALL_SLACK_S
+
+    def starved(self) -> float:
+        """The run-queue time since the last look, if it is worth granting (else 0)."""
+        now = _waited_s()
+        if now < 0 or self.waited_at < 0:
+            return 0.0
+        grant = now - self.waited_at
+        self.waited_at = now
+        return grant if grant >= 0.05 else 0.0
 
     def disarm(self) -> None:
         self.armed = False
@@ -115,11 +144,15 @@ class Clock:
         if signum == signal.SIGPROF:
             return f"timed out: more than {self.limit:g} s of CPU time"
         used = time.process_time() - self.cpu_at
-        wall = self.limit * WALL_FACTOR + WALL_SLACK_S
-        return f"timed out: no result after {wall:g} s of wall-clock time ({used:.1f} s of CPU time)"
+        wall = self.backstop() + self.granted
+        return f"timed out: no result after {wall:.3g} s of wall-clock time ({used:.1f} s of CPU time)"
 
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
         if not self.armed:
+            return
+        if signum == signal.SIGALRM and self.strikes == 0 and (grant := self.starved()):
+            self.granted += grant  # it was waiting for a CPU, not hanging: give that time back
+            signal.setitimer(signal.ITIMER_REAL, grant)
             return
         self.strikes += 1
         if self.strikes == 1:
@@ -217,6 +250,39 @@ def _set_limits(limits: dict[str, int]) -> None:
     cap(resource.RLIMIT_NOFILE, limits["open_files"])
 
 
+class Priority:
+    """The run's share of the CPU, lowered before the candidate's code starts. Two levers, because
+    one is not enough: the process's nice value (inherited by its children) weighs it against the
+    processes of its autogroup only, and bwrap's `--new-session` makes a new autogroup — which the
+    scheduler (autogroup on, as on most distributions) weighs against the server's as an equal
+    whatever the nice values inside. So the autogroup's nice is set too (`/proc/self/autogroup`).
+    The kernel lets an unprivileged process set an autogroup's nice only once every 100 ms
+    machine-wide (EAGAIN otherwise), so a refused write is tried again before each test until it
+    holds. The process's nice cannot be lowered again without privileges; the autogroup's can
+    (to 0, and a child may start a session of its own): hostile code can take back an equal
+    share — what every run had before this — for at most its deadline, never more. A hard bound
+    on a run's CPU share is a cgroup's `cpu.weight` (sandbox/__init__.py: what a deployment adds)."""
+
+    def __init__(self, nice: int) -> None:
+        self.nice = nice
+        self.pending = nice > 0
+        if nice > os.getpriority(os.PRIO_PROCESS, 0):  # lower only (a niced host: nicer already)
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+        self.settle()
+
+    def settle(self) -> None:
+        if not self.pending:
+            return
+        try:
+            with open("/proc/self/autogroup", "w", encoding="ascii") as handle:
+                handle.write(str(self.nice))
+            self.pending = False
+        except BlockingIOError:  # EAGAIN: another autogroup was set in the last 100 ms
+            pass
+        except OSError:  # no autogroups in this kernel: the nice value is all there is
+            self.pending = False
+
+
 def _import(name: str) -> ModuleType:
     module = __import__(name)
     assert isinstance(module, type(sys))
@@ -242,6 +308,7 @@ def main() -> None:
         sources[f"{name}.py"] = text.splitlines()
     sys.path.insert(0, os.getcwd())
     sys.dont_write_bytecode = True
+    priority = Priority(int(payload["limits"]["nice"]))
     _set_limits(payload["limits"])
 
     clock = Clock(reporter)
@@ -256,6 +323,7 @@ def main() -> None:
     default = float(payload["time_limit_s"])
     limits: dict[str, float] = payload["time_limits"]
 
+    priority.settle()
     outcome, message, _, _ = _run(clock, lambda: _import("solution"), default, ("", ""), sources)
     if outcome != "passed":
         reporter.send(kind="crash", message=f"solution.py does not import: {message}")
@@ -285,6 +353,7 @@ def main() -> None:
                 reporter.send(kind="case", name=test, group=group, outcome="error", message="not a function")
                 continue
             limit = float(limits.get(test, default))
+            priority.settle()
             outcome, message, wall_ms, cpu_ms = _run(clock, fn, limit, (group, test), sources)
             reporter.send(
                 kind="case",

@@ -43,6 +43,12 @@ class Limits:
     """The size of the private tmpfs (its working directory)."""
     open_files: int = 64
     output_bytes: int = 64 * 1024
+    nice: int = 5
+    """The scheduling priority the run lowers itself to before the code starts (0–19; 19 is the
+    lowest), so that runs take the CPU the host's own work (the chat) leaves: a burst of CPU-bound
+    submissions on the same cores would otherwise slow every answer. It lowers the process's nice
+    value and its autogroup's (harness.Priority: honest code keeps them; hostile code can take
+    back no more than an equal share)."""
 
     def __post_init__(self) -> None:
         for name in ("cpu_s", "wall_s", "memory_bytes", "processes", "file_bytes", "disk_bytes"):
@@ -52,6 +58,8 @@ class Limits:
             raise ValueError("Limits.open_files must be at least 16 (the interpreter needs some)")
         if self.output_bytes < 0:
             raise ValueError("Limits.output_bytes must not be negative")
+        if not 0 <= self.nice <= 19:
+            raise ValueError("Limits.nice must be between 0 and 19")
 
 
 @dataclass(frozen=True)

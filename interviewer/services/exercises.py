@@ -147,6 +147,7 @@ def limits_for(suite: Suite, base: Limits) -> Limits:
         disk_bytes=base.disk_bytes,
         open_files=base.open_files,
         output_bytes=base.output_bytes,
+        nice=base.nice,
     )
 
 

@@ -1,5 +1,5 @@
 """The FastAPI app. `create_app(settings, ...)` builds it with no I/O at import; collaborators
-(database, bank, index, model) can be passed in through the same doors tests use. Start-up
+(database, bank, index, model, the code sandbox) can be passed in through the same doors tests use. Start-up
 migrates the database, makes sure the index is built, and resumes answers left pending by a
 process that died. This module is a composition root: it may wire any layer (the routers reach
 only `services/`); errors become HTTP statuses in `web/errors.py`."""
@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -27,10 +27,11 @@ from interviewer.engine import build_engine
 from interviewer.engine.orchestrator import Orchestrator
 from interviewer.engine.second_opinion import SecondOpinions
 from interviewer.llm.base import ChatModel
+from interviewer.sandbox import Sandbox
 from interviewer.services import readiness
 from interviewer.services.bank_edits import BankEdits
 from interviewer.services.exercise_runs import ExerciseRuns
-from interviewer.services.exercises import open_exercises
+from interviewer.services.exercises import DEFAULT_LIMITS, open_exercises
 from interviewer.services.interview import InterviewService
 from interviewer.services.rate_limit import RateLimiter
 from interviewer.services.review import ReviewService
@@ -124,6 +125,7 @@ def create_app(
     bank: Bank | None = None,
     index: VectorIndex | None = None,
     model: ChatModel | None = None,
+    sandbox: Sandbox | None = None,
     offline_only: bool = False,
 ) -> FastAPI:
     settings = settings or load_settings()
@@ -170,7 +172,11 @@ def create_app(
             proxies=settings.trusted_proxy_networks if settings.trust_proxy_headers else None,
         )
         runs = open_exercises(
-            settings.knowledge_dir, workers=settings.sandbox_workers, max_queued=settings.sandbox_queue
+            settings.knowledge_dir,
+            sandbox=sandbox,
+            workers=settings.sandbox_workers,
+            max_queued=settings.sandbox_queue,
+            limits=replace(DEFAULT_LIMITS, nice=settings.sandbox_nice),
         )  # no process starts here: the sandbox is probed on the first run
         ctx.exercises = ExerciseRuns(db=database, interview=service, exercises=runs)
         app.state.retriever = Retriever(the_bank, the_index)
