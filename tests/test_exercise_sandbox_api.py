@@ -4,9 +4,8 @@
   stored (no run row left pending, no submission turn), and the same `client_msg_id` succeeds once
   the queue has room;
 - a sandbox that cannot run (bubblewrap missing, its Python missing) gets 503 with the reason;
-  nothing is stored, and the same `client_msg_id` succeeds once it works (an engine failing
-  otherwise — a bug — still leaves its run pending: an xfail until services/exercise_runs.py
-  drops it);
+  nothing is stored, and the same `client_msg_id` succeeds once it works; an engine failing
+  otherwise (a bug) leaves no run pending either;
 - hostile submissions sent through the API (an endless loop, a fork bomb, 8 GB, a socket to the
   host, the database file and other host files, the environment, gigabytes of output, killing its
   parent or its own group) each come back as a clear result within the run's deadline, leave no
@@ -219,11 +218,6 @@ class Failing:
         raise RuntimeError("the engine failed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/exercise_runs.py drops the pending run only on a ServiceError: an engine's "
-    "other exception leaves it pending, and the session's runs get 409 for ABANDONED_AFTER (10 min)",
-)
 def test_a_failing_engine_leaves_no_run_pending(app: App, use: Callable[[Sandbox], None]) -> None:
     client = app.client
     sid, auth, _ = reach_exercise(client)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from interviewer.domain import Exercise, SubmissionFacts
 from interviewer.engine.exercise_step import MAX_SUBMISSIONS
-from interviewer.errors import Conflict, NotFound, ServiceError
+from interviewer.errors import Conflict, NotFound
 from interviewer.sandbox import RunResult
 from interviewer.services import code_quality
 from interviewer.services.exercises import ExerciseRun, ExerciseService
@@ -198,8 +198,11 @@ class ExerciseRuns:
     async def _execute(self, row: ExerciseRunRow, code: str, kind: RunKind) -> ExerciseRunRow:
         try:
             ran = await self._exercises.run_async(row.exercise_id, code, hidden=kind == "submit")
-        except ServiceError:  # Overloaded, Unavailable, Invalid: nothing ran; the client may retry
-            await asyncio.to_thread(self._drop, row.id)
+        except BaseException:
+            # Overloaded, Unavailable, Invalid — or an engine's bug, or the request cancelled at
+            # shutdown: no result will come, so the pending row goes (else every run of the
+            # session would be refused as "pending" until it is abandoned); the client may retry.
+            await asyncio.shield(asyncio.to_thread(self._drop, row.id))
             raise
         result = ran.result.model_dump(mode="json")
 
