@@ -62,7 +62,9 @@ def client(tmp_path: Path, bank: Bank, full_index: VectorIndex, sandbox_ok: None
     track = bank.tracks["problem_solving"].model_copy(
         update={"exercises": 1, "questions": 3, "follow_up_budget": 0}
     )
-    with_exercise = dataclasses.replace(bank, tracks={**bank.tracks, "problem_solving": track})
+    with_exercise = dataclasses.replace(
+        bank, tracks={**bank.tracks, "problem_solving": track}, exercises={EXERCISE: bank.exercises[EXERCISE]}
+    )
     settings = Settings(
         _env_file=None,
         data_dir=tmp_path,
