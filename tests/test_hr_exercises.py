@@ -1,0 +1,362 @@
+"""HR's coding exercises, at the real edge: a real SQLite file, the real bubblewrap sandbox (skipped
+with its reason where bubblewrap cannot run). An exercise is saved as a new version only when it
+fits the schema of the files and its reference solution passes its tests in the sandbox; a bad
+document, a failing reference or a missing sandbox saves nothing. A running interview keeps the
+revision it was given — its follow-up, its score and its runs — while a new one gets HR's edit.
+Export and import carry the exercises."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import io
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from interviewer.bank import Bank, VectorIndex, load_bank
+from interviewer.config import Settings
+from interviewer.engine.state import SessionState
+from interviewer.errors import Invalid, NotFound, PreconditionFailed, Unavailable
+from interviewer.sandbox import BubblewrapSandbox
+from interviewer.services.bank_edits import BankEdits
+from interviewer.services.credentials import hash_password
+from interviewer.services.exercises import ExerciseService, open_exercises
+from interviewer.store import bank_edits as hrdb
+from interviewer.store import repo
+from interviewer.store import staff as staff_store
+from interviewer.store.db import Database
+from interviewer.store.tables import AuditLog, ExerciseVersion
+from interviewer.web.app import create_app
+from tests.conftest import KNOWLEDGE, ROOT
+from tests.kit.client import send, start
+
+HR = "hr@example.com"
+PASSWORD = "correct horse battery"
+SHIPPED = "merge-intervals"
+ANSWER = (
+    "I would start by measuring: profile the code, find the hot path, then pick a data structure "
+    "that makes the common operation cheap, for example a hash map for lookups or a heap for the "
+    "top k, and write tests for the edge cases such as empty input, duplicates and very large input."
+)
+FAILS_ON_EMPTY = """\
+def merge(intervals):
+    ordered = sorted(intervals)
+    out = [ordered[0]]
+    for start, end in ordered[1:]:
+        if start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+"""
+NEW_FOLLOW_UP = "HR's edit: what does your merge return for no intervals at all, and why?"
+EXTRA_TEST = "\n\ndef test_hr_added_case():\n    assert merge([(5, 6), (1, 2)]) == [(1, 2), (5, 6)]\n"
+
+
+@pytest.fixture(scope="module")
+def sandbox_ok() -> None:
+    reason = BubblewrapSandbox().unavailable()
+    if reason:
+        pytest.skip(f"bubblewrap cannot run here: {reason}")
+
+
+def _exercise(exercise_id: str = SHIPPED, **changes: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(load_bank(KNOWLEDGE).exercises[SHIPPED].model_dump())
+    doc.update(id=exercise_id, **changes)
+    return doc
+
+
+def _edited(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with HR's kind of edit: a new statement, one more hidden test, a new follow-up."""
+    follow_ups = [
+        {**f, "text": NEW_FOLLOW_UP} if f["failure"] == "empty_input" else f for f in doc["follow_ups"]
+    ]
+    return {
+        **doc,
+        "title": "Merge intervals (HR's edit)",
+        "statement": doc["statement"] + "\nHR's edit: the input may be given in any order.",
+        "hidden": doc["hidden"] + EXTRA_TEST,
+        "follow_ups": follow_ups,
+    }
+
+
+# --- the service ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'bank.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def checker(sandbox_ok: None) -> Iterator[ExerciseService]:
+    service = open_exercises(KNOWLEDGE, workers=2)
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def edits(db: Database, checker: ExerciseService) -> Iterator[BankEdits]:
+    service = BankEdits(bank=load_bank(KNOWLEDGE), db=db, index=None, exercises=checker)
+    service.refresh()
+    yield service
+    service.close()
+
+
+def _revision(db: Database) -> tuple[int, int]:
+    with db.session() as s:
+        return hrdb.bank_revision(s)
+
+
+def test_an_exercise_is_created_and_edited_as_versions(edits: BankEdits, db: Database) -> None:
+    created = edits.save("exercise", _exercise("hr-merge"), author=HR)
+    assert (created.kind, created.origin, created.version) == ("exercise", "hr", 1)
+    assert [v.version for v in created.versions] == [1]  # not shipped: no version 0
+    assert edits.bank.exercises["hr-merge"].title == "Merge overlapping intervals"
+
+    edited = edits.save("exercise", _edited(_exercise("hr-merge")), author=HR, item_id="hr-merge", based_on=1)
+    assert edited.version == 2 and [v.version for v in edited.versions] == [1, 2]
+    assert edits.bank.exercises["hr-merge"].title == "Merge intervals (HR's edit)"
+    assert "test_hr_added_case" in edits.bank.exercises["hr-merge"].tests()
+
+    shipped = edits.save("exercise", _edited(_exercise()), author=HR, item_id=SHIPPED, based_on=0)
+    assert (shipped.origin, [v.version for v in shipped.versions]) == ("hr", [0, 1])
+    listed = {e.record.id: (e.origin, e.version) for e in edits.exercises()}
+    assert listed["hr-merge"] == ("hr", 2) and listed[SHIPPED] == ("hr", 1)
+    assert listed["top-k-frequent"] == ("seed", 0)
+
+    with pytest.raises(PreconditionFailed):  # based on version 1, now at 2
+        edits.save("exercise", _exercise("hr-merge"), author=HR, item_id="hr-merge", based_on=1)
+    with db.session() as s:
+        actions = [(e.action, e.subject) for e in s.scalars(select(AuditLog))]
+    assert ("bank.exercise.create", "exercise:hr-merge") in actions
+    assert ("bank.exercise.update", "exercise:hr-merge") in actions
+    assert ("bank.exercise.update", f"exercise:{SHIPPED}") in actions
+
+    edits.close()  # the files' exercises come back
+    assert "hr-merge" not in edits.bank.exercises
+    assert edits.bank.exercises[SHIPPED].title == "Merge overlapping intervals"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"difficulty": 7}, "difficulty"),
+        ({"title": ""}, "title"),
+        ({"hidden": "def test_x(:\n    pass\n"}, "hidden"),
+        ({"time_limits": {"test_nope": 1.0}}, "time_limits"),
+        ({"statement": "bell\x07"}, "statement"),
+    ],
+    ids=["difficulty", "empty title", "hidden not Python", "limit of no test", "control character"],
+)
+def test_a_document_that_breaks_the_schema_saves_nothing(
+    edits: BankEdits, db: Database, changes: dict[str, Any], field: str
+) -> None:
+    before = _revision(db)
+    with pytest.raises(Invalid) as caught:
+        edits.save("exercise", _exercise("hr-bad", **changes), author=HR)
+    problems = caught.value.problems or []
+    assert problems and all(p["msg"] for p in problems)
+    assert field in [p["field"] for p in problems]
+    assert _revision(db) == before and "hr-bad" not in edits.bank.exercises
+
+
+def test_a_reference_solution_that_fails_its_tests_saves_nothing(edits: BankEdits, db: Database) -> None:
+    before = _revision(db)
+    wrong = _exercise(solution=FAILS_ON_EMPTY)
+    with pytest.raises(Invalid) as caught:
+        edits.save("exercise", wrong, author=HR, item_id=SHIPPED)
+    problems = caught.value.problems or []
+    assert [p["field"] for p in problems] == ["solution"]
+    assert "test_empty_list" in problems[0]["msg"] and "reference solution fails" in problems[0]["msg"]
+    assert _revision(db) == before
+    assert edits.bank.exercises[SHIPPED].solution != FAILS_ON_EMPTY
+
+
+def test_no_sandbox_saves_nothing(db: Database) -> None:
+    broken = open_exercises(KNOWLEDGE, sandbox=BubblewrapSandbox(bwrap="/nonexistent/bwrap"))
+    service = BankEdits(bank=load_bank(KNOWLEDGE), db=db, index=None, exercises=broken)
+    try:
+        with pytest.raises(Unavailable):
+            service.save("exercise", _exercise("hr-merge"), author=HR)
+        with pytest.raises(NotFound):
+            service.item("exercise", "hr-merge")
+        assert _revision(db) == (0, 0)
+    finally:
+        service.close()
+        broken.close()
+    without = BankEdits(bank=load_bank(KNOWLEDGE), db=db, index=None)
+    with pytest.raises(Unavailable):
+        without.save("exercise", _exercise("hr-merge"), author=HR)
+    without.close()
+
+
+def test_export_and_import_carry_the_exercises(
+    edits: BankEdits, tmp_path: Path, checker: ExerciseService
+) -> None:
+    edits.save("exercise", _edited(_exercise("hr-merge")), author=HR)
+    data = edits.export_archive(author=HR)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "exercises/hr-merge.yaml" in names and f"exercises/{SHIPPED}.yaml" in names
+    text = zipfile.ZipFile(io.BytesIO(data)).read("exercises/hr-merge.yaml").decode()
+    assert "hidden: |" in text  # code as a YAML block, as people write it
+    assert yaml.safe_load(text)["hidden"] == edits.bank.exercises["hr-merge"].hidden
+
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    other.migrate()
+    elsewhere = BankEdits(bank=load_bank(KNOWLEDGE), db=other, index=None, exercises=checker)
+    try:
+        counts = elsewhere.import_archive(data, author=HR)
+        assert counts["exercises"]["added"] == 1 and counts["exercises"]["updated"] == 0
+        assert elsewhere.bank.exercises["hr-merge"] == edits.bank.exercises["hr-merge"]
+        assert elsewhere.item("exercise", "hr-merge").versions[-1].version == 1
+        again = elsewhere.import_archive(data, author=HR)  # nothing changed: no new version
+        assert again["exercises"] == {"added": 0, "updated": 0, "unchanged": len(edits.bank.exercises)}
+
+        # an archive whose exercise's reference fails its tests: the whole import is refused
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(buffer, "w") as target:
+            for name in source.namelist():
+                content = source.read(name)
+                if name == "exercises/hr-merge.yaml":
+                    doc = yaml.safe_load(content)
+                    doc["solution"] = FAILS_ON_EMPTY
+                    content = yaml.safe_dump(doc).encode()
+                target.writestr(name, content)
+        before = _revision(other)
+        with pytest.raises(Invalid) as caught:
+            elsewhere.import_archive(buffer.getvalue(), author=HR)
+        problems = caught.value.problems or []
+        assert problems[0]["file"] == "exercises/hr-merge.yaml" and "test_empty_list" in problems[0]["msg"]
+        assert _revision(other) == before
+    finally:
+        elsewhere.close()
+        other.dispose()
+
+
+# --- a running interview keeps its revision ------------------------------------------------------
+
+
+@dataclasses.dataclass
+class World:
+    client: TestClient
+    bank: Bank
+    hr: dict[str, str]
+
+    @property
+    def db(self) -> Database:
+        return self.client.app.state.ctx.db  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.fixture
+def world(tmp_path: Path, bank: Bank, full_index: VectorIndex, sandbox_ok: None) -> Iterator[World]:
+    """The problem-solving track with one exercise (merge-intervals, the bank's only one) after
+    three main questions and no follow-ups; an HR user."""
+    track = bank.tracks["problem_solving"].model_copy(
+        update={"exercises": 1, "questions": 3, "follow_up_budget": 0}
+    )
+    own = dataclasses.replace(
+        bank, tracks={**bank.tracks, "problem_solving": track}, exercises={SHIPPED: bank.exercises[SHIPPED]}
+    )
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        knowledge_dir=KNOWLEDGE,
+        prompts_dir=ROOT / "prompts",
+        database_url=f"sqlite:///{tmp_path / 'hr.db'}",
+        max_loop_lag_ms=0,
+    )  # type: ignore[call-arg]
+    with TestClient(create_app(settings, bank=own, index=full_index, offline_only=True)) as client:
+        db: Database = client.app.state.ctx.db  # type: ignore[attr-defined]
+        with db.session() as s:
+            staff_store.create_user(s, email=HR, role="hr", password_hash=hash_password(PASSWORD))
+            s.commit()
+        r = client.post("/api/v1/auth/login", json={"email": HR, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        client.cookies.clear()
+        yield World(client, own, {"Authorization": f"Bearer {r.json()['token']}"})
+
+
+def _reach_exercise(c: TestClient) -> tuple[str, dict[str, str], str]:
+    sid, auth, _ = start(c, "problem_solving")
+    for _ in range(12):
+        r = send(c, sid, auth, ANSWER)
+        assert r.status_code == 200, r.text
+        if r.json()["messages"] and r.json()["messages"][-1]["kind"] == "exercise":
+            return sid, auth, r.json()["messages"][-1]["content"]
+    raise AssertionError("the exercise was never presented")
+
+
+def _submit(c: TestClient, sid: str, auth: dict[str, str], code: str) -> Any:
+    r = c.post(
+        f"/api/v1/sessions/{sid}/exercise/runs",
+        headers=auth,
+        json={"code": code, "kind": "submit", "client_msg_id": str(uuid.uuid4())},
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _state(w: World, sid: str) -> SessionState:
+    with w.db.session() as s:
+        row = repo.get_session(s, session_id=sid)
+        assert row is not None
+        return SessionState.model_validate(row.state)
+
+
+def test_a_running_interview_keeps_the_exercise_it_was_given(world: World) -> None:
+    c = world.client
+    running, auth, presented = _reach_exercise(c)
+    given = _state(world, running).tracks[0].exercises[0]
+    old = world.bank.exercises[SHIPPED]
+    assert given.revision == old.revision and "Merge overlapping intervals" in presented
+    with world.db.session() as s:  # the revision given is stored once, by content
+        kept = s.scalars(select(ExerciseVersion.revision).where(ExerciseVersion.exercise_id == SHIPPED)).all()
+    assert kept == [old.revision]
+
+    # HR edits the exercise while the interview runs
+    r = c.get(f"/api/v1/hr/exercises/{SHIPPED}", headers=world.hr)
+    assert r.status_code == 200 and r.json()["version"] == 0
+    r = c.put(
+        f"/api/v1/hr/exercises/{SHIPPED}",
+        headers={**world.hr, "If-Match": '"0"'},
+        json=_edited(r.json()["exercise"]),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 1 and world.bank.exercises[SHIPPED].revision != old.revision
+
+    # the running interview: its follow-up is its revision's, and so is the scoring of the talk
+    reply = _submit(c, running, auth, FAILS_ON_EMPTY)
+    follow_up = reply["messages"][-1]["content"]
+    assert "Walk me through what it does with `[]`" in follow_up and NEW_FOLLOW_UP not in follow_up
+    r = send(c, running, auth, "With an empty list ordered[0] raises IndexError; I return [] first.")
+    assert r.status_code == 200, r.text
+    closed = _state(world, running).tracks[0].exercises[0]
+    assert closed.closed and closed.assessment is not None
+    assert set(closed.assessment.missed) <= {kp.id for kp in old.key_points}
+
+    # its runs: the service runs a session's revision when asked for it
+    service = open_exercises(KNOWLEDGE, bank=world.bank, db=world.db)
+    try:
+        as_given = service.run(SHIPPED, old.solution, revision=old.revision)
+        current = service.run(SHIPPED, old.solution)
+    finally:
+        service.close()
+    assert "test_hr_added_case" not in {t.name for t in as_given.result.tests}
+    assert "test_hr_added_case" in {t.name for t in current.result.tests}
+    assert as_given.exercise == old
+
+    # a new interview gets HR's version
+    _, _, presented = _reach_exercise(c)
+    assert "Merge intervals (HR's edit)" in presented and "in any order" in presented
