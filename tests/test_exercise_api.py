@@ -5,96 +5,40 @@ follow-up and gets the combined score; hostile code sent through the API is cont
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from interviewer.bank import Bank, VectorIndex
-from interviewer.config import Settings
-from interviewer.sandbox import BubblewrapSandbox
 from interviewer.store import exercises as run_store
 from interviewer.store.tables import AssessmentRow
-from interviewer.web.app import create_app
 from interviewer.web.exports import to_csv, to_html, to_json, to_markdown
-from tests.conftest import KNOWLEDGE, ROOT
-from tests.kit.client import send, start
-
-EXERCISE = "merge-intervals"
-ANSWER = (
-    "I would start by measuring: profile the code, find the hot path, then pick a data structure "
-    "that makes the common operation cheap, for example a hash map for lookups or a heap for the "
-    "top k, and write tests for the edge cases such as empty input, duplicates and very large input."
+from tests.kit.client import make_client, send, start
+from tests.kit.exercise import (
+    EXERCISE,
+    WRONG,
+    one_exercise_bank,
+    reach_exercise,
+    require_sandbox,
+    run,
 )
-WRONG = """\
-def merge(intervals):
-    ordered = sorted(intervals)
-    out = [ordered[0]]
-    for start, end in ordered[1:]:
-        if start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-"""
 
 
 @pytest.fixture(scope="module")
 def sandbox_ok() -> None:
-    reason = BubblewrapSandbox().unavailable()
-    if reason:
-        pytest.skip(f"bubblewrap cannot run here: {reason}")
+    require_sandbox()
 
 
 @pytest.fixture
 def client(tmp_path: Path, bank: Bank, full_index: VectorIndex, sandbox_ok: None) -> Iterator[TestClient]:
-    """The problem-solving track with one exercise after three main questions and no follow-ups,
-    over a knowledge folder whose only exercise is merge-intervals."""
-    knowledge = tmp_path / "knowledge"
-    (knowledge / "exercises").mkdir(parents=True)
-    shutil.copy(KNOWLEDGE / "exercises" / f"{EXERCISE}.yaml", knowledge / "exercises")
-    track = bank.tracks["problem_solving"].model_copy(
-        update={"exercises": 1, "questions": 3, "follow_up_budget": 0}
-    )
-    with_exercise = dataclasses.replace(
-        bank, tracks={**bank.tracks, "problem_solving": track}, exercises={EXERCISE: bank.exercises[EXERCISE]}
-    )
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path,
-        knowledge_dir=knowledge,
-        prompts_dir=ROOT / "prompts",
-        max_loop_lag_ms=0,
-    )  # as tests/kit/client.py's make_client, over this knowledge folder
-    with TestClient(create_app(settings, bank=with_exercise, index=full_index, offline_only=True)) as c:
+    """The problem-solving track with one exercise (merge-intervals) after three main questions
+    and no follow-ups."""
+    with make_client(tmp_path, one_exercise_bank(bank), full_index) as c:
         yield c
-
-
-def reach_exercise(client: TestClient) -> tuple[str, dict[str, str], dict[str, Any]]:
-    sid, auth, body = start(client, "problem_solving")
-    for _ in range(12):
-        r = send(client, sid, auth, ANSWER)
-        assert r.status_code == 200, r.text
-        reply = r.json()
-        if reply["messages"] and reply["messages"][-1]["kind"] == "exercise":
-            return sid, auth, reply
-    raise AssertionError("the exercise was never presented")
-
-
-def run(
-    client: TestClient, sid: str, auth: dict[str, str], code: str, kind: str, cid: str | None = None
-) -> Any:
-    return client.post(
-        f"/api/v1/sessions/{sid}/exercise/runs",
-        headers=auth,
-        json={"code": code, "kind": kind, "client_msg_id": cid or str(uuid.uuid4())},
-    )
 
 
 def test_exercise_from_presentation_to_combined_score(client: TestClient) -> None:

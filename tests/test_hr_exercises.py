@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import io
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from interviewer.bank import Bank, VectorIndex, load_bank
-from interviewer.config import Settings
 from interviewer.engine.state import SessionState
 from interviewer.errors import Invalid, NotFound, PreconditionFailed, Unavailable
 from interviewer.sandbox import BubblewrapSandbox
@@ -34,38 +32,21 @@ from interviewer.store import repo
 from interviewer.store import staff as staff_store
 from interviewer.store.db import Database
 from interviewer.store.tables import AuditLog, ExerciseVersion
-from interviewer.web.app import create_app
-from tests.conftest import KNOWLEDGE, ROOT
-from tests.kit.client import send, start
+from tests.conftest import KNOWLEDGE
+from tests.kit.client import make_client, send
+from tests.kit.exercise import EXERCISE, WRONG, one_exercise_bank, reach_exercise, require_sandbox, run
 
 HR = "hr@example.com"
 PASSWORD = "correct horse battery"
-SHIPPED = "merge-intervals"
-ANSWER = (
-    "I would start by measuring: profile the code, find the hot path, then pick a data structure "
-    "that makes the common operation cheap, for example a hash map for lookups or a heap for the "
-    "top k, and write tests for the edge cases such as empty input, duplicates and very large input."
-)
-FAILS_ON_EMPTY = """\
-def merge(intervals):
-    ordered = sorted(intervals)
-    out = [ordered[0]]
-    for start, end in ordered[1:]:
-        if start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-"""
+SHIPPED = EXERCISE
+FAILS_ON_EMPTY = WRONG
 NEW_FOLLOW_UP = "HR's edit: what does your merge return for no intervals at all, and why?"
 EXTRA_TEST = "\n\ndef test_hr_added_case():\n    assert merge([(5, 6), (1, 2)]) == [(1, 2), (5, 6)]\n"
 
 
 @pytest.fixture(scope="module")
 def sandbox_ok() -> None:
-    reason = BubblewrapSandbox().unavailable()
-    if reason:
-        pytest.skip(f"bubblewrap cannot run here: {reason}")
+    require_sandbox()
 
 
 def _exercise(exercise_id: str = SHIPPED, **changes: Any) -> dict[str, Any]:
@@ -89,14 +70,6 @@ def _edited(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- the service ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'bank.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
@@ -261,23 +234,9 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, bank: Bank, full_index: VectorIndex, sandbox_ok: None) -> Iterator[World]:
-    """The problem-solving track with one exercise (merge-intervals, the bank's only one) after
-    three main questions and no follow-ups; an HR user."""
-    track = bank.tracks["problem_solving"].model_copy(
-        update={"exercises": 1, "questions": 3, "follow_up_budget": 0}
-    )
-    own = dataclasses.replace(
-        bank, tracks={**bank.tracks, "problem_solving": track}, exercises={SHIPPED: bank.exercises[SHIPPED]}
-    )
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path,
-        knowledge_dir=KNOWLEDGE,
-        prompts_dir=ROOT / "prompts",
-        database_url=f"sqlite:///{tmp_path / 'hr.db'}",
-        max_loop_lag_ms=0,
-    )  # type: ignore[call-arg]
-    with TestClient(create_app(settings, bank=own, index=full_index, offline_only=True)) as client:
+    """The problem-solving track with one exercise (merge-intervals); an HR user."""
+    own = one_exercise_bank(bank)
+    with make_client(tmp_path, own, full_index, f"sqlite:///{tmp_path / 'hr.db'}") as client:
         db: Database = client.app.state.ctx.db  # type: ignore[attr-defined]
         with db.session() as s:
             staff_store.create_user(s, email=HR, role="hr", password_hash=hash_password(PASSWORD))
@@ -289,21 +248,12 @@ def world(tmp_path: Path, bank: Bank, full_index: VectorIndex, sandbox_ok: None)
 
 
 def _reach_exercise(c: TestClient) -> tuple[str, dict[str, str], str]:
-    sid, auth, _ = start(c, "problem_solving")
-    for _ in range(12):
-        r = send(c, sid, auth, ANSWER)
-        assert r.status_code == 200, r.text
-        if r.json()["messages"] and r.json()["messages"][-1]["kind"] == "exercise":
-            return sid, auth, r.json()["messages"][-1]["content"]
-    raise AssertionError("the exercise was never presented")
+    sid, auth, reply = reach_exercise(c)
+    return sid, auth, reply["messages"][-1]["content"]
 
 
 def _submit(c: TestClient, sid: str, auth: dict[str, str], code: str) -> Any:
-    r = c.post(
-        f"/api/v1/sessions/{sid}/exercise/runs",
-        headers=auth,
-        json={"code": code, "kind": "submit", "client_msg_id": str(uuid.uuid4())},
-    )
+    r = run(c, sid, auth, code, "submit")
     assert r.status_code == 200, r.text
     return r.json()
 
