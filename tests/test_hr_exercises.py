@@ -19,8 +19,9 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
-from interviewer.bank import Bank, VectorIndex, load_bank
+from interviewer.bank import Bank, VectorIndex, load_bank, validate_bank
 from interviewer.engine.state import SessionState
 from interviewer.errors import Invalid, NotFound, PreconditionFailed, Unavailable
 from interviewer.sandbox import BubblewrapSandbox
@@ -216,6 +217,37 @@ def test_export_and_import_carry_the_exercises(
     finally:
         elsewhere.close()
         other.dispose()
+
+
+def test_cli_export_and_import_carry_the_exercises(
+    edits: BankEdits, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interviewer.cli import app
+
+    edits.save("exercise", _edited(_exercise("hr-merge")), author=HR)
+    monkeypatch.setenv("DATABASE_URL", str(db.engine.url))
+    monkeypatch.setenv("INTERVIEWER_KNOWLEDGE_DIR", str(KNOWLEDGE))
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["bank", "export", str(out)])
+    assert result.exit_code == 0, result.output
+    exported, problems = validate_bank(out)
+    assert problems == []
+    assert exported.exercises["hr-merge"] == edits.bank.exercises["hr-merge"]
+    assert set(exported.exercises) == set(edits.bank.exercises)
+
+    path = out / "exercises" / "hr-merge.yaml"
+    path.write_text(path.read_text().replace("Merge intervals (HR's edit)", "Merge intervals (CLI)"))
+    result = runner.invoke(app, ["bank", "import", str(out)])
+    assert result.exit_code == 0 and "exercises: 0 added, 1 updated" in result.output, result.output
+    assert edits.item("exercise", "hr-merge").version == 2  # refreshed from the database
+    assert edits.bank.exercises["hr-merge"].title == "Merge intervals (CLI)"
+
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "solution": FAILS_ON_EMPTY}))
+    result = runner.invoke(app, ["bank", "import", str(out)])
+    assert result.exit_code == 1 and "test_empty_list" in result.output, result.output
+    assert edits.item("exercise", "hr-merge").version == 2
 
 
 # --- a running interview keeps its revision ------------------------------------------------------

@@ -26,7 +26,7 @@ Errors (`interviewer.errors`; the web maps them to HTTP):
     Invalid              the edit breaks a rule of the bank, or an exercise's reference solution
                          fails its tests; `problems` keyed by field (422)
     Unavailable          an exercise cannot be checked: no sandbox here (503)
-    NotFound             no such question, track or plan (404)
+    NotFound             no such question, track, plan or exercise (404)
     Conflict             deleting a shipped question, or one that a running interview from before
                          question revisions has asked; a concurrent save of the same item (409)
     PreconditionFailed   a save based on an older version than the current one (412)
@@ -96,8 +96,8 @@ class Version:
 
 @dataclass(frozen=True)
 class Item:
-    """A question, track config, plan or exercise as HR sees it: the current document, its origin, the
-    version an edit is based on (the ETag) and every version."""
+    """A question, track config, plan or exercise as HR sees it: the current document, its origin,
+    the version an edit is based on (the ETag) and every version."""
 
     kind: Kind
     document: dict[str, Any]
@@ -201,13 +201,9 @@ class BankEdits:
 
     # --- reading --------------------------------------------------------------------------
     def origin(self, kind: Kind, item_id: str) -> Origin:
-        return (
-            "hr"
-            if item_id in pool(kind, self._edits)
-            else "seed"
-            if item_id in pool(kind, self._seed)
-            else ""
-        )
+        if item_id in pool(kind, self._edits):
+            return "hr"
+        return "seed" if item_id in pool(kind, self._seed) else ""
 
     def tracks(self) -> list[Current[TrackConfig]]:
         """The current track configs, in the tracks' order (after catching up)."""
