@@ -342,3 +342,36 @@ def test_a_running_interview_keeps_the_exercise_it_was_given(world: World) -> No
     # a new interview gets HR's version
     _, _, presented = _reach_exercise(c)
     assert "Merge intervals (HR's edit)" in presented and "in any order" in presented
+
+
+def test_exercises_through_the_hr_api(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = world.client
+    with monkeypatch.context() as env:  # no bubblewrap on the PATH: the first check finds no sandbox
+        env.setenv("PATH", str(tmp_path))
+        r = c.post("/api/v1/hr/exercises", headers=world.hr, json=_exercise("hr-merge"))
+    assert r.status_code == 503 and "sandbox" in r.json()["detail"], r.text
+    assert c.get("/api/v1/hr/exercises/hr-merge", headers=world.hr).status_code == 404
+
+
+def test_hr_api_refuses_bad_exercises_and_saves_good_ones(world: World) -> None:
+    c = world.client
+    assert c.get("/api/v1/hr/exercises").status_code == 401
+    r = c.post("/api/v1/hr/exercises", headers=world.hr, json=_exercise("hr-merge", difficulty=9))
+    assert r.status_code == 422 and [p["field"] for p in r.json()["detail"]] == ["difficulty"], r.text
+    r = c.post("/api/v1/hr/exercises", headers=world.hr, json=_exercise("hr-merge", solution=FAILS_ON_EMPTY))
+    assert r.status_code == 422, r.text
+    assert [p["field"] for p in r.json()["detail"]] == ["solution"]
+    assert "test_empty_list" in r.json()["detail"][0]["msg"]
+    assert c.get("/api/v1/hr/exercises/hr-merge", headers=world.hr).status_code == 404
+
+    # a large exercise (four code fields of up to 20,000 characters) is over the app-wide 64 KB
+    padded = _exercise("hr-merge")
+    for name in ("examples", "hidden", "solution", "starter"):
+        padded[name] += "\n# " + "x" * (19_990 - len(padded[name]))
+    r = c.post("/api/v1/hr/exercises", headers=world.hr, json=padded)
+    assert r.status_code == 201, r.text[:500]
+    assert r.json()["version"] == 1 and r.json()["origin"] == "hr"
+    listed = {e["id"]: e for e in c.get("/api/v1/hr/exercises", headers=world.hr).json()["exercises"]}
+    assert listed["hr-merge"]["version"] == 1 and listed["hr-merge"]["tests"] == listed[SHIPPED]["tests"]
+    r = c.put("/api/v1/hr/exercises/hr-merge", headers={**world.hr, "If-Match": '"0"'}, json=padded)
+    assert r.status_code == 412, r.text
