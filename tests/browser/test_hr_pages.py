@@ -57,7 +57,8 @@ def login(page: Any, base: str, target: str) -> None:
     page.get_by_label("Email").fill(HR_EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(re.escape(target) + r"$"))
+    # the whole URL: the login page's own (…?next=/hr/questions) ends with the target too
+    page.wait_for_url(re.compile("^" + re.escape(base + target) + "$"))
 
 
 def post_json(page: Any, url: str, body: dict[str, Any], *, method: str = "POST", staff: bool = True) -> Any:

@@ -2,7 +2,7 @@
 // reference solution against all the tests in the sandbox on the server, so it takes a few seconds.
 // Every text (statements, code) is shown as text only.
 import { $, api, element, fill, formatDate, showStatus, startStaffPage } from "/static/staff.js";
-import { clearProblems, field, input, list, num, number, problemsOf, rows, select, showProblems, textarea } from "/static/hr-form.js";
+import { clearProblems, field, input, list, num, number, onSave, rows, saveItem, select, textarea, versionItems } from "/static/hr-form.js";
 
 const TRACKS = ["problem_solving", "python", "architecture"];
 const FAILURES = ["empty_input", "wrong_edge_case", "wrong_answer", "timeout", "error"];
@@ -143,12 +143,7 @@ async function openExercise(id) {
     element("div", { class: "editor-actions" }, save, close),
   );
   $("editor-title").textContent = id ? `Exercise ${id}` : "New exercise";
-  fill(
-    $("versions"),
-    (item ? item.versions : []).map((v) =>
-      element("li", {}, v.version === 0 ? "v0 — the shipped file" : `v${v.version} — ${v.author}, ${formatDate(v.created_at)}`),
-    ),
-  );
+  fill($("versions"), versionItems(item ? item.versions : [], formatDate));
   const value = (path) => form.querySelector(`[data-path="${CSS.escape(path)}"]`);
   const entries = (group, key, read) =>
     Object.fromEntries(
@@ -180,35 +175,23 @@ async function openExercise(id) {
         text: value(`follow_ups.${i}.text`).value,
       })),
     };
-    return id
-      ? api(`/hr/exercises/${encodeURIComponent(id)}`, {
-          method: "PUT",
-          body: doc,
-          // the version shown: someone else's save meanwhile is refused (412), not overwritten
-          headers: { "If-Match": `"${item.version}"` },
-        })
-      : api("/hr/exercises", { method: "POST", body: doc });
+    return saveItem("exercise", id, item && item.version, doc);
   };
   $("editor").hidden = false;
   $("editor").scrollIntoView({ block: "start" });
 }
 
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  if (!saveHandler) return;
-  const button = form.querySelector('button[type="submit"]');
-  button.disabled = true;
-  showStatus(status, "Checking the reference solution in the sandbox…");
-  try {
-    const saved = await saveHandler();
+onSave(
+  form,
+  status,
+  () => saveHandler,
+  async (saved) => {
     await load();
     await openExercise(saved.exercise.id);
     showStatus(status, `Saved as version ${saved.version}; the next interview can give it.`, "ok");
-  } catch (err) {
-    showProblems(form, problemsOf(err), status);
-    button.disabled = false;
-  }
-});
+  },
+  { busy: "Checking the reference solution in the sandbox…" },
+);
 
 $("new-exercise").addEventListener("click", () => openExercise(null));
 
