@@ -32,6 +32,7 @@ from interviewer.domain import TRACKS, TrackId
 
 if TYPE_CHECKING:
     from interviewer.services.bank_edits import BankEdits
+    from interviewer.services.exercises import ExerciseService
     from interviewer.store.db import Database
 
 app = typer.Typer(
@@ -66,14 +67,14 @@ def _load(settings: Settings) -> Bank:
 def bank_validate(
     path: Annotated[Optional[Path], typer.Argument(help="knowledge folder")] = None,  # noqa: UP045
 ) -> None:
-    """Check every file of the knowledge base, and run every exercise's reference solution
-    against its tests in the sandbox; exit non-zero if anything is wrong."""
+    """Check every file of the knowledge base, then (when they are valid) run every exercise's
+    reference solution against its tests in the sandbox; exit non-zero if anything is wrong."""
     from interviewer.cli_exercise import report_exercises
     from interviewer.cli_startup import report_validation
 
     root = path or _settings().knowledge_dir
-    bank_ok = report_validation(root, out) is not None
-    if not (report_exercises(root, out) and bank_ok):
+    # the files' problems, exercises' included, are listed once; the references run when none
+    if not (report_validation(root, out) is not None and report_exercises(root, out)):
         raise typer.Exit(1)
 
 
@@ -89,11 +90,12 @@ def _bank_with_edits(settings: Settings) -> Bank:
     return _synced(settings, db).bank
 
 
-def _synced(settings: Settings, db: Database) -> BankEdits:
-    """The bank with HR's edits in `db` applied, ready to take more."""
+def _synced(settings: Settings, db: Database, *, exercises: ExerciseService | None = None) -> BankEdits:
+    """The bank with HR's edits in `db` applied, ready to take more (exercises only with a sandbox
+    to check them: `exercises`)."""
     from interviewer.services.bank_edits import BankEdits
 
-    sync = BankEdits(bank=_load(settings), db=db, index=None)
+    sync = BankEdits(bank=_load(settings), db=db, index=None, exercises=exercises)
     sync.refresh()
     return sync
 
@@ -123,14 +125,18 @@ def bank_import(
     path: Annotated[Path, typer.Argument(help="a knowledge folder or a .zip of one", exists=True)],
     create_db: Annotated[bool, typer.Option(help="create the database if it does not exist yet")] = False,
 ) -> None:
-    """Save every question, track and plan of PATH that differs from the bank as a new version in
-    the database (HR's edits; nothing is deleted, articles are not imported)."""
+    """Save every question, track, plan and exercise of PATH that differs from the bank as a new
+    version in the database (HR's edits; nothing is deleted, articles are not imported; the
+    reference solutions of new and changed exercises must pass their tests in the sandbox)."""
     from interviewer.bank.archive import ArchiveError, read_bank
     from interviewer.cli_db import require_database
     from interviewer.errors import Invalid, ServiceError
+    from interviewer.services.exercises import open_exercises
 
     settings = _settings()
-    sync = _synced(settings, require_database(settings, create=create_db, err=err))
+    # the sandbox checks the reference solutions of new and changed exercises
+    checker = open_exercises(settings.knowledge_dir, workers=2, max_queued=1000)
+    sync = _synced(settings, require_database(settings, create=create_db, err=err), exercises=checker)
     try:
         source = path.read_bytes() if path.is_file() else path
         incoming, problems = read_bank(source, articles_from=settings.knowledge_dir / "articles")
@@ -146,6 +152,8 @@ def bank_import(
     except (ArchiveError, ServiceError, OSError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
+    finally:
+        checker.close()
     summary = "; ".join(f"{k}: " + ", ".join(f"{n} {s}" for s, n in v.items()) for k, v in counts.items())
     out.print(f"[green]imported[/green] {summary}", highlight=False)
 

@@ -55,7 +55,23 @@ class Pitfall(_Record):
     paraphrases: list[Text] = Field(default_factory=list, max_length=8)
 
 
-class Question(_Record):
+class _Versioned(_Record):
+    """A bank item HR can edit while interviews run: a session keeps the revision it was given."""
+
+    @cached_property
+    def revision(self) -> str:
+        """The item's content hash (the JSON of every field): a session keeps the revision it
+        was given, so that an HR edit later changes nothing for it. Computed once per object (bank
+        items are replaced, never mutated, when HR edits them)."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:32]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("revision", None)  # a copy with other fields has another revision
+        return copy
+
+
+class Question(_Versioned):
     id: Slug
     track: TrackId
     topic: Slug
@@ -79,18 +95,6 @@ class Question(_Record):
                     f"question (known: {', '.join(sorted(known))})"
                 )
         return self
-
-    @cached_property
-    def revision(self) -> str:
-        """The question's content hash (the JSON of every field): a session keeps the revision it
-        asked, so that an HR edit later changes nothing for it. Computed once per object (bank
-        questions are replaced, never mutated, when HR edits them)."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:32]
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        copy = super().model_copy(update=update, deep=deep)
-        copy.__dict__.pop("revision", None)  # a copy with other fields has another revision
-        return copy
 
     def key_point(self, kp_id: str) -> KeyPoint:
         for kp in self.key_points:
@@ -343,7 +347,7 @@ class ExerciseFollowUp(_Record):
     text: Text
 
 
-class Exercise(_Record):
+class Exercise(_Versioned):
     """A coding problem: the candidate edits `starter` into a module `solution`; `examples` (shown)
     and `hidden` are Python test modules that import from `solution` — functions `test_*` are
     tests, functions `scale_*(n)` return a call the sandbox times at `scale_sizes` (the timing

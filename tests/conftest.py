@@ -198,6 +198,17 @@ def postgres() -> Iterator[Any]:
     server.stop()
 
 
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Any]:
+    """A fresh, migrated SQLite file for one test (`interviewer.store.db.Database`)."""
+    from interviewer.store.db import Database
+
+    database = Database(f"sqlite:///{tmp_path / 'bank.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database for one test: a SQLite file, or a new PostgreSQL database."""

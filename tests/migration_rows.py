@@ -16,6 +16,7 @@ from interviewer.store.migrations import (
     m0003_hr_bank,
     m0004_question_versions,
     m0006_exercise_runs,
+    m0007_exercise_versions,
 )
 from interviewer.store.tables import Base
 
@@ -246,5 +247,17 @@ def era_0006(conn: Connection, w: Written) -> None:
     )
 
 
-ERAS = [era_0001, era_0002, era_0003, era_0004, era_0005, era_0006]
+def era_0007(conn: Connection, w: Written) -> None:
+    """An exercise as a session was given it."""
+    w.insert(
+        conn,
+        m0007_exercise_versions.exercise_versions,
+        exercise_id="merge-intervals",
+        revision="e" * 64,
+        document={"id": "merge-intervals"},
+        created_at=AT,
+    )
+
+
+ERAS = [era_0001, era_0002, era_0003, era_0004, era_0005, era_0006, era_0007]
 """One writer per step, in order: step k's writer uses the tables as step k left them."""

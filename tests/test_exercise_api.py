@@ -5,98 +5,45 @@ discusses the follow-up and gets the combined score; hostile code sent through t
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
 
 from interviewer.bank import Bank, VectorIndex
-from interviewer.config import Settings
-from interviewer.sandbox import BubblewrapSandbox
 from interviewer.store import exercises as run_store
 from interviewer.store.tables import AssessmentRow
-from interviewer.web.app import create_app
 from interviewer.web.exports import to_csv, to_html, to_json, to_markdown
-from tests.conftest import KNOWLEDGE, ROOT
-from tests.kit.client import send, start
-
-EXERCISE = "merge-intervals"
-ANSWER = (
-    "I would start by measuring: profile the code, find the hot path, then pick a data structure "
-    "that makes the common operation cheap, for example a hash map for lookups or a heap for the "
-    "top k, and write tests for the edge cases such as empty input, duplicates and very large input."
+from tests.conftest import KNOWLEDGE
+from tests.kit.client import make_client, send, start
+from tests.kit.exercise import (
+    EXERCISE,
+    WRONG,
+    one_exercise_bank,
+    reach_exercise,
+    require_sandbox,
+    run_code,
 )
-WRONG = """\
-def merge(intervals):
-    ordered = sorted(intervals)
-    out = [ordered[0]]
-    for start, end in ordered[1:]:
-        if start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-"""
 
 FIXED = yaml.safe_load((KNOWLEDGE / "exercises" / f"{EXERCISE}.yaml").read_text())["solution"]
 
 
 @pytest.fixture(scope="module")
 def sandbox_ok() -> None:
-    reason = BubblewrapSandbox().unavailable()
-    if reason:
-        pytest.skip(f"bubblewrap cannot run here: {reason}")
+    require_sandbox()
 
 
 @pytest.fixture
 def client(tmp_path: Path, bank: Bank, full_index: VectorIndex, sandbox_ok: None) -> Iterator[TestClient]:
-    """The problem-solving track with one exercise after three main questions and no follow-ups,
-    over a knowledge folder whose only exercise is merge-intervals."""
-    knowledge = tmp_path / "knowledge"
-    (knowledge / "exercises").mkdir(parents=True)
-    shutil.copy(KNOWLEDGE / "exercises" / f"{EXERCISE}.yaml", knowledge / "exercises")
-    track = bank.tracks["problem_solving"].model_copy(
-        update={"exercises": 1, "questions": 3, "follow_up_budget": 0}
-    )
-    with_exercise = dataclasses.replace(bank, tracks={**bank.tracks, "problem_solving": track})
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path,
-        knowledge_dir=knowledge,
-        prompts_dir=ROOT / "prompts",
-        max_loop_lag_ms=0,
-        answers_per_minute=120,  # a whole track of answers and a handful of runs in one minute
-    )  # as tests/kit/client.py's make_client, over this knowledge folder
-    with TestClient(create_app(settings, bank=with_exercise, index=full_index, offline_only=True)) as c:
+    """The problem-solving track with one exercise (merge-intervals) after three main questions
+    and no follow-ups."""
+    # a whole track of answers and a handful of runs in one minute
+    with make_client(tmp_path, one_exercise_bank(bank), full_index, answers_per_minute=120) as c:
         yield c
-
-
-def reach_exercise(client: TestClient) -> tuple[str, dict[str, str], dict[str, Any]]:
-    sid, auth, body = start(client, "problem_solving")
-    for _ in range(12):
-        r = send(client, sid, auth, ANSWER)
-        assert r.status_code == 200, r.text
-        reply = r.json()
-        if reply["messages"] and reply["messages"][-1]["kind"] == "exercise":
-            return sid, auth, reply
-    raise AssertionError("the exercise was never presented")
-
-
-def run(
-    client: TestClient, sid: str, auth: dict[str, str], code: str, kind: str, cid: str | None = None
-) -> Any:
-    return client.post(
-        f"/api/v1/sessions/{sid}/exercise/runs",
-        headers=auth,
-        json={"code": code, "kind": kind, "client_msg_id": cid or str(uuid.uuid4())},
-    )
 
 
 def test_exercise_from_presentation_to_combined_score(client: TestClient) -> None:
@@ -114,7 +61,7 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
     assert shown["time_limit_s"] > 0
 
     # the examples of a wrong solution: only the visible tests, no interviewer message
-    r = run(client, sid, auth, WRONG, "examples")
+    r = run_code(client, sid, auth, WRONG, "examples")
     assert r.status_code == 200, r.text
     examples = r.json()
     assert examples["messages"] == []
@@ -128,7 +75,7 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
 
     # the submission: the follow-up names the failing case
     cid = str(uuid.uuid4())
-    r = run(client, sid, auth, WRONG, "submit", cid)
+    r = run_code(client, sid, auth, WRONG, "submit", cid)
     assert r.status_code == 200, r.text
     submitted = r.json()
     failing = [t for t in submitted["run"]["tests"] if not t["ok"]]
@@ -138,11 +85,11 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
     assert failing[0]["name"] in follow_up["content"]
 
     # idempotent retry: the stored run and the stored reply; other code under the id: 409
-    again = run(client, sid, auth, WRONG, "submit", cid)
+    again = run_code(client, sid, auth, WRONG, "submit", cid)
     assert again.status_code == 200
     assert again.json()["run"]["id"] == submitted["run"]["id"]
     assert again.json()["messages"] == submitted["messages"]
-    assert run(client, sid, auth, WRONG + "\n# changed\n", "submit", cid).status_code == 409
+    assert run_code(client, sid, auth, WRONG + "\n# changed\n", "submit", cid).status_code == 409
 
     # a run pending for the session: 409
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
@@ -157,7 +104,7 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
             code="x",
         )
         assert pending.outcome == "accepted" and pending.run is not None
-    busy = run(client, sid, auth, WRONG, "examples")
+    busy = run_code(client, sid, auth, WRONG, "examples")
     assert busy.status_code == 409 and "pending" in busy.json()["detail"]
     with ctx.db.session() as db:
         run_store.drop_run(db, run_id=pending.run.id)
@@ -165,18 +112,18 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
     # instead of answering, the candidate may fix the code and submit again: the wrong code a
     # second time, then the fix; each gets its own follow-up; a fourth submission is refused
     assert follow_up["content"].endswith("change the code and submit again.")
-    second = run(client, sid, auth, WRONG, "submit").json()
+    second = run_code(client, sid, auth, WRONG, "submit").json()
     assert (
         second["messages"][-1]["kind"] == "follow_up"
         and failing[0]["name"] in second["messages"][-1]["content"]
     )
     shown = client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth).json()["exercise"]
     assert (shown["submissions"], shown["max_submissions"]) == (2, 3)
-    fixed = run(client, sid, auth, FIXED, "submit")
+    fixed = run_code(client, sid, auth, FIXED, "submit")
     assert fixed.status_code == 200, fixed.text
     assert fixed.json()["run"]["failed"] == fixed.json()["run"]["errors"] == 0
     assert fixed.json()["messages"][-1]["content"].startswith("All the tests pass.")
-    refused = run(client, sid, auth, FIXED, "submit")
+    refused = run_code(client, sid, auth, FIXED, "submit")
     assert refused.status_code == 409 and "3 submissions" in refused.json()["detail"]
 
     # the discussion of the follow-up closes the exercise with the combined score
@@ -197,7 +144,7 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
     assert any(n.startswith("exercise: code quality 1 (0 ruff findings)") for n in notes)
     assert 3.0 < rows[0].score < 5.0
     assert client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth).status_code == 404
-    assert run(client, sid, auth, WRONG, "examples").status_code == 409
+    assert run_code(client, sid, auth, WRONG, "examples").status_code == 409
 
     # the problem-solving plan has ended: the report counts the exercise
     report = client.get(f"/api/v1/sessions/{sid}/report", headers=auth)
@@ -222,12 +169,12 @@ def test_exercise_from_presentation_to_combined_score(client: TestClient) -> Non
 
 def test_hostile_code_through_the_api_is_contained(client: TestClient) -> None:
     sid, auth, _ = reach_exercise(client)
-    r = run(client, sid, auth, "def merge(intervals):\n    while True:\n        pass\n", "examples")
+    r = run_code(client, sid, auth, "def merge(intervals):\n    while True:\n        pass\n", "examples")
     assert r.status_code == 200, r.text
     assert r.json()["run"]["timed_out"] and r.json()["run"]["passed"] == 0
 
     steal = 'def merge(intervals):\n    return open("/etc/passwd").read()\n'
-    r = run(client, sid, auth, steal, "examples")
+    r = run_code(client, sid, auth, steal, "examples")
     assert r.status_code == 200, r.text
     body = r.json()["run"]
     assert body["passed"] == 0
@@ -238,11 +185,11 @@ def test_hostile_code_through_the_api_is_contained(client: TestClient) -> None:
 
 def test_bad_bodies_and_no_exercise(client: TestClient) -> None:
     sid, auth, _ = start(client, "problem_solving")
-    assert run(client, sid, auth, "x = 1\n", "examples").status_code == 409
+    assert run_code(client, sid, auth, "x = 1\n", "examples").status_code == 409
     assert client.get(f"/api/v1/sessions/{sid}/exercise", headers=auth).status_code == 404
-    assert run(client, sid, auth, "x = 1\n", "lint").status_code == 422
-    assert run(client, sid, auth, "x" * 20001, "examples").status_code == 422
-    assert run(client, sid, {"Authorization": "Bearer nope"}, "x = 1\n", "examples").status_code == 404
+    assert run_code(client, sid, auth, "x = 1\n", "lint").status_code == 422
+    assert run_code(client, sid, auth, "x" * 20001, "examples").status_code == 422
+    assert run_code(client, sid, {"Authorization": "Bearer nope"}, "x = 1\n", "examples").status_code == 404
 
 
 def test_giving_up_closes_the_exercise_with_the_floor_score(client: TestClient) -> None:

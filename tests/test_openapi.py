@@ -47,6 +47,7 @@ ROUTES: dict[tuple[str, str], tuple[set[str], set[int]]] = {
     ("get", "/api/v1/hr/tracks"): (STAFF, {401, 403, 429}),
     ("get", "/api/v1/hr/plans"): (STAFF, {401, 403, 429}),
     ("get", "/api/v1/hr/questions"): (STAFF, {401, 403, 422, 429}),
+    ("get", "/api/v1/hr/exercises"): (STAFF, {401, 403, 429}),
     ("get", "/api/v1/hr/{kind}s/{item_id}"): (STAFF, {401, 403, 404, 422, 429}),
     ("post", "/api/v1/hr/{kind}s"): (STAFF, {400, 401, 403, 409, 413, 422, 429}),
     ("put", "/api/v1/hr/{kind}s/{item_id}"): (STAFF, {400, 401, 403, 404, 409, 412, 413, 422, 429}),

@@ -46,14 +46,6 @@ def index(
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'bank.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def edits(db: Database, index: VectorIndex) -> Iterator[BankEdits]:
     service = BankEdits(bank=load_bank(KNOWLEDGE), db=db, index=index)
     service.refresh()

@@ -6,9 +6,7 @@ and change nothing, the list's filters and keyset paging."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,14 +22,6 @@ from interviewer.store.tables import AssessmentRow, TurnRow
 
 QID = "py-asyncio-event-loop"
 EV = "ev@example.com"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'review.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """The whole bank in the file format of `knowledge/` — as a folder or a zip archive — and back.
 
 Export writes `questions/<track>/<id>.yaml`, `tracks/<id>.yaml` (track configs),
-`tracks/plan-<id>.yaml` (plans) and the reference articles, so an export is a knowledge folder
-that `interviewer bank validate` accepts. Import reads such a folder or zip and validates it with
+`tracks/plan-<id>.yaml` (plans), `exercises/<id>.yaml` (coding exercises; code as YAML block text)
+and the reference articles, so an export is a knowledge folder that `interviewer bank validate`
+accepts. Import reads such a folder or zip and validates it with
 the loader's own rules (`validate_bank`), against the *shipped* articles: articles are not edited
 through the bank (an archive's articles are ignored).
 
@@ -25,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from interviewer.bank.exercises import FOLDER as EXERCISES
 from interviewer.bank.loader import Bank, Problem, validate_bank
 from interviewer.bank.overlay import document
 from interviewer.domain import TRACKS
@@ -40,8 +42,20 @@ class ArchiveError(ValueError):
     """Not a usable archive (not a zip, too large, nothing of the bank in it)."""
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line text (an exercise's code, a long answer) as a `|` block, as people write it;
+    the emitter falls back to a quoted scalar where a block cannot hold the text exactly."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def _yaml(doc: dict[str, Any]) -> str:
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def bank_files(bank: Bank) -> dict[str, str]:
@@ -53,6 +67,8 @@ def bank_files(bank: Bank) -> dict[str, str]:
         files[f"tracks/{t.id}.yaml"] = _yaml(document(t))
     for p in bank.plans.values():
         files[f"tracks/plan-{p.id}.yaml"] = _yaml(document(p))
+    for e in bank.exercises.values():
+        files[f"{EXERCISES}/{e.id}.yaml"] = _yaml(document(e))
     for slug in bank.articles:
         path = bank.root / "articles" / f"{slug}.md"
         if path.is_file():
@@ -84,7 +100,7 @@ def _member_path(name: str) -> str | None:
     parts = PurePosixPath(name.replace("\\", "/")).parts
     if not parts or name.startswith("/") or ".." in parts:
         return None
-    if parts[0] not in ("questions", "tracks", "articles") and len(parts) > 1:
+    if parts[0] not in ("questions", "tracks", "articles", EXERCISES) and len(parts) > 1:
         parts = parts[1:]  # one top folder ("knowledge/...")
     if (
         len(parts) == 3
@@ -93,7 +109,7 @@ def _member_path(name: str) -> str | None:
         and parts[2].endswith((".yaml", ".yml"))
     ):
         return "/".join(parts)
-    if len(parts) == 2 and parts[0] == "tracks" and parts[1].endswith((".yaml", ".yml")):
+    if len(parts) == 2 and parts[0] in ("tracks", EXERCISES) and parts[1].endswith((".yaml", ".yml")):
         return "/".join(parts)
     return None
 
@@ -158,13 +174,15 @@ def read_bank(source: bytes | Path, *, articles_from: Path) -> tuple[Bank, list[
         root = Path(tmp) / "knowledge"
         root.mkdir()
         if isinstance(source, Path):
-            for sub in ("questions", "tracks"):
+            for sub in ("questions", "tracks", EXERCISES):
                 if (source / sub).is_dir():
                     shutil.copytree(source / sub, root / sub)
-            if not (root / "questions").is_dir() and not (root / "tracks").is_dir():
-                raise ArchiveError(f"{source} has no questions/ or tracks/ folder")
+            if not any((root / sub).is_dir() for sub in ("questions", "tracks", EXERCISES)):
+                raise ArchiveError(f"{source} has no questions/, tracks/ or {EXERCISES}/ folder")
         elif _unpack_zip(source, root) == 0:
-            raise ArchiveError("the archive holds no question or track files (questions/, tracks/)")
+            raise ArchiveError(
+                f"the archive holds no question, track or exercise files (questions/, tracks/, {EXERCISES}/)"
+            )
         shutil.copytree(articles_from, root / "articles")
         bank, problems = validate_bank(root)
     return bank, problems

@@ -5,13 +5,18 @@ schema and the code checks of `domain.Exercise` (each code field parses, test na
 limits name real tests), plus the file name matching the id. Whether each reference solution
 passes its own tests is a question for the sandbox, asked by `interviewer bank validate` through
 the exercise service; this module runs nothing.
+
+A loaded bank holds its exercises (`Bank.exercises`); HR's edits replace that dict (never mutate
+it), and `LiveExercises` is the view that whoever outlives an edit (the engine, the exercise
+service) holds, so that the next interview gets the new version.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, ValuesView
 from pathlib import Path
 
-from interviewer.bank.loader import BankError, Problem, _parse, _read_yaml
+from interviewer.bank.loader import Bank, BankError, Problem, _parse, _read_yaml
 from interviewer.domain import Exercise
 
 FOLDER = "exercises"
@@ -50,3 +55,22 @@ def load_exercises(root: Path) -> dict[str, Exercise]:
     if problems:
         raise BankError(problems)
     return dict(sorted(exercises.items()))
+
+
+class LiveExercises(Mapping[str, Exercise]):
+    """The exercises of `bank` as they are now (each read sees the current `bank.exercises`)."""
+
+    def __init__(self, bank: Bank) -> None:
+        self._bank = bank
+
+    def __getitem__(self, exercise_id: str) -> Exercise:
+        return self._bank.exercises[exercise_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._bank.exercises)
+
+    def __len__(self) -> int:
+        return len(self._bank.exercises)
+
+    def values(self) -> ValuesView[Exercise]:
+        return self._bank.exercises.values()  # one dict: consistent while HR replaces it

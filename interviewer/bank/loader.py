@@ -1,4 +1,5 @@
-"""Load and validate the knowledge base (`knowledge/`): questions, articles, tracks and plans.
+"""Load and validate the knowledge base (`knowledge/`): questions, articles, tracks, plans and
+coding exercises (`bank/exercises.py` checks those).
 
 Validation collects *every* problem, each with the file and the field it concerns, instead of
 stopping at the first: HR fixing a bank wants the whole list. `load_bank` applies the same checks
@@ -16,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from interviewer.bank.articles import ArticleFormatError, parse_article
-from interviewer.domain import TRACKS, Article, Plan, Question, TrackConfig, TrackId
+from interviewer.domain import TRACKS, Article, Exercise, Plan, Question, TrackConfig, TrackId
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -51,6 +52,7 @@ class Bank:
     plans: dict[str, Plan] = field(default_factory=dict)
     articles: dict[str, Article] = field(default_factory=dict)
     sources: dict[str, Path] = field(default_factory=dict)
+    exercises: dict[str, Exercise] = field(default_factory=dict)
 
     def questions_for(self, track: TrackId) -> list[Question]:
         return [q for q in self.questions.values() if q.track == track]
@@ -165,6 +167,11 @@ def _load(root: Path) -> tuple[Bank, list[Problem]]:
         else:
             problems.append(Problem(rel(path), "kind", "must be 'track' or 'plan'"))
 
+    from interviewer.bank.exercises import validate_exercises  # it builds on this module
+
+    exercises, found = validate_exercises(root)
+    bank.exercises = dict(sorted(exercises.items()))
+    problems.extend(found)
     problems.extend(_check_tracks(bank, rel))
     return bank, problems
 

@@ -1,9 +1,11 @@
-"""The effective bank: the shipped files (the *seed*) with HR's edits from the database on top.
+"""The effective bank: the shipped files (the *seed*) with HR's edits from the database on top —
+questions, track configs, plans and coding exercises.
 
 - The seed is what `load_bank(knowledge/)` loaded at start-up. It is never written to: the files
   stay the reviewed, versioned seed bank, and HR's work lives in the database beside them.
-- HR's edits are versioned rows (`hr_questions`, `hr_configs`); the latest version of an item is
-  current, and it wins over a seed item with the same id.
+- HR's edits are versioned rows (`hr_questions`; `hr_configs` for track configs, plans and
+  exercises); the latest version of an item is current, and it wins over a seed item with the
+  same id.
 - Deleting an HR question withdraws HR's version; a shipped question with the same id shows
   again. There are no tombstones: a shipped question cannot be hidden from the database (edit it
   instead, or change the file), which keeps "what the files say" and "what runs" easy to relate.
@@ -18,12 +20,12 @@ Pure functions only; `services/bank_edits.py` reads the database and applies the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from interviewer.bank.loader import Bank, Problem, _check_tracks, _parse
-from interviewer.domain import Plan, Question, TrackConfig, TrackId
+from interviewer.domain import Exercise, Plan, Question, TrackConfig, TrackId
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _INDEX = re.compile(r"\[(\d+)\]")
@@ -39,10 +41,17 @@ class Seed:
     tracks: dict[TrackId, TrackConfig]
     plans: dict[str, Plan]
     sources: dict[str, Path]
+    exercises: dict[str, Exercise] = field(default_factory=dict)
 
     @classmethod
     def of(cls, bank: Bank) -> Seed:
-        return cls(dict(bank.questions), dict(bank.tracks), dict(bank.plans), dict(bank.sources))
+        return cls(
+            dict(bank.questions),
+            dict(bank.tracks),
+            dict(bank.plans),
+            dict(bank.sources),
+            dict(bank.exercises),
+        )
 
 
 @dataclass(frozen=True)
@@ -53,20 +62,24 @@ class Edits:
     withdrawn: frozenset[str] = frozenset()
     tracks: dict[TrackId, TrackConfig] = field(default_factory=dict)
     plans: dict[str, Plan] = field(default_factory=dict)
+    exercises: dict[str, Exercise] = field(default_factory=dict)
 
     def with_question(self, question: Question, *, replaces: str | None = None) -> Edits:
         questions = {k: v for k, v in self.questions.items() if k != replaces}
-        return Edits({**questions, question.id: question}, self.withdrawn, self.tracks, self.plans)
+        return replace(self, questions={**questions, question.id: question})
 
     def without_question(self, question_id: str) -> Edits:
         questions = {k: v for k, v in self.questions.items() if k != question_id}
-        return Edits(questions, self.withdrawn | {question_id}, self.tracks, self.plans)
+        return replace(self, questions=questions, withdrawn=self.withdrawn | {question_id})
 
     def with_track(self, track: TrackConfig) -> Edits:
-        return Edits(self.questions, self.withdrawn, {**self.tracks, track.id: track}, self.plans)
+        return replace(self, tracks={**self.tracks, track.id: track})
 
     def with_plan(self, plan: Plan) -> Edits:
-        return Edits(self.questions, self.withdrawn, self.tracks, {**self.plans, plan.id: plan})
+        return replace(self, plans={**self.plans, plan.id: plan})
+
+    def with_exercise(self, exercise: Exercise) -> Edits:
+        return replace(self, exercises={**self.exercises, exercise.id: exercise})
 
 
 def source(kind: str, item_id: str) -> Path:
@@ -79,10 +92,12 @@ def compose(seed: Seed, edits: Edits, *, root: Path, articles: dict[str, Any]) -
     bank.questions = {**seed.questions, **edits.questions}
     bank.tracks = {**seed.tracks, **edits.tracks}
     bank.plans = {**seed.plans, **edits.plans}
+    bank.exercises = dict(sorted({**seed.exercises, **edits.exercises}.items()))
     bank.sources = dict(seed.sources)
     bank.sources.update({q: source("question", q) for q in edits.questions})
     bank.sources.update({f"track:{t}": source("track", t) for t in edits.tracks})
     bank.sources.update({f"plan:{p}": source("plan", p) for p in edits.plans})
+    bank.sources.update({f"exercise:{e}": source("exercise", e) for e in edits.exercises})
     return bank
 
 
@@ -109,7 +124,9 @@ def field_path(loc: str) -> str:
     return "" if loc == "-" else _INDEX.sub(r".\1", loc).lstrip(".")
 
 
-def parse_document(model: type[Question] | type[TrackConfig] | type[Plan], doc: Any, name: str) -> Any:
+def parse_document(
+    model: type[Question] | type[TrackConfig] | type[Plan] | type[Exercise], doc: Any, name: str
+) -> Any:
     """(parsed record or None, problems) for an HR document, with the rules of the files plus one
     of the web: no control characters in any text."""
     problems: list[Problem] = []
@@ -130,6 +147,6 @@ def _control(value: Any, path: str, name: str, problems: list[Problem]) -> None:
             _control(v, f"{path}.{i}" if path else str(i), name, problems)
 
 
-def document(record: Question | TrackConfig | Plan) -> dict[str, Any]:
+def document(record: Question | TrackConfig | Plan | Exercise) -> dict[str, Any]:
     """The record as a document of the file format (what YAML files and the API hold)."""
     return record.model_dump(mode="python")

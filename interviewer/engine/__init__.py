@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal, assert_never
 
 from interviewer.bank import Bank, Retriever, VectorIndex, load_bank, open_index
-from interviewer.bank.exercises import load_exercises
+from interviewer.bank.exercises import LiveExercises
 from interviewer.config import Settings
 from interviewer.domain import Exercise
 from interviewer.engine.checklist import ChecklistScorer
@@ -85,7 +85,7 @@ def build_engine(
         model_scorer=settings.model_scorer,
         turn_budget_s=settings.turn_budget_s or None,
         warm_dir=settings.data_dir / "warm",
-        exercises=load_exercises(settings.knowledge_dir),
+        exercises=LiveExercises(bank),
     )
 
 

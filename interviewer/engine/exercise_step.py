@@ -70,7 +70,7 @@ class ExerciseStep:
         phraser: Phraser,
         counter: TokenCounter,
     ) -> None:
-        self._exercises = dict(exercises)
+        self._exercises = exercises  # live: HR's edits reach the next interview
         self._assessor = assessor
         self._phraser = phraser
         self._counter = counter
@@ -97,7 +97,11 @@ class ExerciseStep:
             f"Now a coding exercise: {exercise.title}. You have about {config.exercise_minutes} minutes.\n\n"
             f"{exercise.statement}"
         )
-        track.exercises.append(ExerciseState(exercise_id=exercise.id, title=exercise.title, prompt=text))
+        track.exercises.append(
+            ExerciseState(
+                exercise_id=exercise.id, title=exercise.title, prompt=text, revision=exercise.revision
+            )
+        )
         turn.speak("exercise", text)
 
     async def answer(
@@ -112,7 +116,7 @@ class ExerciseStep:
     ) -> bool:
         """One candidate turn while the exercise is open; True when it closed (the caller goes
         on with the track)."""
-        exercise = self._exercises[state.exercise_id]
+        exercise = turn.exercises.get(state.exercise_id) or self._exercises[state.exercise_id]  # as given
         if submission is not None:
             turn.say(Turn(role="candidate", kind="submission", content=text, track=track.track))
             await self._follow_up(turn, state, exercise, submission)

@@ -187,6 +187,7 @@ class Orchestrator:
         pinned: Mapping[str, Question] | None = None,
         owned: bool = False,
         submission: SubmissionFacts | None = None,
+        pinned_exercises: Mapping[str, Exercise] | None = None,
     ) -> TurnResult:
         """One candidate turn. With `listener`, model-phrased replies stream to it as they are
         generated (after the incremental checks of `messages.LiveRelease`); the returned
@@ -195,13 +196,16 @@ class Orchestrator:
         `owned`: the caller hands `state` over (it parsed it for this turn and keeps no other
         reference), so it is worked on in place — mutated, and returned as `TurnResult.state` —
         instead of deep-copied first; without it, `state` is left as it was. `submission`: the
-        facts of a run of the open coding exercise (`text` then says what was submitted)."""
+        facts of a run of the open coding exercise (`text` then says what was submitted).
+        `pinned_exercises`: likewise the revisions of exercises it was given
+        (`SessionState.stale_exercises`)."""
         if state.status == "completed":
             raise SessionCompleted("this interview has ended; see the report")
         turn = TurnWork(
             state if owned else state.model_copy(deep=True),
             listener=listener,
             questions=ChainMap(dict(pinned), self._bank.questions) if pinned else self._bank.questions,
+            exercises=dict(pinned_exercises or {}),
             deadline=Deadline(self._turn_budget_s),
         )
         st = turn.state

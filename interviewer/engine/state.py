@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from interviewer.bank.loader import Bank
 from interviewer.domain import (
     Assessment,
+    Exercise,
     Question,
     Report,
     SubmissionFacts,
@@ -61,6 +62,10 @@ class ExerciseState(BaseModel):
     discussion: list[ExchangeRecord] = Field(default_factory=list)
     assessment: Assessment | None = None
     closed: bool = False
+    revision: str | None = None
+    """`Exercise.revision` as given: the session keeps that statement, tests and key points even if
+    HR edits the exercise meanwhile (stored once, `store.tables.ExerciseVersion`). None in states
+    from before."""
 
     @property
     def submitted(self) -> bool:
@@ -131,6 +136,17 @@ class SessionState(BaseModel):
                 if current is None or question_revision(current) != qs.revision:
                     stale[qs.question_id] = qs.revision
         return stale
+
+    def stale_exercises(self, exercises: Mapping[str, Exercise]) -> dict[str, str]:
+        """The exercises this session was given whose current version (`exercises`) is not the one
+        it got, or is gone: exercise id -> the revision it got."""
+        return {
+            es.exercise_id: es.revision
+            for track in self.tracks
+            for es in track.exercises
+            if es.revision is not None
+            and ((current := exercises.get(es.exercise_id)) is None or current.revision != es.revision)
+        }
 
 
 def said_key(text: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from interviewer.domain import Assessment, CallRecord, Question, TrackId, Turn, TurnKind
+from interviewer.domain import Assessment, CallRecord, Exercise, Question, TrackId, Turn, TurnKind
 from interviewer.engine.deadline import Deadline
 from interviewer.engine.second_opinion import SecondOpinionJob
 from interviewer.engine.state import SessionState
@@ -38,6 +38,8 @@ class TurnWork:
     second_opinion: SecondOpinionJob | None = None
     questions: Mapping[str, Question] = field(default_factory=dict)
     """The bank's questions as this session sees them: the revisions it asked win (by id)."""
+    exercises: Mapping[str, Exercise] = field(default_factory=dict)
+    """The revisions of exercises this session was given that the bank has changed since (by id)."""
     asked: list[Question] = field(default_factory=list)
     deadline: Deadline | None = None
     """The turn's time budget: model calls run within what is left of it (engine/deadline.py)."""

@@ -1,4 +1,5 @@
-"""HR's edits of the question bank, and the process's `Bank` kept equal to seed + those edits.
+"""HR's edits of the bank — questions, track configs, plans and coding exercises — and the
+process's `Bank` kept equal to seed + those edits.
 
 The engine (orchestrator, retriever) and the web share one `Bank` object, so the effective bank
 is applied *in place*: its dicts are replaced attribute by attribute (each assignment is atomic;
@@ -12,14 +13,20 @@ another process saved something. Whoever starts something new from the bank (the
 service's `start`, invite creation) is handed this object and calls `catch_up()` first; running
 sessions keep their track configs, pinned in their state.
 
+A coding exercise is saved only when its reference solution passes all its tests in the sandbox
+(`ExerciseService.reference_failures`, run before the lock is taken); a session keeps the
+revision of an exercise it was given, as it does the questions it asked (`services/interview.py`).
+
 A `BankEdits` overlays the bank it was given from construction to `close()`, which puts the
 files' version back, so that an app built later on the same `Bank` object (a restart in tests)
 starts from what the files say.
 
 Errors (`interviewer.errors`; the web maps them to HTTP):
 
-    Invalid              the edit breaks a rule of the bank; `problems` keyed by field (422)
-    NotFound             no such question, track or plan (404)
+    Invalid              the edit breaks a rule of the bank, or an exercise's reference solution
+                         fails its tests; `problems` keyed by field (422)
+    Unavailable          an exercise cannot be checked: no sandbox here (503)
+    NotFound             no such question, track, plan or exercise (404)
     Conflict             deleting a shipped question, or one that a running interview from before
                          question revisions has asked; a concurrent save of the same item (409)
     PreconditionFailed   a save based on an older version than the current one (412)
@@ -34,7 +41,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,9 +56,19 @@ from interviewer.bank.overlay import (
     parse_document,
     source,
 )
-from interviewer.domain import TRACKS, Plan, Question, TrackConfig
-from interviewer.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from interviewer.domain import TRACKS, Exercise, Plan, Question, TrackConfig
+from interviewer.errors import Conflict, Invalid, NotFound, PreconditionFailed, Unavailable
 from interviewer.services.bank_problems import archive_invalid, edit_invalid
+from interviewer.services.bank_records import (
+    MODELS,
+    Record,
+    doc_id,
+    load_edits,
+    pool,
+    store_record,
+    with_record,
+)
+from interviewer.services.exercises import ExerciseService
 from interviewer.store import bank_edits as store
 from interviewer.store.bank_edits import SHIPPED, ItemKind
 from interviewer.store.db import Database
@@ -62,11 +78,10 @@ log = logging.getLogger("interviewer.bank")
 Kind = ItemKind
 Origin = Literal["hr", "seed", ""]
 """Where the current version of an item comes from: HR's edits, the files, or nowhere."""
-Record = Question | TrackConfig | Plan
 ImportCounts = dict[str, dict[str, int]]
-"""Per group ("questions", "tracks", "plans"): how many were "added", "updated", "unchanged"."""
-M = TypeVar("M", bound=BaseModel)
-R = TypeVar("R", Question, TrackConfig, Plan)
+"""Per group ("questions", "tracks", "plans", "exercises"): how many were "added", "updated",
+"unchanged"."""
+R = TypeVar("R", Question, TrackConfig, Plan, Exercise)
 
 
 @dataclass(frozen=True)
@@ -81,8 +96,8 @@ class Version:
 
 @dataclass(frozen=True)
 class Item:
-    """A question, track config or plan as HR sees it: the current document, its origin, the
-    version an edit is based on (the ETag) and every version."""
+    """A question, track config, plan or exercise as HR sees it: the current document, its origin,
+    the version an edit is based on (the ETag) and every version."""
 
     kind: Kind
     document: dict[str, Any]
@@ -108,10 +123,19 @@ class BankEdits:
     """HR's use cases on the bank, and the keeper of `bank` = seed + edits. One per app (built at
     start-up, handed to whoever needs it) or per CLI command. `bank` must hold what the files say
     when this is built (as loaded, or put back by an earlier `close()`): it is the seed. `index`
-    None: the index is not touched (a server re-indexes when it notices the change)."""
+    None: the index is not touched (a server re-indexes when it notices the change). `exercises`:
+    the sandbox that checks an exercise's reference solution (None: exercises cannot be saved)."""
 
-    def __init__(self, *, bank: Bank, db: Database, index: VectorIndex | None) -> None:
+    def __init__(
+        self,
+        *,
+        bank: Bank,
+        db: Database,
+        index: VectorIndex | None,
+        exercises: ExerciseService | None = None,
+    ) -> None:
         self.bank = bank
+        self._exercises = exercises
         self._seed = Seed.of(bank)
         self._db = db
         self._index = index
@@ -131,7 +155,7 @@ class BankEdits:
                 revision = store.bank_revision(db)
                 if revision == self._revision and not force:
                     return False
-                edits = _load_edits(db)
+                edits = load_edits(db)
             self._apply(edits)
             self._revision = revision
         return True
@@ -156,7 +180,7 @@ class BankEdits:
             bank.questions,
             bank.tracks,
             bank.plans,
-        )
+        )  # exercises are not in the vector index
         self._edits = edits
         self._put(effective)
         if changed and self._index is not None:
@@ -170,20 +194,16 @@ class BankEdits:
         bank.sources = effective.sources
         bank.tracks = effective.tracks
         bank.plans = effective.plans
+        bank.exercises = effective.exercises
 
     def _compose(self, edits: Edits) -> Bank:
         return compose(self._seed, edits, root=self.bank.root, articles=self.bank.articles)
 
     # --- reading --------------------------------------------------------------------------
     def origin(self, kind: Kind, item_id: str) -> Origin:
-        match kind:
-            case "question":
-                hr, seed = item_id in self._edits.questions, item_id in self._seed.questions
-            case "track":
-                hr, seed = item_id in self._edits.tracks, item_id in self._seed.tracks
-            case "plan":
-                hr, seed = item_id in self._edits.plans, item_id in self._seed.plans
-        return "hr" if hr else "seed" if seed else ""
+        if item_id in pool(kind, self._edits):
+            return "hr"
+        return "seed" if item_id in pool(kind, self._seed) else ""
 
     def tracks(self) -> list[Current[TrackConfig]]:
         """The current track configs, in the tracks' order (after catching up)."""
@@ -200,6 +220,11 @@ class BankEdits:
         questions = sorted(self.bank.questions.values(), key=lambda q: (q.track, q.id))
         return self._listed("question", [q for q in questions if track is None or q.track == track])
 
+    def exercises(self) -> list[Current[Exercise]]:
+        """The current coding exercises (shipped and HR's) by id."""
+        self.refresh()
+        return self._listed("exercise", sorted(self.bank.exercises.values(), key=lambda e: e.id))
+
     def _listed(self, kind: Kind, records: Iterable[R]) -> list[Current[R]]:
         with self._db.session() as db:
             versions = store.latest_versions(db, kind=kind)
@@ -208,13 +233,12 @@ class BankEdits:
     def item(self, kind: Kind, item_id: str) -> Item:
         """One item with its versions (after catching up); `NotFound` if there is none."""
         self.refresh()
-        record = _pool(kind, self.bank.questions, self.bank.tracks, self.bank.plans).get(item_id)
+        record = pool(kind, self.bank).get(item_id)
         if record is None:
             raise NotFound(f"no {kind} {item_id!r}")
         saved = self.history(kind, item_id)
         origin = self.origin(kind, item_id)
-        seed = self._seed
-        shipped = item_id in _pool(kind, seed.questions, seed.tracks, seed.plans)
+        shipped = item_id in pool(kind, self._seed)
         return Item(
             kind=kind,
             document=document(record),
@@ -239,25 +263,19 @@ class BankEdits:
         item_id: str | None = None,
         based_on: int | None = None,
     ) -> Item:
-        """Validate and save a new version of a question, track config or plan; `item_id` None
+        """Validate and save a new version of a question, track config, plan or exercise (whose
+        reference solution must pass its tests in the sandbox); `item_id` None
         creates (the id must be new), else updates that item (the document's id must match).
         `based_on`: the version the edit started from (0 = the shipped file's); if the item is
         at another version now, `PreconditionFailed` and nothing is saved. Returns the item as
         saved; the bank and the index are up to date when this returns."""
-        model: type[Question] | type[TrackConfig] | type[Plan]
-        match kind:
-            case "question":
-                model = Question
-            case "track":
-                model = TrackConfig
-            case "plan":
-                model = Plan
+        name = str(source(kind, item_id or doc_id(doc)))
+        record, problems = parse_document(MODELS[kind], doc, name)
+        if record is None:
+            raise edit_invalid(problems, item=name)
+        self._verify([record], item=name)  # runs code: outside the lock
         with self._lock:
             self.refresh()
-            name = str(source(kind, item_id or _doc_id(doc)))
-            record, problems = parse_document(model, doc, name)
-            if record is None:
-                raise edit_invalid(problems, item=name)
             exists = self.origin(kind, record.id) != ""
             if item_id is None and exists:
                 raise edit_invalid(
@@ -271,7 +289,7 @@ class BankEdits:
                 )
             if kind == "track" and item_id is None:
                 raise edit_invalid([Problem(name, "id", "the three tracks exist; edit one")], item=name)
-            self._check(_with(self._edits, record), item=name)
+            self._check(with_record(self._edits, record), item=name)
 
             def write(db: Session) -> None:
                 if based_on is not None and item_id is not None:
@@ -281,7 +299,7 @@ class BankEdits:
                             f"this {kind} was changed by {by} since you opened it (version {based_on}; "
                             f"now version {current}); nothing was saved — reload it and apply your edit again"
                         )
-                _store(db, record, author=author)
+                store_record(db, record, author=author)
                 audit(
                     db,
                     actor=author,
@@ -335,9 +353,13 @@ class BankEdits:
         return self.import_bank(incoming, author=author)
 
     def import_bank(self, incoming: Bank, *, author: str) -> ImportCounts:
-        """Save every question, track and plan of `incoming` (a validated bank in the file
-        format) that differs from the effective bank, as new versions, in one transaction. Items
-        it does not contain are left as they are (nothing is deleted)."""
+        """Save every question, track, plan and exercise of `incoming` (a validated bank in the
+        file format) that differs from the effective bank, as new versions, in one transaction.
+        Items it does not contain are left as they are (nothing is deleted). The reference
+        solutions of new and changed exercises must pass their tests (checked first)."""
+        self.refresh()
+        new_exercises = [e for k, e in incoming.exercises.items() if self.bank.exercises.get(k) != e]
+        self._verify(new_exercises, item="import")
         with self._lock:
             self.refresh()
             current = self.bank
@@ -348,6 +370,7 @@ class BankEdits:
                 ("questions", incoming.questions, current.questions),
                 ("tracks", incoming.tracks, current.tracks),
                 ("plans", incoming.plans, current.plans),
+                ("exercises", incoming.exercises, current.exercises),
             ]
             for label, new, old in groups:
                 tally = {"added": 0, "updated": 0, "unchanged": 0}
@@ -357,14 +380,14 @@ class BankEdits:
                     tally[status] += 1
                     if status != "unchanged":
                         changes.append(record)
-                        edits = _with(edits, record)
+                        edits = with_record(edits, record)
                 counts[label] = tally
             self._check(edits, item="import")
             if changes:
 
                 def write(db: Session) -> None:
                     for record in changes:
-                        _store(db, record, author=author)
+                        store_record(db, record, author=author)
                     audit(db, actor=author, action="bank.import", subject="bank", data=counts)
 
                 self._write(write)
@@ -378,6 +401,23 @@ class BankEdits:
             audit(db, actor=author, action="bank.export", subject="bank")
             db.commit()
         return data
+
+    def _verify(self, records: list[Any], *, item: str) -> None:
+        """Run the reference solution of each exercise among `records` against all its tests in
+        the sandbox; any failure refuses the edit (Invalid, keyed to `solution`)."""
+        exercises = [r for r in records if isinstance(r, Exercise)]
+        if not exercises:
+            return
+        if self._exercises is None:
+            raise Unavailable("exercises cannot be saved here: no sandbox to check the reference solution")
+        imported = item == "import"
+        problems = [
+            Problem(f"exercises/{e.id}.yaml" if imported else item, "solution", f"the reference solution {f}")
+            for e in exercises
+            for f in self._exercises.reference_failures(e)
+        ]
+        if problems:
+            raise archive_invalid(problems) if imported else edit_invalid(problems, item=item)
 
     def _check(self, edits: Edits, *, item: str) -> None:
         problems = introduced(self.bank, self._compose(edits))
@@ -393,67 +433,3 @@ class BankEdits:
                 db.rollback()
                 raise Conflict("someone saved this item at the same moment; reload and try again") from exc
         self.refresh()
-
-
-def _pool(
-    kind: Kind, questions: dict[str, Question], tracks: dict[Any, TrackConfig], plans: dict[str, Plan]
-) -> dict[Any, Any]:
-    match kind:
-        case "question":
-            return questions
-        case "track":
-            return tracks
-        case "plan":
-            return plans
-
-
-def _doc_id(doc: Any) -> str:
-    value = doc.get("id") if isinstance(doc, dict) else None
-    return value if isinstance(value, str) and len(value) <= 80 else "new"
-
-
-def _with(edits: Edits, record: Record) -> Edits:
-    if isinstance(record, Question):
-        return edits.with_question(record)
-    if isinstance(record, TrackConfig):
-        return edits.with_track(record)
-    return edits.with_plan(record)
-
-
-def _load_edits(db: Session) -> Edits:
-    """The current rows as records. A row the models no longer accept (the schema moved on since
-    it was saved) is skipped with a warning rather than stopping the app: the seed shows instead."""
-    questions: dict[str, Question] = {}
-    withdrawn: set[str] = set()
-    tracks: dict[Any, TrackConfig] = {}
-    plans: dict[str, Plan] = {}
-    for row in store.latest_hr_questions(db):
-        if row.deleted:
-            withdrawn.add(row.question_id)
-        elif (question := _tolerant(Question, row.document, f"question {row.question_id}")) is not None:
-            questions[row.question_id] = question
-    for crow in store.latest_hr_configs(db):
-        what = f"{crow.kind} {crow.item_id}"
-        if crow.kind == "track" and (track := _tolerant(TrackConfig, crow.document, what)) is not None:
-            tracks[crow.item_id] = track
-        elif crow.kind == "plan" and (plan := _tolerant(Plan, crow.document, what)) is not None:
-            plans[crow.item_id] = plan
-    return Edits(questions, frozenset(withdrawn), tracks, plans)
-
-
-def _tolerant(model: type[M], doc: dict[str, Any], what: str) -> M | None:
-    try:
-        return model.model_validate(doc)
-    except ValidationError as exc:
-        log.warning("HR's %s in the database is no longer valid, ignored: %s", what, exc)
-        return None
-
-
-def _store(db: Session, record: Record, *, author: str) -> None:
-    """Insert a new version of one HR-edited record."""
-    if isinstance(record, Question):
-        store.add_hr_question(
-            db, question_id=record.id, track=record.track, document=document(record), author=author
-        )
-    else:
-        store.add_hr_config(db, kind=record.kind, item_id=record.id, document=document(record), author=author)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from interviewer.domain import Exercise, SubmissionFacts
 from interviewer.engine.exercise_step import MAX_SUBMISSIONS
+from interviewer.engine.state import SessionState
 from interviewer.errors import Conflict, NotFound
 from interviewer.sandbox import RunResult
 from interviewer.services import code_quality
@@ -28,7 +29,7 @@ from interviewer.services.interview import InterviewService
 from interviewer.store import exercises as store
 from interviewer.store import repo
 from interviewer.store.db import Database
-from interviewer.store.tables import ExerciseRunRow
+from interviewer.store.tables import ExerciseRunRow, InterviewSession
 
 RunKind = Literal["examples", "submit"]
 
@@ -111,7 +112,7 @@ class ExerciseRuns:
         open_ = state.exercise
         if open_ is None:
             raise NotFound("no coding exercise is open in this interview")
-        exercise = self._exercises.get(open_.exercise_id)
+        exercise = self._exercises.get(open_.exercise_id, revision=open_.revision)
         track = state.track
         assert track is not None
         config = state.track_configs.get(track.track)
@@ -180,7 +181,7 @@ class ExerciseRuns:
                 row = taken.run
             case "accepted":
                 assert taken.run is not None
-                row = await self._execute(taken.run, code, kind)
+                row = await self._execute(taken.run, code, kind, revision=open_.revision if open_ else None)
         messages: list[dict[str, Any]] = []
         if row.kind == "submit":
             reply = await self._interview.answer(
@@ -195,9 +196,15 @@ class ExerciseRuns:
             public = self._interview.public_state(state)
         return RunReply(run_json(row), messages, public)
 
-    async def _execute(self, row: ExerciseRunRow, code: str, kind: RunKind) -> ExerciseRunRow:
+    async def _execute(
+        self, row: ExerciseRunRow, code: str, kind: RunKind, *, revision: str | None
+    ) -> ExerciseRunRow:
+        """Run the code against the exercise as the session was given it (`revision`: HR may have
+        edited it since)."""
         try:
-            ran = await self._exercises.run_async(row.exercise_id, code, hidden=kind == "submit")
+            ran = await self._exercises.run_async(
+                row.exercise_id, code, hidden=kind == "submit", revision=revision
+            )
         except BaseException:
             # Overloaded, Unavailable, Invalid — or an engine's bug, or the request cancelled at
             # shutdown: no result will come, so the pending row goes (else every run of the
@@ -227,5 +234,13 @@ class ExerciseRuns:
             row = store.find_run(db, session_id=session_id, client_msg_id=run_id)
             if row is None or row.result is None or row.kind != "submit":
                 return None
-            exercise = self._exercises.get(row.exercise_id)
+            session = db.get(InterviewSession, session_id)
+            state = SessionState.model_validate(session.state) if session is not None else None
+            given = [
+                e.revision
+                for t in (state.tracks if state else [])
+                for e in t.exercises
+                if e.exercise_id == row.exercise_id
+            ]
+            exercise = self._exercises.get(row.exercise_id, revision=given[-1] if given else None)
             return facts_of(exercise, row.code, RunResult.model_validate(row.result))

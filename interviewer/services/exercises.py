@@ -1,5 +1,10 @@
 """Coding exercises as use cases: list them, run a submission against an exercise's tests in the
-sandbox, check every reference solution (what `interviewer bank validate` adds for exercises).
+sandbox, check every reference solution (what `interviewer bank validate` adds for exercises) or
+one draft's (what an HR edit must pass before it is saved).
+
+The service reads the exercises it was given as they are now (a live view of the bank's, which
+HR's edits replace); a session given an earlier revision asks for it by `revision`, looked up in
+the stored snapshots (`versions`).
 
 Runs go through the service's `RunQueue`: its own workers, a bounded wait, `errors.Overloaded`
 past it — a burst of submissions cannot take the threads the chat needs. A run's limits come from
@@ -11,16 +16,18 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from interviewer.bank import BankError
-from interviewer.bank.exercises import load_exercises, validate_exercises
+from interviewer.bank import Bank, BankError
+from interviewer.bank.exercises import LiveExercises, load_exercises, validate_exercises
 from interviewer.domain import Exercise, ExerciseFollowUp, FailureKind
 from interviewer.errors import Invalid, NotFound, Overloaded, Unavailable
 from interviewer.sandbox import BubblewrapSandbox, Limits, RunQueue, RunResult, Sandbox, SourceFile, Suite
+from interviewer.store import repo
+from interviewer.store.db import Database
 
 MAX_CODE_CHARS = 64_000
 """A submission larger than this is refused before it reaches the sandbox."""
@@ -66,35 +73,62 @@ class ExerciseRun:
         return None
 
 
+Versions = Callable[[str], Exercise | None]
+"""A stored revision of an exercise, by its `Exercise.revision` (None when it was never stored)."""
+
+
 class ExerciseService:
     def __init__(
-        self, exercises: Mapping[str, Exercise], runs: RunQueue, *, limits: Limits = DEFAULT_LIMITS
+        self,
+        exercises: Mapping[str, Exercise],
+        runs: RunQueue,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        versions: Versions | None = None,
     ) -> None:
-        self._exercises = dict(exercises)
+        self._exercises = exercises
+        self._versions = versions
         self.runs = runs
         self.limits = limits
 
     def exercises(self) -> list[Exercise]:
-        return [self._exercises[k] for k in sorted(self._exercises)]
+        return sorted(self._exercises.values(), key=lambda e: e.id)
 
-    def get(self, exercise_id: str) -> Exercise:
-        try:
-            return self._exercises[exercise_id]
-        except KeyError:
-            raise NotFound(f"no exercise {exercise_id!r}") from None
+    def get(self, exercise_id: str, *, revision: str | None = None) -> Exercise:
+        """The exercise as it is now, or — with `revision` — as a session was given it."""
+        current = self._exercises.get(exercise_id)
+        if revision is not None and (current is None or current.revision != revision):
+            kept = self._versions(revision) if self._versions is not None else None
+            if kept is not None and kept.id == exercise_id:
+                return kept
+        if current is None:
+            raise NotFound(f"no exercise {exercise_id!r}")
+        return current
 
-    def run(self, exercise_id: str, code: str, *, hidden: bool = True) -> ExerciseRun:
+    def run(
+        self, exercise_id: str, code: str, *, hidden: bool = True, revision: str | None = None
+    ) -> ExerciseRun:
         """Run `code` as the module `solution` against the exercise's examples (and hidden tests
         unless `hidden=False`). Raises NotFound, Invalid (code too large), Overloaded (the queue
         is full) or Unavailable (no sandbox here)."""
-        exercise = self.get(exercise_id)
+        return self.run_exercise(self.get(exercise_id, revision=revision), code, hidden=hidden)
+
+    def run_exercise(self, exercise: Exercise, code: str, *, hidden: bool = True) -> ExerciseRun:
+        """`run` on an exercise given whole (a draft not in the bank)."""
         _check_code(code)
         suite = suite_for(exercise, hidden=hidden)
         result = self.runs.run(code, suite, limits_for(suite, self.limits))
         return ExerciseRun(exercise, result, hidden)
 
-    async def run_async(self, exercise_id: str, code: str, *, hidden: bool = True) -> ExerciseRun:
-        exercise = self.get(exercise_id)
+    def reference_failures(self, exercise: Exercise) -> list[str]:
+        """The exercise's reference solution against all its tests: what failed, one line each
+        (none: it passes). Raises Unavailable (no sandbox here) or Overloaded."""
+        return failures(self.run_exercise(exercise, exercise.solution))
+
+    async def run_async(
+        self, exercise_id: str, code: str, *, hidden: bool = True, revision: str | None = None
+    ) -> ExerciseRun:
+        exercise = self.get(exercise_id, revision=revision)
         _check_code(code)
         suite = suite_for(exercise, hidden=hidden)
         result = await self.runs.run_async(code, suite, limits_for(suite, self.limits))
@@ -117,6 +151,14 @@ class ExerciseService:
 
     def close(self) -> None:
         self.runs.close()
+
+
+def failures(run: ExerciseRun) -> list[str]:
+    """A reference solution's run as problems: each failing test, or the crash when none failed."""
+    found = [f"fails {t.name}: {t.message}" for t in run.result.tests if not t.ok]
+    if run.result.crash and not found:
+        found.append(run.result.crash)
+    return found
 
 
 def suite_for(exercise: Exercise, *, hidden: bool) -> Suite:
@@ -165,15 +207,35 @@ def open_exercises(
     workers: int = 2,
     max_queued: int = 20,
     limits: Limits = DEFAULT_LIMITS,
+    bank: Bank | None = None,
+    db: Database | None = None,
 ) -> ExerciseService:
     """The service over the exercises of `knowledge_dir` (raises `Invalid` listing every problem
-    of the files). No process starts here: the sandbox is probed on the first run."""
-    try:
-        exercises = load_exercises(knowledge_dir)
-    except BankError as exc:
-        raise Invalid(str(exc)) from exc
+    of the files) — or, given `bank`, over the bank's as they are now (HR's edits included) — with
+    the revisions sessions were given looked up in `db`. No process starts here: the sandbox is
+    probed on the first run."""
+    exercises: Mapping[str, Exercise]
+    if bank is not None:
+        exercises = LiveExercises(bank)
+    else:
+        try:
+            exercises = load_exercises(knowledge_dir)
+        except BankError as exc:
+            raise Invalid(str(exc)) from exc
     queue = RunQueue(sandbox or BubblewrapSandbox(), workers=workers, max_queued=max_queued)
-    return ExerciseService(exercises, queue, limits=limits)
+    return ExerciseService(
+        exercises, queue, limits=limits, versions=stored_versions(db) if db is not None else None
+    )
+
+
+def stored_versions(db: Database) -> Versions:
+    """The revisions of exercises that sessions were given, from the database."""
+
+    def lookup(revision: str) -> Exercise | None:
+        with db.session() as session:
+            return repo.exercise_versions(session, [revision]).get(revision)
+
+    return lookup
 
 
 @dataclass(frozen=True)
@@ -205,8 +267,5 @@ def check_exercises(
     finally:
         service.close()
     for run in runs:
-        where = f"exercises/{run.exercise.id}.yaml: solution"
-        problems += [f"{where}: fails {t.name}: {t.message}" for t in run.result.tests if not t.ok]
-        if run.result.crash and all(t.ok for t in run.result.tests):
-            problems.append(f"{where}: {run.result.crash}")
+        problems += [f"exercises/{run.exercise.id}.yaml: solution: {f}" for f in failures(run)]
     return ExerciseCheck(len(exercises), problems, time.perf_counter() - started)

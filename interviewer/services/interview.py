@@ -26,12 +26,13 @@ from datetime import timedelta
 from typing import Any
 
 from interviewer.bank.loader import Bank
-from interviewer.domain import Question, SubmissionFacts, Turn, question_revision
+from interviewer.domain import Question, SubmissionFacts, Turn
 from interviewer.engine.orchestrator import Orchestrator, SessionCompleted
 from interviewer.engine.report import candidate_view
 from interviewer.engine.second_opinion import SecondOpinionJob, SecondOpinions
 from interviewer.engine.state import SessionState
 from interviewer.errors import Conflict, Expired, Forbidden, NotFound, ServiceError, Unavailable
+from interviewer.services import revisions
 from interviewer.services.bank_edits import BankEdits
 from interviewer.services.replies import Reply, message_json
 from interviewer.services.review_runs import run_records
@@ -83,8 +84,8 @@ class InterviewService:
         """Set while start-up is finding the answers left pending (`resume_pending`): a reader
         that meets a pending answer waits for it to be taken up rather than race it."""
         self._kept: set[str] = set()
-        """Question revisions known to be stored (`repo.keep_question_versions`), so that a turn
-        asking an already stored one writes nothing for it."""
+        """Question and exercise revisions known to be stored (`services/revisions.py`), so that a
+        turn using an already stored one writes nothing for it."""
         self._fresh: OrderedDict[int, Reply] = OrderedDict()
         """Replies just written by this process, by turn id: the request that waited for one
         returns it without reading it back (bounded; anything else reads the database)."""
@@ -225,13 +226,9 @@ class InterviewService:
             )
             db.commit()
 
-    def _keep(self, db: Any, questions: list[Question]) -> None:
-        """Store the revisions of newly asked questions (once per process and revision)."""
-        new = [q for q in questions if question_revision(q) not in self._kept]
-        if new:
-            self._kept.update(repo.keep_question_versions(db, new))
-            if len(self._kept) > 100_000:
-                self._kept.clear()
+    def _keep(self, db: Any, questions: list[Question], state: SessionState | None = None) -> None:
+        """Store the revisions this turn used for the first time (`services/revisions.py`)."""
+        revisions.keep(db, self._kept, self._bank, questions, state)
 
     # --- reading ------------------------------------------------------------------------
     def _owned(self, db: Any, session_id: str, token: str) -> InterviewSession:
@@ -398,11 +395,12 @@ class InterviewService:
             return
         session, turn = loaded
         state = SessionState.model_validate(session.state)
-        pinned: dict[str, Question] = {}
-        stale = state.stale_revisions(self._bank.questions)
-        if stale:  # HR changed or withdrew a question this session asked: go on with its text
-            stored = await self._runner.read(self._question_versions, list(stale.values()))
-            pinned = {qid: stored[rev] for qid, rev in stale.items() if rev in stored}
+        # HR changed or withdrew a question this session asked or an exercise it was given: go on
+        # with the revision it had
+        stale = revisions.stale(state, self._bank)
+        pinned, exercises = (
+            await self._runner.read(revisions.pinned, self._db, *stale) if any(stale) else ({}, {})
+        )
 
         async def fan_out(index: int, text: str) -> None:
             await self._runner.publish(turn_id, turn.seq + index, text)
@@ -411,7 +409,13 @@ class InterviewService:
         submission = await self._runner.read(facts, session.id, turn.client_msg_id or "") if facts else None
         try:
             result = await self._engine.answer(
-                state, turn.content, listener=fan_out, pinned=pinned, owned=True, submission=submission
+                state,
+                turn.content,
+                listener=fan_out,
+                pinned=pinned,
+                owned=True,
+                submission=submission,
+                pinned_exercises=exercises,
             )
         except SessionCompleted:
             raise  # a Conflict: the interview has ended
@@ -424,7 +428,7 @@ class InterviewService:
 
         def write() -> list[TurnRow] | None:
             with self._db.session() as db:
-                self._keep(db, result.asked)
+                self._keep(db, result.asked, new_state)
                 return repo.complete_turn(
                     db,
                     session=session,
@@ -447,10 +451,6 @@ class InterviewService:
             self._fresh.popitem(last=False)
         if result.second_opinion is not None:
             self._second_opinion(session.id, turn.seq, result.second_opinion)
-
-    def _question_versions(self, revisions: list[str]) -> dict[str, Question]:
-        with self._db.session() as db:
-            return repo.question_versions(db, revisions)
 
     def _second_opinion(self, session_id: str, turn_seq: int, job: SecondOpinionJob) -> None:
         """Queue the offline scorer's opinion of a stored assessment, after the reply (in its own

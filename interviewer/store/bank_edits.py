@@ -1,5 +1,5 @@
-"""The SQL of HR's bank edits: versioned rows of questions (`hr_questions`) and of track configs
-and plans (`hr_configs`). Rows are only ever added — the highest version of an item is current,
+"""The SQL of HR's bank edits: versioned rows of questions (`hr_questions`) and of track configs,
+plans and coding exercises (`hr_configs`, by `kind`). Rows are only ever added — the highest version of an item is current,
 the rest is its history — so a save never loses an earlier one, and the highest row ids make a
 cheap marker of "something changed" that every worker can poll (`bank_revision`).
 
@@ -18,14 +18,15 @@ from sqlalchemy.orm import Session
 
 from interviewer.store.tables import HrConfig, HrQuestion, InterviewSession
 
-ItemKind = Literal["question", "track", "plan"]
+ItemKind = Literal["question", "track", "plan", "exercise"]
 SHIPPED = "knowledge/ (the shipped files)"
 """Who "saved" version 0 of an item: the files under knowledge/."""
 
 
 @dataclass(frozen=True)
 class SavedVersion:
-    """One stored version of a question, track config or plan (configs are never deleted)."""
+    """One stored version of a question, track config, plan or exercise (only questions are
+    ever deleted)."""
 
     version: int
     author: str
@@ -53,7 +54,7 @@ def latest_hr_questions(db: Session) -> list[HrQuestion]:
 
 
 def latest_hr_configs(db: Session) -> list[HrConfig]:
-    """The current (highest-version) row of every HR track config and plan."""
+    """The current (highest-version) row of every HR track config, plan and exercise."""
     latest = select(func.max(HrConfig.id)).group_by(HrConfig.kind, HrConfig.item_id).scalar_subquery()
     return list(db.scalars(select(HrConfig).where(HrConfig.id.in_(latest)).order_by(HrConfig.id)))
 
@@ -85,7 +86,7 @@ def add_hr_question(
 
 
 def add_hr_config(db: Session, *, kind: str, item_id: str, document: dict[str, Any], author: str) -> HrConfig:
-    """A new version of a track config or plan (flushed, not committed)."""
+    """A new version of a track config, plan or exercise (flushed, not committed)."""
     last = db.scalar(
         select(func.max(HrConfig.version)).where(HrConfig.kind == kind, HrConfig.item_id == item_id)
     )

@@ -16,11 +16,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from interviewer.domain import Assessment, CallRecord, Question, Report, Turn, question_revision
+from interviewer.domain import Assessment, CallRecord, Exercise, Question, Report, Turn
 from interviewer.store.tables import (
     AssessmentRow,
     AuditLog,
     ExerciseRunRow,
+    ExerciseVersion,
     InterviewSession,
     Invite,
     ModelCall,
@@ -56,15 +57,24 @@ def pin_track_version(db: Session, *, plan_id: str, config: dict[str, Any]) -> i
 def keep_question_versions(db: Session, questions: Sequence[Question]) -> list[str]:
     """Store each question's revision once (content-addressed; commits on its own). Returns the
     revisions now stored."""
+    return _keep_versions(db, QuestionVersion, [(q, {"question_id": q.id}) for q in questions])
+
+
+def keep_exercise_versions(db: Session, exercises: Sequence[Exercise]) -> list[str]:
+    """Store each exercise's revision once, as `keep_question_versions` does for questions."""
+    return _keep_versions(db, ExerciseVersion, [(e, {"exercise_id": e.id}) for e in exercises])
+
+
+def _keep_versions(
+    db: Session,
+    table: type[QuestionVersion] | type[ExerciseVersion],
+    items: Sequence[tuple[Question | Exercise, dict[str, str]]],
+) -> list[str]:
     kept = []
-    for question in questions:
-        revision = question_revision(question)
-        if db.scalar(select(QuestionVersion.id).where(QuestionVersion.revision == revision)) is None:
-            db.add(
-                QuestionVersion(
-                    question_id=question.id, revision=revision, document=question.model_dump(mode="json")
-                )
-            )
+    for item, key in items:
+        revision = item.revision
+        if db.scalar(select(table.id).where(table.revision == revision)) is None:
+            db.add(table(**key, revision=revision, document=item.model_dump(mode="json")))
             try:
                 db.commit()
             except IntegrityError:  # another process stored the same revision concurrently
@@ -79,6 +89,14 @@ def question_versions(db: Session, revisions: Sequence[str]) -> dict[str, Questi
         return {}
     rows = db.scalars(select(QuestionVersion).where(QuestionVersion.revision.in_(list(revisions))))
     return {row.revision: Question.model_validate(row.document) for row in rows}
+
+
+def exercise_versions(db: Session, revisions: Sequence[str]) -> dict[str, Exercise]:
+    """The stored exercises of these revisions, by revision (missing ones are left out)."""
+    if not revisions:
+        return {}
+    rows = db.scalars(select(ExerciseVersion).where(ExerciseVersion.revision.in_(list(revisions))))
+    return {row.revision: Exercise.model_validate(row.document) for row in rows}
 
 
 def _turn_row(session_id: str, seq: int, turn: Turn) -> TurnRow:

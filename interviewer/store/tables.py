@@ -88,6 +88,19 @@ class QuestionVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class ExerciseVersion(Base):
+    """An immutable snapshot of a coding exercise as a session was given it, by content
+    (`Exercise.revision`): an HR edit later changes nothing for the session that got the earlier
+    statement, tests and key points."""
+
+    __tablename__ = "exercise_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exercise_id: Mapped[str] = mapped_column(String(80))
+    revision: Mapped[str] = mapped_column(String(64), unique=True)
+    document: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class Invite(Base):
     __tablename__ = "invites"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -275,7 +288,8 @@ class HrQuestion(Base):
 
 
 class HrConfig(Base):
-    """One saved version of a track config or an interview plan (`kind`: track | plan). Rows are
+    """One saved version of a track config, an interview plan or a coding exercise (`kind`:
+    track | plan | exercise). Rows are
     never updated: the highest `version` per (kind, item_id) is current, the rest is history."""
 
     __tablename__ = "hr_configs"

@@ -138,7 +138,16 @@ def create_app(
             log.info("applied migrations: %s", ", ".join(applied))
         the_bank = bank or load_bank(settings.knowledge_dir)
         the_index = index or open_index(settings)
-        bank_edits = BankEdits(bank=the_bank, db=database, index=the_index)
+        runs = open_exercises(
+            settings.knowledge_dir,
+            sandbox=sandbox,
+            workers=settings.sandbox_workers,
+            max_queued=settings.sandbox_queue,
+            limits=replace(DEFAULT_LIMITS, nice=settings.sandbox_nice),
+            bank=the_bank,  # HR's edits included
+            db=database,  # the revisions running interviews were given
+        )  # no process starts here: the sandbox is probed on the first run
+        bank_edits = BankEdits(bank=the_bank, db=database, index=the_index, exercises=runs)
         await asyncio.to_thread(bank_edits.refresh)  # HR's edits from the database, re-indexed
         if the_index.count("questions") == 0:
             log.info("building the vector index (first start)")
@@ -171,13 +180,6 @@ def create_app(
             staff=StaffService(settings=settings, db=database, bank_edits=bank_edits),
             proxies=settings.trusted_proxy_networks if settings.trust_proxy_headers else None,
         )
-        runs = open_exercises(
-            settings.knowledge_dir,
-            sandbox=sandbox,
-            workers=settings.sandbox_workers,
-            max_queued=settings.sandbox_queue,
-            limits=replace(DEFAULT_LIMITS, nice=settings.sandbox_nice),
-        )  # no process starts here: the sandbox is probed on the first run
         ctx.exercises = ExerciseRuns(db=database, interview=service, exercises=runs)
         app.state.retriever = Retriever(the_bank, the_index)
         count_active_sessions_with(service.active_sessions)

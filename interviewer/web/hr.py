@@ -1,12 +1,14 @@
-"""HR API (`/api/v1/hr`): track configs, interview plans and questions — each save a new version,
-validated with the rules of the knowledge files, problems keyed by field — the whole bank as a
+"""HR API (`/api/v1/hr`): track configs, interview plans, questions and coding exercises — each
+save a new version, validated with the rules of the knowledge files, problems keyed by field; an
+exercise only when its reference solution passes its tests in the sandbox — the whole bank as a
 zip of the file format (export and import), and the invites with their status.
 
 HR only: an evaluator is 403; no login, a wrong token or a candidate's session token is 401.
 Handlers are thin: auth, parse, then the bank edits service (`services/bank_edits.py`) off the
 event loop. Every change is audited. Saving brings this process's bank and the vector index up to
 date before the response; other workers pick the change up before their next new session.
-Running sessions keep the track configs they started with.
+Running sessions keep the track configs they started with, and the revisions of the questions
+they asked and the exercises they were given.
 """
 
 from __future__ import annotations
@@ -24,20 +26,31 @@ from pydantic import BaseModel, ConfigDict
 
 from interviewer.services.bank_edits import BankEdits, Current, Item
 from interviewer.web.deps import Context, get_context, staff
-from interviewer.web.input import BadInput, parse_body
+from interviewer.web.input import MAX_BODY_BYTES, BadInput, parse_body
 from interviewer.web.openapi_doc import doc, errors
 
 router = APIRouter(prefix="/api/v1/hr", tags=["hr"], responses=errors(401, 403, 429))
 STAFF = doc(security="staff")
 Ctx = Annotated[Context, Depends(get_context)]
 IMPORT_MAX_BYTES = 8 * 1024 * 1024
-LARGE_BODIES = {"/api/v1/hr/bank/import": IMPORT_MAX_BYTES}
-"""Paths allowed a larger body than the app-wide limit (a zip of the whole bank)."""
+EXERCISE_MAX_BYTES = 256 * 1024
+LARGE_BODIES = {
+    "/api/v1/hr/bank/import": IMPORT_MAX_BYTES,
+    "/api/v1/hr/exercises": EXERCISE_MAX_BYTES,
+    "/api/v1/hr/exercises/": EXERCISE_MAX_BYTES,
+}
+"""Paths allowed a larger body than the app-wide limit: a zip of the whole bank; an exercise (four
+code fields of up to 20,000 characters each)."""
 NO_STORE = {"Cache-Control": "no-store"}
+Kind = Literal["track", "plan", "question", "exercise"]
+EXERCISE_CHECK = (
+    " An exercise is saved only when its reference solution passes all its tests in the sandbox: "
+    "a failing one is a 422 naming each failing test (field `solution`); no sandbox here is a 503."
+)
 
 
 class Document(BaseModel):
-    """A question, track config or plan as in the files; checked by the bank's own rules."""
+    """A question, track config, plan or exercise as in the files; checked by the bank's own rules."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -86,10 +99,10 @@ async def list_plans(request: Request, ctx: Ctx) -> dict[str, Any]:
     "/{kind}s/{item_id}",
     responses=errors(404, 422),
     openapi_extra=STAFF,
-    summary="HR: one track config, plan or question with its versions",
+    summary="HR: one track config, plan, question or exercise with its versions",
 )
 async def get_item(
-    kind: Literal["track", "plan", "question"], item_id: str, request: Request, response: Response, ctx: Ctx
+    kind: Kind, item_id: str, request: Request, response: Response, ctx: Ctx
 ) -> dict[str, Any]:
     await staff(ctx, request, "hr")
     item = await asyncio.to_thread(ctx.bank_edits.item, kind, item_id)
@@ -100,33 +113,33 @@ async def get_item(
 @router.post(
     "/{kind}s",
     status_code=201,
-    responses=errors(400, 409, 413, 422),
+    responses=errors(400, 409, 413, 422, 503),
     openapi_extra=doc(body=Document, security="staff"),
-    summary="HR: create a plan or question (tracks are fixed)",
+    summary="HR: create a plan, question or exercise (tracks are fixed)",
+    description="The body is the item as in the knowledge files." + EXERCISE_CHECK,
 )
-async def create_item(
-    kind: Literal["track", "plan", "question"], request: Request, ctx: Ctx
-) -> dict[str, Any]:
+async def create_item(kind: Kind, request: Request, ctx: Ctx) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")
-    body = await parse_body(request, Document)
+    body = await parse_body(request, Document, max_bytes=_max_bytes(kind))
     item = await asyncio.to_thread(ctx.bank_edits.save, kind, body.model_extra or {}, author=user.email)
     return _item(item)
 
 
 @router.put(
     "/{kind}s/{item_id}",
-    responses=errors(400, 404, 409, 412, 413, 422),
+    responses=errors(400, 404, 409, 412, 413, 422, 503),
     openapi_extra=doc(body=Document, security="staff"),
-    summary="HR: save a new version of a track config, plan or question",
+    summary="HR: save a new version of a track config, plan, question or exercise",
     description="With `If-Match: <version>` (the `version`/`ETag` the edit started from) the save is "
-    "refused with 412 if someone saved another version meanwhile; without it the last save wins.",
+    "refused with 412 if someone saved another version meanwhile; without it the last save wins. "
+    "Running interviews keep the version they had." + EXERCISE_CHECK,
 )
 async def update_item(
-    kind: Literal["track", "plan", "question"], item_id: str, request: Request, response: Response, ctx: Ctx
+    kind: Kind, item_id: str, request: Request, response: Response, ctx: Ctx
 ) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")
     based_on = _if_match(request)
-    body = await parse_body(request, Document)
+    body = await parse_body(request, Document, max_bytes=_max_bytes(kind))
     doc = dict(body.model_extra or {})
     doc.setdefault("id", item_id)
     if doc["id"] != item_id:
@@ -147,6 +160,10 @@ async def update_item(
     )
     response.headers["ETag"] = f'"{item.version}"'
     return _item(item)
+
+
+def _max_bytes(kind: Kind) -> int:
+    return EXERCISE_MAX_BYTES if kind == "exercise" else MAX_BODY_BYTES
 
 
 def _if_match(request: Request) -> int | None:
@@ -204,6 +221,30 @@ async def delete_question(question_id: str, request: Request, ctx: Ctx) -> dict[
     return {"deleted": question_id, "current": current or None}
 
 
+# --- coding exercises ------------------------------------------------------------------------
+
+
+@router.get("/exercises", openapi_extra=STAFF, summary="HR: the coding exercises (shipped and HR's)")
+async def list_exercises(request: Request, ctx: Ctx) -> dict[str, Any]:
+    await staff(ctx, request, "hr")
+    exercises = await asyncio.to_thread(ctx.bank_edits.exercises)
+    return {
+        "exercises": [
+            {
+                "id": e.record.id,
+                "track": e.record.track,
+                "topic": e.record.topic,
+                "difficulty": e.record.difficulty,
+                "title": e.record.title,
+                "tests": len(e.record.tests()),
+                "origin": e.origin,
+                "version": e.version,
+            }
+            for e in exercises
+        ]
+    }
+
+
 # --- the bank as files -----------------------------------------------------------------------
 
 
@@ -225,12 +266,13 @@ async def export_bank(request: Request, ctx: Ctx) -> Response:
 
 @router.post(
     "/bank/import",
-    responses=errors(400, 409, 413, 422),
+    responses=errors(400, 409, 413, 422, 503),
     openapi_extra=doc(media_type="application/zip", security="staff"),
     summary="HR: import a zip of the knowledge/ format",
     description="The body is the zip itself (`Content-Type: application/zip`). Every question, "
-    "track and plan that differs from the current bank is saved as a new version; nothing is "
-    "deleted; articles are not imported. A problem anywhere refuses the whole import (422).",
+    "track, plan and exercise that differs from the current bank is saved as a new version; nothing "
+    "is deleted; articles are not imported. A problem anywhere, or a new or changed exercise whose "
+    "reference solution fails its tests, refuses the whole import (422); no sandbox here is a 503.",
 )
 async def import_bank(request: Request, ctx: Ctx) -> dict[str, Any]:
     user = await staff(ctx, request, "hr")

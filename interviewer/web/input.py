@@ -91,10 +91,12 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-async def parse_body(request: Request, model: type[M], *, allow_empty: bool = False) -> M:
+async def parse_body(
+    request: Request, model: type[M], *, allow_empty: bool = False, max_bytes: int = MAX_BODY_BYTES
+) -> M:
     raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise BadInput(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+    if len(raw) > max_bytes:
+        raise BadInput(413, f"request body larger than {max_bytes} bytes")
     if not raw.strip():
         if allow_empty:
             raw = b"{}"

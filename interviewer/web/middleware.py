@@ -39,7 +39,8 @@ class SecurityHeaders:
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit (uvicorn sets none), by header and by counting."""
+    """Refuse request bodies over the limit (uvicorn sets none), by header and by counting.
+    `larger`: paths allowed more — exactly, or every path under one that ends in "/"."""
 
     def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
@@ -50,7 +51,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope["path"], self.limit)
+        path = scope["path"]
+        limit = self.larger.get(path) or next(
+            (n for p, n in self.larger.items() if p.endswith("/") and path.startswith(p)), self.limit
+        )
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and (len(value) > 18 or int(value) > limit):
                 await JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)(

@@ -75,6 +75,11 @@ async def hr_questions() -> FileResponse:
     return _page("hr-questions.html")
 
 
+@router.get("/hr/exercises")
+async def hr_exercises() -> FileResponse:
+    return _page("hr-exercises.html")
+
+
 @router.get("/hr/invites")
 async def hr_invites() -> FileResponse:
     return _page("hr-invites.html")

@@ -57,7 +57,8 @@ def login(page: Any, base: str, target: str) -> None:
     page.get_by_label("Email").fill(HR_EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(re.escape(target) + r"$"))
+    # the whole URL: the login page's own (…?next=/hr/questions) ends with the target too
+    page.wait_for_url(re.compile("^" + re.escape(base + target) + "$"))
 
 
 def post_json(page: Any, url: str, body: dict[str, Any], *, method: str = "POST", staff: bool = True) -> Any:
@@ -239,3 +240,72 @@ def test_invite_label_and_link_reach_the_review_list(hr_server: str, page: Any, 
     finally:
         candidate.close()
         page.context.clear_permissions()
+
+
+PAIR_SUM_WRONG = "def pair_sum(xs, target):\n    return True\n"
+PAIR_SUM = """def pair_sum(xs, target):
+    seen = set()
+    for x in xs:
+        if target - x in seen:
+            return True
+        seen.add(x)
+    return False
+"""
+
+
+def test_hr_adds_an_exercise_on_the_page(hr_server: str, page: Any, problems: Any) -> None:
+    """HR adds a coding exercise through the form: a reference solution that fails its tests is
+    refused with the failing test named next to the solution field; fixed, it is saved as version 1
+    and listed; its title, shown as text, never runs."""
+    from interviewer.sandbox import BubblewrapSandbox
+
+    if reason := BubblewrapSandbox().unavailable():
+        pytest.skip(f"bubblewrap cannot run here (saving an exercise runs its reference): {reason}")
+    login(page, hr_server, "/hr/questions")
+    page.get_by_role("link", name="Exercises").click()  # from the HR nav
+    page.wait_for_url(re.compile(r"/hr/exercises$"))
+    expect(page.locator('#exercises-body tr[data-exercise="merge-intervals"]')).to_contain_text(
+        "shipped file"
+    )
+
+    page.get_by_role("button", name="New exercise").click()
+    editor = page.locator("#editor")
+    expect(editor).to_be_visible()
+    title = f"Pair sum {SCRIPT}"
+    editor.get_by_label("Id", exact=True).fill("hr-pair-sum")
+    editor.get_by_label("Topic").fill("hashing")
+    editor.get_by_label("Title").fill(title)
+    editor.get_by_label("Statement").fill(
+        "Write pair_sum(xs, target): whether two items of xs add up to target."
+    )
+    editor.locator('[data-path="starter"]').fill("def pair_sum(xs, target):\n    pass\n")
+    editor.locator('[data-path="examples"]').fill(
+        "from solution import pair_sum\n\n\ndef test_example():\n    assert pair_sum([1, 2, 3], 5)\n"
+    )
+    editor.locator('[data-path="hidden"]').fill(
+        "from solution import pair_sum\n\n\ndef test_empty():\n    assert not pair_sum([], 1)\n"
+    )
+    editor.locator('[data-path="solution"]').fill(PAIR_SUM_WRONG)
+    for i, (kp, text) in enumerate([("hash-set", "A set of seen values"), ("one-pass", "One pass, O(n)")]):
+        editor.locator(f'[data-path="key_points.{i}.id"]').fill(kp)
+        editor.locator(f'[data-path="key_points.{i}.text"]').fill(text)
+    editor.locator('[data-path="follow_ups.0.text"]').fill("Walk me through the case that fails.")
+
+    editor.get_by_role("button", name="Save exercise").click()
+    error = editor.locator('.field-error[data-error-for="solution"]')
+    expect(error).to_contain_text("test_empty", timeout=30_000)
+    expect(page.locator("#editor-status")).to_contain_text("Not saved")
+    assert page.request.get(f"{hr_server}/api/v1/hr/exercises/hr-pair-sum").status == 404
+
+    editor.locator('[data-path="solution"]').fill(PAIR_SUM)
+    editor.get_by_role("button", name="Save exercise").click()
+    expect(page.locator("#editor-status")).to_contain_text("Saved as version 1", timeout=30_000)
+    expect(page.locator("#versions li")).to_have_count(1)
+    row = page.locator('#exercises-body tr[data-exercise="hr-pair-sum"]')
+    expect(row.locator(".question-text")).to_have_text(title)
+    expect(row).to_contain_text("v1 (HR)")
+    expect(editor.get_by_label("Title")).to_have_value(title)
+    got = page.request.get(f"{hr_server}/api/v1/hr/exercises/hr-pair-sum").json()
+    assert got["exercise"]["solution"] == PAIR_SUM.strip() and got["exercise"]["title"] == title
+    assert page.locator("#exercises-body script, #editor script").count() == 0
+    problems.check()

@@ -263,7 +263,7 @@ def test_hr_reads_reviews_without_the_write_forms(setup: Setup, page: Any, probl
     expect(page.locator(".read-only-note")).to_be_visible()
     expect(page.locator("#exports a")).to_have_count(4)
     nav = page.locator(".staff-nav a").all_text_contents()
-    assert nav == ["Sessions", "Calibration", "Tracks", "Questions", "Invites"]
+    assert nav == ["Sessions", "Calibration", "Tracks", "Questions", "Exercises", "Invites"]
     assert_inert(page, requests)
     # the API refuses HR's writes whatever the page shows
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "interviewer_csrf")

@@ -32,6 +32,7 @@ from interviewer.store.migrations import (
     m0004_question_versions,
     m0005_candidate_labels,
     m0006_exercise_runs,
+    m0007_exercise_versions,
 )
 from interviewer.store.migrations.ops import SCHEMA_MIGRATIONS
 
@@ -50,6 +51,7 @@ MIGRATIONS: list[Migration] = [
     Migration(m0004_question_versions.NAME, m0004_question_versions.upgrade),
     Migration(m0005_candidate_labels.NAME, m0005_candidate_labels.upgrade),
     Migration(m0006_exercise_runs.NAME, m0006_exercise_runs.upgrade),
+    Migration(m0007_exercise_versions.NAME, m0007_exercise_versions.upgrade),
 ]
 """In order; a database runs those it has not recorded. Append only."""
 

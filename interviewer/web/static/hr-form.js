@@ -1,7 +1,7 @@
 // Form helpers shared by the HR pages: labelled fields that carry their field path (as the API's
 // problems name it, e.g. "key_points.0.text"), an error slot next to each, and the mapping of a
 // 422's problems onto those slots. Everything is built with DOM nodes; text stays text.
-import { element, showStatus } from "/static/staff.js";
+import { api, element, showStatus } from "/static/staff.js";
 
 let counter = 0;
 
@@ -139,3 +139,42 @@ export function valueAt(scope, path) {
   const node = scope.querySelector(`[data-path="${CSS.escape(path)}"]`);
   return node ? node : null;
 }
+
+/** A new item (POST /hr/{kind}s), or a new version of one (PUT with If-Match: the version shown,
+ * so that someone else's save meanwhile is refused with 412, not overwritten). */
+export function saveItem(kind, id, version, doc) {
+  return id
+    ? api(`/hr/${kind}s/${encodeURIComponent(id)}`, { method: "PUT", body: doc, headers: { "If-Match": `"${version}"` } })
+    : api(`/hr/${kind}s`, { method: "POST", body: doc });
+}
+
+/** The editor's submit: `current()` gives the open item's save (null: none open); its result goes
+ * to `saved`; a refusal's problems are shown next to their fields and the button is enabled again. */
+export function onSave(form, status, current, saved, { busy = "Saving…" } = {}) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const save = current();
+    if (!save) return;
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    showStatus(status, busy);
+    try {
+      await saved(await save());
+    } catch (err) {
+      showProblems(form, problemsOf(err), status);
+      button.disabled = false;
+    }
+  });
+}
+
+/** An item's versions as list items (v0: the shipped file). */
+export const versionItems = (versions, formatDate) =>
+  versions.map((v) =>
+    element(
+      "li",
+      {},
+      v.version === 0
+        ? "v0 — the shipped file"
+        : `v${v.version} — ${v.author}, ${formatDate(v.created_at)}${v.deleted ? " (deleted)" : ""}`,
+    ),
+  );

@@ -1,7 +1,7 @@
 // HR: the question bank — list, an editor (problems shown next to their fields), delete of HR's
 // version, and the bank as a zip (export link, import form). Question text is shown as text only.
 import { $, api, cookie, element, fill, formatDate, showStatus, StaffApiError, startStaffPage } from "/static/staff.js";
-import { clearProblems, field, input, list, num, number, problemsOf, rows, select, showProblems, textarea } from "/static/hr-form.js";
+import { clearProblems, field, input, list, num, number, onSave, rows, saveItem, select, textarea, versionItems } from "/static/hr-form.js";
 
 const TRACKS = ["architecture", "python", "problem_solving"];
 const form = $("editor-form");
@@ -117,18 +117,7 @@ async function openQuestion(id) {
     actions,
   );
   $("editor-title").textContent = id ? `Question ${id}` : "New question";
-  fill(
-    $("versions"),
-    (item ? item.versions : []).map((v) =>
-      element(
-        "li",
-        {},
-        v.version === 0
-          ? "v0 — the shipped file"
-          : `v${v.version} — ${v.author}, ${formatDate(v.created_at)}${v.deleted ? " (deleted)" : ""}`,
-      ),
-    ),
-  );
+  fill($("versions"), versionItems(item ? item.versions : [], formatDate));
   const value = (path) => form.querySelector(`[data-path="${CSS.escape(path)}"]`);
   saveHandler = () => {
     const doc = {
@@ -154,34 +143,16 @@ async function openQuestion(id) {
       model_answer: value("model_answer").value,
       references: list(value("references")),
     };
-    return id
-      ? api(`/hr/questions/${encodeURIComponent(id)}`, {
-          method: "PUT",
-          body: doc,
-          // the version shown: someone else's save meanwhile is refused (412), not overwritten
-          headers: { "If-Match": `"${item.version}"` },
-        })
-      : api("/hr/questions", { method: "POST", body: doc });
+    return saveItem("question", id, item && item.version, doc);
   };
   $("editor").hidden = false;
   $("editor").scrollIntoView({ block: "start" });
 }
 
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  if (!saveHandler) return;
-  const button = form.querySelector('button[type="submit"]');
-  button.disabled = true;
-  showStatus(status, "Saving…");
-  try {
-    const saved = await saveHandler();
-    await load();
-    await openQuestion(saved.question.id);
-    showStatus(status, `Saved as version ${saved.version}; the next interview can ask it.`, "ok");
-  } catch (err) {
-    showProblems(form, problemsOf(err), status);
-    button.disabled = false;
-  }
+onSave(form, status, () => saveHandler, async (saved) => {
+  await load();
+  await openQuestion(saved.question.id);
+  showStatus(status, `Saved as version ${saved.version}; the next interview can ask it.`, "ok");
 });
 
 async function deleteQuestion(id) {

@@ -184,6 +184,7 @@ const NAV = [
   { href: "/calibration", text: "Calibration", roles: ["evaluator", "hr"] },
   { href: "/hr", text: "Tracks", roles: ["hr"] },
   { href: "/hr/questions", text: "Questions", roles: ["hr"] },
+  { href: "/hr/exercises", text: "Exercises", roles: ["hr"] },
   { href: "/hr/invites", text: "Invites", roles: ["hr"] },
 ];
 
