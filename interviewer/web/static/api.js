@@ -229,3 +229,22 @@ export async function sendAnswer(id, token, content, clientMsgId, handlers = {})
   if (failure) throw failure;
   return { messages, state, streamed: true, interrupted: !done };
 }
+
+/** A pause of `ms` milliseconds. */
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `call()`, called again when the connection dropped (an `ApiError` with status 0), up to
+ * `retries` more times, waiting 0.8 s, then 1.6 s... Callers retry only requests that are safe to
+ * repeat: they carry a `client_msg_id`, and the server answers a repeat with the stored result.
+ */
+export async function withNetworkRetries(call, retries = 2) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 0 && attempt < retries)) throw err;
+      await sleep(800 * (attempt + 1));
+    }
+  }
+}

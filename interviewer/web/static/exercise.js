@@ -2,7 +2,7 @@
 // and "Submit". Shown while the session state names an open exercise (`state.exercise`).
 // Bank text (title, statement, examples) and run results are inserted as text, never as HTML.
 // CodeMirror is vendored (/static/vendor/codemirror.js, see vendor/README.md): no CDN, strict CSP.
-import { ApiError, getExercise, newClientMsgId, runExercise } from "/static/api.js";
+import { ApiError, getExercise, newClientMsgId, runExercise, withNetworkRetries } from "/static/api.js";
 import { el, plural } from "/static/dom.js";
 import {
   EditorState,
@@ -25,9 +25,7 @@ import {
   syntaxHighlighting,
 } from "/static/vendor/codemirror.js";
 
-const NETWORK_RETRIES = 2;
 const $ = (id) => document.getElementById(id);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 
 /**
@@ -221,19 +219,10 @@ export function exercisePanel({ sessionId, token, onMessage, onState }) {
     setPending(true, kind === "submit" ? "Submitting your code…" : "Running the examples…");
     let response = null;
     let error = null;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        response = await runExercise(sessionId, token, { code, kind, clientMsgId });
-        error = null;
-        break;
-      } catch (err) {
-        error = err;
-        if (err instanceof ApiError && err.status === 0 && attempt < NETWORK_RETRIES) {
-          await sleep(800 * (attempt + 1));
-          continue;
-        }
-        break;
-      }
+    try {
+      response = await withNetworkRetries(() => runExercise(sessionId, token, { code, kind, clientMsgId }));
+    } catch (err) {
+      error = err;
     }
     setPending(false);
     if (error) {

@@ -7,13 +7,14 @@ import {
   newClientMsgId,
   sendAnswer,
   sessionIdFromPath,
+  sleep,
+  withNetworkRetries,
 } from "/static/api.js";
 import { el } from "/static/dom.js";
 import { exercisePanel } from "/static/exercise.js";
 
 const MAX_ANSWER = 8000;
 const POLL_MS = 1000;
-const NETWORK_RETRIES = 2;
 
 const $ = (id) => document.getElementById(id);
 
@@ -365,7 +366,6 @@ async function retryFailed() {
   await deliver(pending);
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function deliver(pending) {
   const { content, clientMsgId, bubble } = pending;
@@ -379,9 +379,10 @@ async function deliver(pending) {
 
   let result = null;
   let error = null;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      result = await sendAnswer(session.id, session.token, content, clientMsgId, {
+  try {
+    // The same client_msg_id may be retried safely: the server returns the original result.
+    result = await withNetworkRetries(() =>
+      sendAnswer(session.id, session.token, content, clientMsgId, {
         onDelta: (d) => {
           markSent(bubble);
           onDelta(d);
@@ -392,18 +393,10 @@ async function deliver(pending) {
         },
         onState: applyState,
         onAccepted: () => markSent(bubble),
-      });
-      error = null;
-      break;
-    } catch (err) {
-      error = err;
-      // The same client_msg_id may be retried safely: the server returns the original result.
-      if (err instanceof ApiError && err.status === 0 && attempt < NETWORK_RETRIES) {
-        await sleep(800 * (attempt + 1));
-        continue;
-      }
-      break;
-    }
+      }),
+    );
+  } catch (err) {
+    error = err;
   }
 
   ui.transcript.setAttribute("aria-busy", "false");
