@@ -6,10 +6,11 @@ What it fits, in order (each step on the tuning half, cross-validated across que
 weight is fitted):
 1. the misconception threshold (`wrong_min`, `wrong_margin`): the most misconceptions found with
    at most 2% of the answers that state none flagged;
-2. the coverage model: a logistic regression of the labelled coverage on the embedding grade and
-   the lexical recall (leave-questions-out folds report its held-out accuracy);
+2. the coverage model: a logistic regression of the labelled coverage on the embedding grade, the
+   lexical recall and the answer's doubt (leave-questions-out folds report its held-out accuracy);
 3. the coverage thresholds: `covered_at` for precision, `missed_below` so that a point called
-   missed is hardly ever one the answer stated;
+   missed is hardly ever one the answer stated (read without the answer's doubt: whether it talked
+   about the point at all);
 4. the score map (`full_share`, `misconception_penalty`): Spearman with the levels.
 It prints the Params to paste into `interviewer/engine/offline_scorer.py`. The test half is never
 read here: `interviewer eval --corpus` scores it.
@@ -112,7 +113,7 @@ def main() -> None:
             continue
         q = bank.questions[r.question_id]
         for k, kp in enumerate(q.key_points):
-            xs.append([1.0, f.embedding[k], f.lexical[k]])
+            xs.append([1.0, f.embedding[k], f.lexical[k], f.doubt])
             ys.append(float(kp.id in r.covered))
             groups.append(r.question_id)
     if xs:
@@ -128,7 +129,11 @@ def main() -> None:
             f"coverage: {len(y)} pairs, {y.mean():.2f} covered; held-out accuracy {np.mean(held):.3f}; w={w}"
         )
         params = dataclasses.replace(
-            params, cover_bias=float(w[0]), cover_embedding=float(w[1]), cover_lexical=float(w[2])
+            params,
+            cover_bias=float(w[0]),
+            cover_embedding=float(w[1]),
+            cover_lexical=float(w[2]),
+            cover_doubt=float(w[3]),
         )
         prob = 1 / (1 + np.exp(-x @ w))
         for t in (0.4, 0.5, 0.6, 0.7):
@@ -136,11 +141,16 @@ def main() -> None:
             prec = (pred & (y == 1)).sum() / max(pred.sum(), 1)
             rec = (pred & (y == 1)).sum() / max((y == 1).sum(), 1)
             print(f"  covered_at {t}: precision {prec:.3f} recall {rec:.3f}")
-        for t in (0.1, 0.15, 0.2, 0.25, 0.3):
-            low = prob < t
-            print(
-                f"  missed_below {t}: {low.sum()} called missed, {(y[low] == 1).mean() if low.any() else 0:.3f} of them covered"
-            )
+        # a point is called missed from the reading without the answer's doubt (did it talk about it)
+        talked = 1 / (1 + np.exp(-x[:, :3] @ w[:3]))
+        safe = []  # thresholds at which at most 2% of the points called missed were covered
+        for t in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4):
+            low = talked < t
+            wrongly = float((y[low] == 1).mean()) if low.any() else 0.0
+            print(f"  missed_below {t}: {low.sum()} called missed, {wrongly:.3f} of them covered")
+            if wrongly <= 0.02:
+                safe.append(t)
+        params = dataclasses.replace(params, missed_below=max(safe, default=0.1))
 
     # 4. score map
     scorer = OfflineScorer(emb, params=params)  # type: ignore[arg-type]

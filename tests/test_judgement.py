@@ -40,8 +40,11 @@ def test_corpus_shape_and_split() -> None:
     assert pairs >= 400
     assert len(corpus.attacks) >= 200 and len({a.kind for a in corpus.attacks}) >= 12
     assert len(corpus.honest) >= 200
-    ids = {a.id for a in corpus.answers if a.half == "test"}
-    assert len(corpus.styles) >= 150 and all(s.base_id in ids for s in corpus.styles)
+    halves = {a.id: a.half for a in corpus.answers}
+    assert all(s.base_id in halves for s in corpus.styles)
+    for half in ("tune", "test"):  # a rewrite takes the half of the answer it rewrites
+        assert len(corpus.half(half).styles) >= 150
+        assert all(halves[s.base_id] == half for s in corpus.half(half).styles)
 
 
 def test_guard_on_the_independent_test_half() -> None:

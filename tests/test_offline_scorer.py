@@ -157,3 +157,68 @@ def test_one_key_point_is_not_credited_as_its_siblings(bank: Bank, offline_score
     assert offline_scorer.assess(gil, "I think that " + first, rubric).covered == [gil.key_points[0].id]
     both = offline_scorer.assess(gil, f"{first} {second}", rubric)
     assert {gil.key_points[0].id, gil.key_points[1].id} <= set(both.covered)
+
+
+def test_doubt_is_what_reads_wrong_and_padding_cannot_dilute_it(bank: Bank, offline_scorer: Any) -> None:
+    """An answer's doubt counts the words of its sentences that read closer to the question's known
+    wrong statements than to anything correct: the pitfalls' own claims carry it, the key points
+    do not, harmless padding adds nothing to the count (a share could be diluted), and code is not
+    a claim."""
+    q = bank.questions["py-gil-cpu-io-bound"]
+    claims = " ".join(p.claim.strip() for p in q.pitfalls[:3])
+    right = " ".join(kp.text.strip() for kp in q.key_points)
+
+    def doubt(text: str) -> float:
+        feats = offline_scorer.features_many([(q, text)])[0]
+        assert not isinstance(feats, str)
+        return float(feats.doubt)
+
+    assert doubt(claims) > 0.1
+    assert doubt(right) < doubt(claims) / 3
+    padding = " Thanks for asking, I enjoyed preparing for this interview with my team last week."
+    assert doubt(claims + padding * 3) == pytest.approx(doubt(claims), abs=0.02)
+    code = "```python\n" + "\n".join(f"# {p.claim.strip()}" for p in q.pitfalls[:3]) + "\nx = 1\n```"
+    assert doubt(right + "\n\n" + code) == pytest.approx(doubt(right), abs=1e-9)
+
+
+def test_doubt_lowers_the_credit_but_a_point_talked_about_is_not_called_missed(
+    bank: Bank, offline_scorer: Any
+) -> None:
+    """Doubt lowers every key point's coverage (the credit, so the score), monotonically; whether a
+    point was missed, which picks the follow-ups and "worth adding", is read without it: a
+    follow-up never asks again for what a doubted sentence talked about."""
+    import dataclasses
+
+    import numpy as np
+
+    from interviewer.engine.offline_scorer import Features, rubric_assessment
+
+    q = bank.questions["py-gil-cpu-io-bound"]
+    n = len(q.key_points)
+    base = Features(
+        units=["x"] * n,
+        embedding=np.full(n, 0.2),  # a point talked about, not clearly stated (about 0.35)
+        lexical=np.full(n, 0.13),
+        best=np.arange(n),
+        wrong={},
+        near_wrong=1.0,
+        order=1.0,
+    )
+    values = []
+    for d in (0.0, 0.5, 1.0, 2.0):
+        cov = offline_scorer.coverage(q, dataclasses.replace(base, doubt=d))
+        values.append([c.value for c in cov])
+        a = rubric_assessment(q, bank.tracks["python"].rubric, None, cov, {})
+        assert a.missed == [] and a.covered == []
+    assert np.all(np.diff(np.array(values), axis=0) < 0)
+    assert max(values[-1]) < offline_scorer.params.missed_below < min(values[0])
+
+
+def test_inline_code_is_not_broken_word_order() -> None:
+    """`disorder` reads prose: inline code (`a is b`, `x in d`) is a noun to it, so terse notes
+    full of code spans are not taken for a shuffled bag of words."""
+    from interviewer.engine.fluency import disorder
+
+    notes = "- `a is b` = identity; `x in d` = membership\n- the `is` check → `id(a) == id(b)`"
+    assert disorder(notes) <= 0.2
+    assert disorder("the of is and a with the for . an or a") > 0.5

@@ -26,11 +26,12 @@ into . , ; : ! ? )
 AFTER_DETERMINER = _NEVER_NEXT | DETERMINERS
 AFTER_PREPOSITION = _NEVER_NEXT - {"in", "on", "into", "from"}  # "from in", "in on" are rare but legal
 _TOKEN = re.compile(r"[A-Za-z']+|[.,;:!?)]")
+_CODE_SPAN = re.compile(r"`[^`\n]*`")  # inline code is a noun to the sentence, not words of it
 
 
 def disorder(text: str) -> float:
     """Share of determiners/prepositions followed by something that cannot follow them."""
-    tokens = [t.lower() for t in _TOKEN.findall(text)] + ["."]
+    tokens = [t.lower() for t in _TOKEN.findall(_CODE_SPAN.sub(" code ", text))] + ["."]
     heads = broken = 0
     for word, nxt in zip(tokens, tokens[1:], strict=False):
         if word in DETERMINERS:

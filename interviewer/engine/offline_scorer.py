@@ -26,6 +26,14 @@ How an answer is read (deterministic, no network):
   barely see the negation that separates "the GIL makes code thread-safe" from "the GIL does not
   make code thread-safe". A wrong sentence covers nothing, and each misconception lowers every
   criterion (`Params.misconception_penalty`, accuracy most).
+- **Doubt.** Embeddings see topic: an answer built on wrong beliefs is near the key points it gets
+  wrong. Each sentence is compared with the question's wrong statements (the pitfalls' claims and
+  paraphrases) and with everything correct it knows; the answer's *doubt* counts its on-topic words
+  in sentences nearer the wrong side (graded over `Params.doubt_ramp`; by words so that bullets and
+  long sentences weigh the same; a sum, so padding cannot dilute it). It lowers every key point's coverage probability
+  (`Params.cover_doubt`, fitted with the other two signals), so it is never a misconception flag
+  by itself; a point is called *missed* from the reading without it (the answer did not talk about
+  it), so a follow-up never asks again for what a doubted sentence talked about.
 - **Prose.** An answer whose word order is broken (`fluency.disorder`: a shuffled bag of the right
   terms) loses its coverage.
 - **Off-topic.** An answer far from the question and all its key points is flagged and scores 1.
@@ -62,6 +70,7 @@ RESTATE_PENALTY = 0.5
 OFF_TOPIC = 0.25
 DISORDER_OK = 0.2  # honest prose (terse notes included) stays below this share of broken transitions
 DISORDER_SPAN = 0.15
+DOUBT_NOTE = 0.5  # an answer with this much doubt (50 words) says so in its notes (for the evaluator)
 
 
 @dataclass(frozen=True)
@@ -69,11 +78,16 @@ class Params:
     """The scorer's tunable numbers, in one place (fitted on the corpus's tuning half only)."""
 
     # coverage probability of a key point: logistic in the embedding grade and the lexical recall
-    cover_bias: float = -2.61
-    cover_embedding: float = 2.20
-    cover_lexical: float = 6.35
+    cover_bias: float = -1.95
+    cover_embedding: float = 2.13
+    cover_lexical: float = 6.97
+    # ... and in the answer's doubt: how many of its on-topic words (in hundreds) are in sentences
+    # closer to one of the pitfalls' statements than to anything correct the question knows (an
+    # answer built on wrong beliefs talks about the key points without stating them)
+    cover_doubt: float = -1.34
+    doubt_ramp: float = 0.1  # a sentence's doubt rises from 0 to 1 over this span of that gap
     covered_at: float = 0.5  # p >= this: covered
-    missed_below: float = 0.15  # p < this: missed (in between: uncertain, neither list)
+    missed_below: float = 0.30  # p < this: missed (in between: uncertain, neither list)
     # a sentence asserts a pitfall when it is this close to one of its statements ...
     wrong_min: float = 0.6
     # ... and closer to it by this margin than to anything correct the question knows
@@ -118,6 +132,13 @@ class Coverage:
     weight: int
     value: float  # probability that the answer states the key point
     sentence: str | None
+    # the same without the answer's doubt: whether it talks about the point at all. A point is
+    # called missed only when this is low (a follow-up never asks again for what was talked about)
+    ceiling: float | None = None
+
+    @property
+    def upper(self) -> float:
+        return self.value if self.ceiling is None else max(self.value, self.ceiling)
 
 
 @dataclass(frozen=True)
@@ -131,6 +152,7 @@ class Features:
     wrong: dict[str, tuple[str, float]]  # pitfall id -> (sentence, margin over the threshold)
     near_wrong: float  # the smallest distance of any sentence from the misconception threshold
     order: float  # 1 for prose, toward 0 for a shuffled bag of words
+    doubt: float = 0.0  # hundreds of on-topic words in sentences nearer a wrong statement than anything correct
 
 
 class OfflineScorer:
@@ -286,6 +308,7 @@ class OfflineScorer:
 
         wrong: dict[str, tuple[str, float]] = {}
         asserting = np.zeros(len(units), dtype=bool)
+        doubtful = np.zeros(len(units))
         near = 1.0
         unit_stems = [set(lexical.stems(x)) for x in units]
         if len(qv.wrong):
@@ -300,6 +323,9 @@ class OfflineScorer:
                 to_wrong - qv.wrong_baseline[None, :],
             )
             near = float(np.abs(margin.max(axis=1)).min())
+            # graded, not a cut: most sentences sit near the middle, and a rewording must not
+            # flip them
+            doubtful = np.clip((to_wrong.max(axis=1) - correct) / p.doubt_ramp + 0.5, 0, 1)
             for i, j in zip(*np.nonzero(margin >= 0), strict=True):
                 terms = qv.wrong_terms[j]
                 hits = len(terms & unit_stems[i])
@@ -323,18 +349,21 @@ class OfflineScorer:
         lex = np.array([lexical.recall(t, present) for t in qv.terms])
         prose = " ".join(t for t in units if not looks_like_code(t))
         order = float(np.clip(1 - (disorder(prose) - DISORDER_OK) / DISORDER_SPAN, 0, 1))
-        return Features(units, grades.max(axis=0), lex, best_sentence, wrong, near, order)
+        doubt = _doubt(units, doubtful, on_topic)
+        return Features(units, grades.max(axis=0), lex, best_sentence, wrong, near, order, doubt)
 
     def coverage(self, question: Question, feats: Features) -> list[Coverage]:
         p = self.params
         z = p.cover_bias + p.cover_embedding * feats.embedding + p.cover_lexical * feats.lexical
-        prob = feats.order / (1 + np.exp(-z))
+        talked = feats.order / (1 + np.exp(-z))
+        prob = feats.order / (1 + np.exp(-(z + p.cover_doubt * feats.doubt)))
         return [
             Coverage(
                 kp.id,
                 kp.weight,
                 float(prob[k]),
-                feats.units[int(feats.best[k])] if prob[k] >= p.missed_below else None,
+                feats.units[int(feats.best[k])] if talked[k] >= p.missed_below else None,
+                float(talked[k]) if feats.doubt else None,
             )
             for k, kp in enumerate(question.key_points)
         ]
@@ -346,7 +375,7 @@ class OfflineScorer:
             flags = ["off_topic"] if feats == "off-topic" else []
             return _floor(question, rubric, track, note=feats, flags=flags)
         wrong = {pid: sentence for pid, (sentence, _) in feats.wrong.items()}
-        return rubric_assessment(
+        assessment = rubric_assessment(
             question,
             rubric,
             track,
@@ -355,6 +384,22 @@ class OfflineScorer:
             params=self.params,
             borderline=feats.near_wrong < 0.02,
         )
+        if feats.doubt < DOUBT_NOTE:
+            return assessment
+        note = (
+            f"about {round(feats.doubt * 100)} words of the answer read closer to known misconceptions "
+            "than to any correct statement: its coverage is credited with less trust"
+        )
+        return assessment.model_copy(update={"notes": [*assessment.notes, note]})
+
+
+def _doubt(units: list[str], doubtful: np.ndarray, on_topic: np.ndarray) -> float:
+    """How much of the answer reads like a wrong belief, in hundreds of words: counted by words, so
+    the same claims cut into bullets or joined into long sentences weigh the same, and summed, not
+    averaged, so padding an answer with harmless text does not dilute it. Code is not a claim: its
+    words do not count."""
+    size = np.array([0 if looks_like_code(x) else len(words(x)) for x in units], dtype=np.float64)
+    return float((size * on_topic * doubtful).sum()) / 100
 
 
 def _floor(
@@ -398,7 +443,7 @@ def rubric_assessment(
     weight = sum(c.weight for c in coverage)
     share = sum(c.weight * c.value for c in coverage) / weight
     covered = [c for c in coverage if c.value >= p.covered_at]
-    missed = [c for c in coverage if c.value < p.missed_below]
+    missed = [c for c in coverage if c.upper < p.missed_below]
     # how far the coverage readings are from a clear yes or no (0: all clear, 1: all coin flips)
     uncertain = sum(c.weight * 2 * min(c.value, 1 - c.value) for c in coverage) / weight
     level = min(1.0, share / p.full_share)
