@@ -71,6 +71,12 @@ DEADLINE_S = limits_for(suite_for(QUICK, hidden=False), DEFAULT_LIMITS).wall_s +
 ANSWER = "I would use a dict for the lookups and a heap for the top k, and test the empty input."
 
 
+PROCESSES = 8
+"""This module's process limit (the shipped 32 is contained by tests/test_sandbox.py): a fork bomb
+sent through the API then spins 8 processes, not 32, and its starved tests are given back a
+quarter of the waiting."""
+
+
 class Switch:
     """The app's sandbox: hands every run to `engine`, which a test may replace."""
 
@@ -78,7 +84,9 @@ class Switch:
         self.engine = engine
 
     def run(self, code: str, tests: Suite, limits: Limits) -> RunResult:
-        return self.engine.run(code, tests, limits)
+        return self.engine.run(
+            code, tests, dataclasses.replace(limits, processes=min(limits.processes, PROCESSES))
+        )
 
 
 class Passing:

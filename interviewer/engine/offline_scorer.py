@@ -152,7 +152,7 @@ class Features:
     wrong: dict[str, tuple[str, float]]  # pitfall id -> (sentence, margin over the threshold)
     near_wrong: float  # the smallest distance of any sentence from the misconception threshold
     order: float  # 1 for prose, toward 0 for a shuffled bag of words
-    doubt: float = 0.0  # hundreds of on-topic words in sentences nearer a wrong statement than anything correct
+    doubt: float = 0.0  # hundreds of on-topic words in sentences nearer the wrong statements
 
 
 class OfflineScorer:
