@@ -29,11 +29,11 @@ How an answer is read (deterministic, no network):
 - **Doubt.** Embeddings see topic: an answer built on wrong beliefs is near the key points it gets
   wrong. Each sentence is compared with the question's wrong statements (the pitfalls' claims and
   paraphrases) and with everything correct it knows; the answer's *doubt* counts its on-topic words
-  in sentences nearer the wrong side (graded over `Params.doubt_ramp`; by words so that bullets and
-  long sentences weigh the same; a sum, so padding cannot dilute it). It lowers every key point's coverage probability
-  (`Params.cover_doubt`, fitted with the other two signals), so it is never a misconception flag
-  by itself; a point is called *missed* from the reading without it (the answer did not talk about
-  it), so a follow-up never asks again for what a doubted sentence talked about.
+  in sentences nearer the wrong side (graded over `Params.doubt_ramp`; by words, so bullets and long
+  sentences weigh the same; a sum, so padding cannot dilute it). It lowers every key point's
+  coverage probability (`Params.cover_doubt`, fitted with the other two signals) and is never a
+  misconception flag by itself; a point is called *missed* from the reading without it (the answer
+  did not talk about it), so a follow-up never asks again for what a doubted sentence talked about.
 - **Prose.** An answer whose word order is broken (`fluency.disorder`: a shuffled bag of the right
   terms) loses its coverage.
 - **Off-topic.** An answer far from the question and all its key points is flagged and scores 1.
