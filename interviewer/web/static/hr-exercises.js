@@ -2,7 +2,27 @@
 // reference solution against all the tests in the sandbox on the server, so it takes a few seconds.
 // Every text (statements, code) is shown as text only.
 import { $, api, element, fill, formatDate, showStatus, startStaffPage } from "/static/staff.js";
-import { clearProblems, field, input, list, num, number, onSave, rows, saveItem, select, textarea, versionItems } from "/static/hr-form.js";
+import {
+  blankKeyPoint,
+  clearProblems,
+  controlsOf,
+  eachRow,
+  editorActions,
+  field,
+  input,
+  keyPointRow,
+  list,
+  num,
+  number,
+  onSave,
+  readKeyPoint,
+  rows,
+  saveItem,
+  select,
+  showEditor,
+  textarea,
+  versionItems,
+} from "/static/hr-form.js";
 
 const TRACKS = ["problem_solving", "python", "architecture"];
 const FAILURES = ["empty_input", "wrong_edge_case", "wrong_answer", "timeout", "error"];
@@ -36,15 +56,6 @@ async function load() {
 
 const code = (value, rowsCount = 10) =>
   textarea(value, { rows: rowsCount, class: "code-input", spellcheck: "false", autocapitalize: "off", maxlength: 20000 });
-
-const keyPointRow = (kp, i) =>
-  element(
-    "div",
-    { class: "field-grid" },
-    field(`key_points.${i}.id`, "Key point id", input(kp.id, { maxlength: 80 })),
-    field(`key_points.${i}.weight`, "Weight (1–3)", number(kp.weight, { min: 1, max: 3, step: 1 })),
-    field(`key_points.${i}.text`, "What a strong discussion states", textarea(kp.text, { maxlength: 4000 }), { cls: "wide" }),
-  );
 
 const followUpRow = (fu, i) =>
   element(
@@ -85,10 +96,7 @@ const BLANK = {
   time_limits: {},
   test_kinds: {},
   scale_sizes: [],
-  key_points: [
-    { id: "", text: "", weight: 2 },
-    { id: "", text: "", weight: 2 },
-  ],
+  key_points: [blankKeyPoint(), blankKeyPoint()],
   follow_ups: [{ failure: "wrong_answer", text: "" }],
 };
 
@@ -99,8 +107,8 @@ async function openExercise(id) {
   const e = item ? item.exercise : structuredClone(BLANK);
   clearProblems(form);
   showStatus(status, "");
-  const keyPoints = rows("key_points", "Key points", e.key_points, keyPointRow, {
-    empty: () => ({ id: "", text: "", weight: 2 }),
+  const keyPoints = rows("key_points", "Key points", e.key_points, keyPointRow("What a strong discussion states"), {
+    empty: blankKeyPoint,
   });
   const followUps = rows("follow_ups", "Follow-ups", e.follow_ups, followUpRow, {
     empty: () => ({ failure: "wrong_answer", text: "" }),
@@ -110,11 +118,6 @@ async function openExercise(id) {
   });
   const kinds = rows("test_kinds", "Test kinds", pairs(e.test_kinds, "kind"), kindRow, {
     empty: () => ({ name: "", kind: "wrong_edge_case" }),
-  });
-  const save = element("button", { type: "submit", class: "button primary" }, "Save exercise");
-  const close = element("button", { type: "button", class: "button" }, "Close");
-  close.addEventListener("click", () => {
-    $("editor").hidden = true;
   });
   fill(
     form,
@@ -140,15 +143,13 @@ async function openExercise(id) {
     kinds,
     keyPoints,
     followUps,
-    element("div", { class: "editor-actions" }, save, close),
+    editorActions("Save exercise"),
   );
   $("editor-title").textContent = id ? `Exercise ${id}` : "New exercise";
   fill($("versions"), versionItems(item ? item.versions : [], formatDate));
-  const value = (path) => form.querySelector(`[data-path="${CSS.escape(path)}"]`);
+  const value = controlsOf(form);
   const entries = (group, key, read) =>
-    Object.fromEntries(
-      [...group.rowsBody.children].map((_, i) => [value(`${key}.${i}.name`).value.trim(), read(i)]),
-    );
+    Object.fromEntries(eachRow(group, (i) => [value(`${key}.${i}.name`).value.trim(), read(i)]));
   saveHandler = () => {
     const doc = {
       id: id || value("id").value.trim(),
@@ -165,20 +166,15 @@ async function openExercise(id) {
       time_limits: entries(limits, "time_limits", (i) => num(value(`time_limits.${i}.seconds`))),
       test_kinds: entries(kinds, "test_kinds", (i) => value(`test_kinds.${i}.kind`).value),
       scale_sizes: list(value("scale_sizes")).map((n) => (/^\d+$/.test(n) ? Number(n) : n)),
-      key_points: [...keyPoints.rowsBody.children].map((_, i) => ({
-        id: value(`key_points.${i}.id`).value.trim(),
-        text: value(`key_points.${i}.text`).value,
-        weight: num(value(`key_points.${i}.weight`)),
-      })),
-      follow_ups: [...followUps.rowsBody.children].map((_, i) => ({
+      key_points: eachRow(keyPoints, readKeyPoint(value)),
+      follow_ups: eachRow(followUps, (i) => ({
         failure: value(`follow_ups.${i}.failure`).value,
         text: value(`follow_ups.${i}.text`).value,
       })),
     };
     return saveItem("exercise", id, item && item.version, doc);
   };
-  $("editor").hidden = false;
-  $("editor").scrollIntoView({ block: "start" });
+  showEditor();
 }
 
 onSave(

@@ -1,7 +1,7 @@
 // Form helpers shared by the HR pages: labelled fields that carry their field path (as the API's
 // problems name it, e.g. "key_points.0.text"), an error slot next to each, and the mapping of a
 // 422's problems onto those slots. Everything is built with DOM nodes; text stays text.
-import { api, element, showStatus } from "/static/staff.js";
+import { $, api, element, showStatus } from "/static/staff.js";
 
 let counter = 0;
 
@@ -134,10 +134,44 @@ export function rows(path, title, items, make, { empty }) {
   return group;
 }
 
-/** The value of the control with this path inside `scope`. */
-export function valueAt(scope, path) {
-  const node = scope.querySelector(`[data-path="${CSS.escape(path)}"]`);
-  return node ? node : null;
+/** The controls inside `scope` by their field path: `control("key_points.0.text").value`. */
+export const controlsOf = (scope) => (path) => scope.querySelector(`[data-path="${CSS.escape(path)}"]`);
+
+/** One value per row of a `rows` group, read by the row's index. */
+export const eachRow = (group, read) => [...group.rowsBody.children].map((_, i) => read(i));
+
+/** A key point's row (id, weight 1–3, and what the text must state: `states`), for `rows`. */
+export const keyPointRow = (states) => (kp, i) =>
+  element(
+    "div",
+    { class: "field-grid" },
+    field(`key_points.${i}.id`, "Key point id", input(kp.id, { maxlength: 80 })),
+    field(`key_points.${i}.weight`, "Weight (1–3)", number(kp.weight, { min: 1, max: 3, step: 1 })),
+    field(`key_points.${i}.text`, states, textarea(kp.text, { maxlength: 4000 }), { cls: "wide" }),
+  );
+
+export const blankKeyPoint = () => ({ id: "", text: "", weight: 2 });
+
+/** A key point row's document, read through `control` (see `controlsOf`). */
+export const readKeyPoint = (control) => (i) => ({
+  id: control(`key_points.${i}.id`).value.trim(),
+  text: control(`key_points.${i}.text`).value,
+  weight: num(control(`key_points.${i}.weight`)),
+});
+
+/** The editor's buttons: save (submits the form), Close (hides the editor), and any `more`. */
+export function editorActions(saveLabel, ...more) {
+  const save = element("button", { type: "submit", class: "button primary" }, saveLabel);
+  const close = element("button", { type: "button", class: "button" }, "Close");
+  close.addEventListener("click", () => {
+    $("editor").hidden = true;
+  });
+  return element("div", { class: "editor-actions" }, save, close, ...more);
+}
+
+export function showEditor() {
+  $("editor").hidden = false;
+  $("editor").scrollIntoView({ block: "start" });
 }
 
 /** A new item (POST /hr/{kind}s), or a new version of one (PUT with If-Match: the version shown,

@@ -1,7 +1,27 @@
 // HR: the question bank — list, an editor (problems shown next to their fields), delete of HR's
 // version, and the bank as a zip (export link, import form). Question text is shown as text only.
 import { $, api, cookie, element, fill, formatDate, showStatus, StaffApiError, startStaffPage } from "/static/staff.js";
-import { clearProblems, field, input, list, num, number, onSave, rows, saveItem, select, textarea, versionItems } from "/static/hr-form.js";
+import {
+  blankKeyPoint,
+  clearProblems,
+  controlsOf,
+  eachRow,
+  editorActions,
+  field,
+  input,
+  keyPointRow,
+  list,
+  num,
+  number,
+  onSave,
+  readKeyPoint,
+  rows,
+  saveItem,
+  select,
+  showEditor,
+  textarea,
+  versionItems,
+} from "/static/hr-form.js";
 
 const TRACKS = ["architecture", "python", "problem_solving"];
 const form = $("editor-form");
@@ -32,15 +52,6 @@ async function load() {
   showStatus($("page-status"), `${data.questions.length} questions.`);
 }
 
-const keyPointRow = (kp, i) =>
-  element(
-    "div",
-    { class: "field-grid" },
-    field(`key_points.${i}.id`, "Key point id", input(kp.id, { maxlength: 80 })),
-    field(`key_points.${i}.weight`, "Weight (1–3)", number(kp.weight, { min: 1, max: 3, step: 1 })),
-    field(`key_points.${i}.text`, "What a strong answer states", textarea(kp.text, { maxlength: 4000 }), { cls: "wide" }),
-  );
-
 const followUpRow = (fu, i) =>
   element(
     "div",
@@ -64,7 +75,7 @@ const BLANK = {
   topic: "",
   difficulty: 2,
   question: "",
-  key_points: [{ id: "", text: "", weight: 2 }],
+  key_points: [blankKeyPoint()],
   follow_ups: [{ key_point: "", text: "" }],
   pitfalls: [],
   model_answer: "",
@@ -76,8 +87,8 @@ async function openQuestion(id) {
   const q = item ? item.question : structuredClone(BLANK);
   clearProblems(form);
   showStatus(status, "");
-  const keyPoints = rows("key_points", "Key points", q.key_points, keyPointRow, {
-    empty: () => ({ id: "", text: "", weight: 2 }),
+  const keyPoints = rows("key_points", "Key points", q.key_points, keyPointRow("What a strong answer states"), {
+    empty: blankKeyPoint,
   });
   const followUps = rows("follow_ups", "Follow-ups", q.follow_ups, followUpRow, {
     empty: () => ({ key_point: "", text: "" }),
@@ -85,16 +96,11 @@ async function openQuestion(id) {
   const pitfalls = rows("pitfalls", "Pitfalls", q.pitfalls, pitfallRow, {
     empty: () => ({ id: "", claim: "", why: "" }),
   });
-  const save = element("button", { type: "submit", class: "button primary" }, "Save question");
-  const close = element("button", { type: "button", class: "button" }, "Close");
-  close.addEventListener("click", () => {
-    $("editor").hidden = true;
-  });
-  const actions = element("div", { class: "editor-actions" }, save, close);
+  const more = [];
   if (item && item.origin === "hr") {
     const remove = element("button", { type: "button", class: "button" }, "Delete HR version");
     remove.addEventListener("click", () => deleteQuestion(id));
-    actions.append(remove);
+    more.push(remove);
   }
   fill(
     form,
@@ -114,11 +120,11 @@ async function openQuestion(id) {
     field("references", "References (article slugs)", input(q.references.join(", ")), {
       help: "Comma-separated file names of knowledge/articles without .md",
     }),
-    actions,
+    editorActions("Save question", ...more),
   );
   $("editor-title").textContent = id ? `Question ${id}` : "New question";
   fill($("versions"), versionItems(item ? item.versions : [], formatDate));
-  const value = (path) => form.querySelector(`[data-path="${CSS.escape(path)}"]`);
+  const value = controlsOf(form);
   saveHandler = () => {
     const doc = {
       id: id || value("id").value.trim(),
@@ -126,16 +132,12 @@ async function openQuestion(id) {
       topic: value("topic").value.trim(),
       difficulty: num(value("difficulty")),
       question: value("question").value,
-      key_points: [...keyPoints.rowsBody.children].map((_, i) => ({
-        id: value(`key_points.${i}.id`).value.trim(),
-        text: value(`key_points.${i}.text`).value,
-        weight: num(value(`key_points.${i}.weight`)),
-      })),
-      follow_ups: [...followUps.rowsBody.children].map((_, i) => ({
+      key_points: eachRow(keyPoints, readKeyPoint(value)),
+      follow_ups: eachRow(followUps, (i) => ({
         key_point: value(`follow_ups.${i}.key_point`).value.trim(),
         text: value(`follow_ups.${i}.text`).value,
       })),
-      pitfalls: [...pitfalls.rowsBody.children].map((_, i) => ({
+      pitfalls: eachRow(pitfalls, (i) => ({
         id: value(`pitfalls.${i}.id`).value.trim(),
         claim: value(`pitfalls.${i}.claim`).value,
         why: value(`pitfalls.${i}.why`).value,
@@ -145,8 +147,7 @@ async function openQuestion(id) {
     };
     return saveItem("question", id, item && item.version, doc);
   };
-  $("editor").hidden = false;
-  $("editor").scrollIntoView({ block: "start" });
+  showEditor();
 }
 
 onSave(form, status, () => saveHandler, async (saved) => {

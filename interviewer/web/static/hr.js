@@ -2,7 +2,22 @@
 // GET/PUT /api/v1/hr/tracks/{id}, GET/POST/PUT /api/v1/hr/plans[/{id}]. A refused save (422)
 // shows each problem next to its field.
 import { $, api, element, fill, formatDate, showStatus, startStaffPage } from "/static/staff.js";
-import { clearProblems, field, input, list, num, number, problemsOf, rows, select, showProblems } from "/static/hr-form.js";
+import {
+  clearProblems,
+  controlsOf,
+  eachRow,
+  editorActions,
+  field,
+  input,
+  list,
+  num,
+  number,
+  problemsOf,
+  rows,
+  select,
+  showEditor,
+  showProblems,
+} from "/static/hr-form.js";
 
 const TRACKS = ["architecture", "python", "problem_solving"];
 const form = $("editor-form");
@@ -76,17 +91,11 @@ function openEditor(title, children, onSave, item, again) {
   clearProblems(form);
   showStatus(status, "");
   $("editor-title").textContent = title;
-  const save = element("button", { type: "submit", class: "button primary" }, "Save new version");
-  const cancel = element("button", { type: "button", class: "button" }, "Close");
-  cancel.addEventListener("click", () => {
-    $("editor").hidden = true;
-  });
-  fill(form, children, element("div", { class: "editor-actions" }, save, cancel));
+  fill(form, children, editorActions("Save new version"));
   saveHandler = onSave;
   reopen = again;
   showVersions(item);
-  $("editor").hidden = false;
-  $("editor").scrollIntoView({ block: "start" });
+  showEditor();
   const first = form.querySelector("input, textarea, select");
   if (first) first.focus();
 }
@@ -153,7 +162,7 @@ async function openTrack(id) {
     rubric,
   ];
   openEditor(`Track: ${t.title}`, children, () => {
-    const value = (path) => form.querySelector(`[data-path="${CSS.escape(path)}"]`);
+    const value = controlsOf(form);
     const doc = {
       kind: "track",
       id: t.id,
@@ -168,7 +177,7 @@ async function openTrack(id) {
       topics: list(value("topics")),
       topic_titles: t.topic_titles || {}, // not edited here: kept as they are
       pass_threshold: num(value("pass_threshold")),
-      rubric: [...rubric.rowsBody.children].map((_, i) => {
+      rubric: eachRow(rubric, (i) => {
         const levels = {};
         for (const level of [1, 2, 3, 4, 5]) levels[level] = value(`rubric.${i}.levels.${level}`).value;
         return {
@@ -211,7 +220,7 @@ async function openPlan(id) {
     field("mode", "Mode", select(p.mode, [["practice", "practice (feedback after each question)"], ["assessment", "assessment"]])),
   ];
   openEditor(id ? `Plan: ${p.title}` : "New plan", children, () => {
-    const value = (path) => form.querySelector(`[data-path="${CSS.escape(path)}"]`);
+    const value = controlsOf(form);
     const doc = {
       kind: "plan",
       id: id || value("id").value.trim(),
