@@ -228,7 +228,8 @@ class ExerciseRuns:
             store.drop_run(db, run_id=run_id)
 
     def facts(self, session_id: str, client_msg_id: str) -> SubmissionFacts | None:
-        """The facts of the submission behind the candidate turn `submit:<client_msg_id>`."""
+        """The facts of the submission behind the candidate turn `submit:<client_msg_id>`. The
+        database is read first and let go: the code review (ruff, a subprocess) holds no session."""
         run_id = client_msg_id.removeprefix("submit:")
         with self._db.session() as db:
             row = store.find_run(db, session_id=session_id, client_msg_id=run_id)
@@ -236,11 +237,12 @@ class ExerciseRuns:
                 return None
             session = db.get(InterviewSession, session_id)
             state = SessionState.model_validate(session.state) if session is not None else None
-            given = [
-                e.revision
-                for t in (state.tracks if state else [])
-                for e in t.exercises
-                if e.exercise_id == row.exercise_id
-            ]
-            exercise = self._exercises.get(row.exercise_id, revision=given[-1] if given else None)
-            return facts_of(exercise, row.code, RunResult.model_validate(row.result))
+            exercise_id, code, result = row.exercise_id, row.code, RunResult.model_validate(row.result)
+        given = [
+            e.revision
+            for t in (state.tracks if state else [])
+            for e in t.exercises
+            if e.exercise_id == exercise_id
+        ]
+        exercise = self._exercises.get(exercise_id, revision=given[-1] if given else None)
+        return facts_of(exercise, code, result)
